@@ -1,0 +1,3 @@
+//! kv-bench: the benchmark harness (being written).
+
+pub mod registry;

@@ -1,0 +1,1 @@
+//! Engine registry: name -> factory (being written).

@@ -1,0 +1,34 @@
+//! The record codec: one framed, checksummed record format shared by every
+//! log the engines keep (bitcask data files, the LSM write-ahead log, ...).
+//!
+//! The byte layout, the batch framing and the torn-tail rules are documented
+//! in `docs/format-record.md`; the constants here point there.
+//!
+//! ```text
+//! | crc32 (4) | len (4) | kind (1) | seq (8) | key_len (2) | value_len (4) | key | value |
+//! ```
+//!
+//! - All integers are little-endian.
+//! - `crc32` (crc32fast, IEEE) covers every byte after it, `len` and `seq`
+//!   included, so a misplaced or stale record fails verification when the
+//!   reader checks the sequence number it expects.
+//! - `len` counts the bytes after the `len` field: `15 + key_len + value_len`.
+//! - A write batch is one framed group: a `BatchBegin` record whose
+//!   `value_len` field holds the member count `n`, followed by exactly `n`
+//!   `Put`/`Delete` records with sequence numbers `seq, seq+1, ... seq+n-1`.
+//!   A group is applied only whole.
+//!
+//! Decoding never panics, never trusts a length (every length is checked
+//! against the limits and against the bytes available before use) and never
+//! allocates from one: records are borrowed slices of the input.
+
+mod file_header;
+mod log_reader;
+mod record;
+
+pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
+pub use log_reader::{LogEntry, LogReader, Tail};
+pub use record::{
+    decode_record, encode_batch, encode_batch_begin, encode_delete, encode_put, encoded_len,
+    Decoded, RecordKind, RecordRef, HEADER_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT_VERSION,
+};

@@ -1,0 +1,333 @@
+//! One record: encode, and decode from untrusted bytes.
+
+use crate::batch::{BatchOp, WriteBatch};
+use crate::error::CorruptionKind;
+use crate::limits::{MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+
+/// Version of the record format described in `docs/format-record.md`. Files
+/// that hold records carry it in their [`super::FileHeader`].
+pub const RECORD_FORMAT_VERSION: u32 = 1;
+
+/// Bytes before the key: crc (4) + len (4) + kind (1) + seq (8) + key_len (2)
+/// + value_len (4).
+pub const HEADER_BYTES: usize = 23;
+
+/// Bytes of the header that `len` counts (everything after `len`).
+const COUNTED_HEADER_BYTES: usize = HEADER_BYTES - 8;
+
+/// Largest possible encoded record.
+pub const MAX_RECORD_BYTES: usize = HEADER_BYTES + MAX_KEY_BYTES + MAX_VALUE_BYTES;
+
+/// The type tag of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordKind {
+    /// Set a key to a value.
+    Put = 1,
+    /// Remove a key (a tombstone); `value_len` is 0.
+    Delete = 2,
+    /// Start of a batch group; `value_len` holds the member count, no key or
+    /// value bytes follow.
+    BatchBegin = 3,
+}
+
+impl RecordKind {
+    fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(Self::Put),
+            2 => Some(Self::Delete),
+            3 => Some(Self::BatchBegin),
+            _ => None,
+        }
+    }
+}
+
+/// A decoded record, borrowing from the buffer it was decoded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Type tag.
+    pub kind: RecordKind,
+    /// Sequence number (for a `BatchBegin`, the first member's).
+    pub seq: u64,
+    /// The key (empty for `BatchBegin`).
+    pub key: &'a [u8],
+    /// The value (empty for `Delete` and `BatchBegin`).
+    pub value: &'a [u8],
+    /// For `BatchBegin`, the number of member records that follow; else 0.
+    pub batch_len: u32,
+}
+
+/// The outcome of decoding at the start of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    /// A valid record of `len` encoded bytes.
+    Record {
+        /// The record.
+        record: RecordRef<'a>,
+        /// Its encoded length in bytes.
+        len: usize,
+    },
+    /// The buffer ends before the record does: `needed` bytes in all would be
+    /// required (as far as the header tells). A torn tail if nothing valid
+    /// follows.
+    Incomplete {
+        /// Bytes the record would need (at least the header).
+        needed: usize,
+    },
+    /// The bytes are not a valid record.
+    Invalid(CorruptionKind),
+}
+
+/// Encoded size of a record with these key and value lengths.
+pub fn encoded_len(key_len: usize, value_len: usize) -> usize {
+    HEADER_BYTES + key_len + value_len
+}
+
+fn encode(out: &mut Vec<u8>, kind: RecordKind, seq: u64, key: &[u8], value: &[u8], n: u32) {
+    debug_assert!(key.len() <= MAX_KEY_BYTES && value.len() <= MAX_VALUE_BYTES);
+    let start = out.len();
+    let len = (COUNTED_HEADER_BYTES + key.len() + value.len()) as u32;
+    out.extend_from_slice(&[0; 4]); // crc, filled below
+    out.extend_from_slice(&len.to_le_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    let value_field = if kind == RecordKind::BatchBegin {
+        n
+    } else {
+        value.len() as u32
+    };
+    out.extend_from_slice(&value_field.to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(value);
+    let crc = crc32fast::hash(&out[start + 4..]);
+    out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Appends a `Put` record. REQUIRES: key and value within the limits
+/// (callers check with [`crate::limits::check_put`]).
+pub fn encode_put(out: &mut Vec<u8>, seq: u64, key: &[u8], value: &[u8]) {
+    encode(out, RecordKind::Put, seq, key, value, 0);
+}
+
+/// Appends a `Delete` record (a tombstone). REQUIRES: key within the limit.
+pub fn encode_delete(out: &mut Vec<u8>, seq: u64, key: &[u8]) {
+    encode(out, RecordKind::Delete, seq, key, &[], 0);
+}
+
+/// Appends a `BatchBegin` record announcing `count` members starting at
+/// sequence `first_seq`. REQUIRES: `1 <= count <= MAX_BATCH_OPS`.
+pub fn encode_batch_begin(out: &mut Vec<u8>, first_seq: u64, count: u32) {
+    encode(out, RecordKind::BatchBegin, first_seq, &[], &[], count);
+}
+
+/// Appends a whole batch group: `BatchBegin` then one record per operation,
+/// with sequence numbers `first_seq..first_seq + batch.len()`. An empty batch
+/// appends nothing. REQUIRES: the batch passed [`crate::limits::check_batch`].
+pub fn encode_batch(out: &mut Vec<u8>, first_seq: u64, batch: &WriteBatch) {
+    if batch.is_empty() {
+        return;
+    }
+    encode_batch_begin(out, first_seq, batch.len() as u32);
+    for (i, op) in batch.ops().iter().enumerate() {
+        let seq = first_seq + i as u64;
+        match op {
+            BatchOp::Put { key, value } => encode_put(out, seq, key, value),
+            BatchOp::Delete { key } => encode_delete(out, seq, key),
+        }
+    }
+}
+
+fn u32_at(buf: &[u8], at: usize) -> u32 {
+    let mut b = [0; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+/// Decodes the record at the start of `buf`. Never panics, whatever the bytes.
+pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
+    if buf.len() < HEADER_BYTES {
+        return Decoded::Incomplete {
+            needed: HEADER_BYTES,
+        };
+    }
+    let expected_crc = u32_at(buf, 0);
+    let len = u32_at(buf, 4) as usize;
+    let tag = buf[8];
+    let mut seq = [0; 8];
+    seq.copy_from_slice(&buf[9..17]);
+    let seq = u64::from_le_bytes(seq);
+    let key_len = u16::from_le_bytes([buf[17], buf[18]]) as usize;
+    let value_field = u32_at(buf, 19);
+
+    let Some(kind) = RecordKind::from_tag(tag) else {
+        return Decoded::Invalid(CorruptionKind::BadKind { got: tag });
+    };
+    let (value_len, batch_len) = match kind {
+        RecordKind::BatchBegin => (0, value_field),
+        _ => (value_field as usize, 0),
+    };
+    let shape_ok = match kind {
+        RecordKind::Put => key_len <= MAX_KEY_BYTES && value_len <= MAX_VALUE_BYTES,
+        RecordKind::Delete => key_len <= MAX_KEY_BYTES && value_len == 0,
+        RecordKind::BatchBegin => {
+            key_len == 0 && batch_len >= 1 && batch_len as usize <= MAX_BATCH_OPS
+        }
+    };
+    let counted = COUNTED_HEADER_BYTES + key_len + value_len;
+    if !shape_ok || len != counted {
+        return Decoded::Invalid(CorruptionKind::BadLength {
+            got: len as u64,
+            max: (COUNTED_HEADER_BYTES + MAX_KEY_BYTES + MAX_VALUE_BYTES) as u64,
+        });
+    }
+    let total = 8 + len;
+    if buf.len() < total {
+        return Decoded::Incomplete { needed: total };
+    }
+    let got_crc = crc32fast::hash(&buf[4..total]);
+    if got_crc != expected_crc {
+        return Decoded::Invalid(CorruptionKind::ChecksumMismatch {
+            expected: expected_crc,
+            got: got_crc,
+        });
+    }
+    let key = &buf[HEADER_BYTES..HEADER_BYTES + key_len];
+    let value = &buf[HEADER_BYTES + key_len..total];
+    Decoded::Record {
+        record: RecordRef {
+            kind,
+            seq,
+            key,
+            value,
+            batch_len,
+        },
+        len: total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn put_round_trips() {
+        let mut buf = Vec::new();
+        encode_put(&mut buf, 7, b"key", b"value");
+        assert_eq!(buf.len(), encoded_len(3, 5));
+        let Decoded::Record { record, len } = decode_record(&buf) else {
+            panic!("expected a record");
+        };
+        assert_eq!(len, buf.len());
+        assert_eq!(record.kind, RecordKind::Put);
+        assert_eq!(
+            (record.seq, record.key, record.value),
+            (7, &b"key"[..], &b"value"[..])
+        );
+    }
+
+    #[test]
+    fn every_truncation_is_incomplete() {
+        let mut buf = Vec::new();
+        encode_put(&mut buf, 1, b"k", b"some value");
+        for cut in 0..buf.len() {
+            assert!(
+                matches!(decode_record(&buf[..cut]), Decoded::Incomplete { .. }),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_flipped_bit_is_detected() {
+        let mut buf = Vec::new();
+        encode_put(&mut buf, 99, b"kk", b"vvvv");
+        for byte in 0..buf.len() {
+            for bit in 0..8 {
+                let mut bad = buf.clone();
+                bad[byte] ^= 1 << bit;
+                match decode_record(&bad) {
+                    Decoded::Record { .. } => panic!("flip at {byte}:{bit} went unnoticed"),
+                    Decoded::Incomplete { .. } | Decoded::Invalid(_) => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn seq_is_covered_by_the_checksum() {
+        let mut a = Vec::new();
+        encode_put(&mut a, 1, b"k", b"v");
+        let mut b = Vec::new();
+        encode_put(&mut b, 2, b"k", b"v");
+        assert_ne!(a[..4], b[..4]);
+    }
+
+    #[test]
+    fn batch_group_layout() {
+        let mut batch = WriteBatch::new();
+        batch.put(b"a", b"1").delete(b"b");
+        let mut buf = Vec::new();
+        encode_batch(&mut buf, 10, &batch);
+        let Decoded::Record { record, len } = decode_record(&buf) else {
+            panic!()
+        };
+        assert_eq!(
+            (record.kind, record.seq, record.batch_len),
+            (RecordKind::BatchBegin, 10, 2)
+        );
+        let Decoded::Record { record: m, .. } = decode_record(&buf[len..]) else {
+            panic!()
+        };
+        assert_eq!((m.kind, m.seq, m.key), (RecordKind::Put, 10, &b"a"[..]));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100_000))]
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            let _ = decode_record(&bytes);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn decode_never_panics_on_mutated_records(
+            key in proptest::collection::vec(any::<u8>(), 0..64),
+            value in proptest::collection::vec(any::<u8>(), 0..256),
+            at in any::<usize>(), byte in any::<u8>(),
+        ) {
+            let mut buf = Vec::new();
+            encode_put(&mut buf, 5, &key, &value);
+            let i = at % buf.len();
+            buf[i] = byte;
+            let _ = decode_record(&buf);
+        }
+
+        #[test]
+        fn round_trip_holds_for_arbitrary_records(
+            seq in any::<u64>(),
+            key in proptest::collection::vec(any::<u8>(), 0..=MAX_KEY_BYTES),
+            value in proptest::collection::vec(any::<u8>(), 0..2048),
+            tombstone in any::<bool>(),
+        ) {
+            let mut buf = Vec::new();
+            if tombstone { encode_delete(&mut buf, seq, &key) } else { encode_put(&mut buf, seq, &key, &value) }
+            let Decoded::Record { record, len } = decode_record(&buf) else {
+                return Err(TestCaseError::fail("did not decode"));
+            };
+            prop_assert_eq!(len, buf.len());
+            prop_assert_eq!(record.seq, seq);
+            prop_assert_eq!(record.key, &key[..]);
+            if tombstone {
+                prop_assert_eq!(record.kind, RecordKind::Delete);
+                prop_assert!(record.value.is_empty());
+            } else {
+                prop_assert_eq!(record.kind, RecordKind::Put);
+                prop_assert_eq!(record.value, &value[..]);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! kvlab: the `kv` command line over every engine (being written).
