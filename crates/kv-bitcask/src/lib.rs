@@ -1,1 +1,82 @@
-//! The Bitcask engine (append-only log segments, in-memory keydir, hint files, merge): being written.
+//! # kv-bitcask
+//!
+//! The storage engine of the Bitcask paper (Sheehy & Smith, 2010) and of
+//! basho/bitcask, on kvlab's seams: every write is appended to the active
+//! data file; an in-memory, ordered *keydir* maps every live key to the file,
+//! offset, length and sequence number of its newest record; a read is one
+//! keydir lookup plus one positioned read. Immutable files get *hint* files
+//! so open need not read the data, and *merge* rewrites live records to
+//! reclaim the space of dead ones. `docs/bitcask.md` explains the design,
+//! the formats and the invariants.
+//!
+//! ```
+//! use kv_bitcask::{Bitcask, BitcaskOptions};
+//! use kv_core::{Store, StoreExt, WriteBatch};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Bitcask::open(dir.path(), BitcaskOptions::default())?;
+//! store.put(b"hello", b"world")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put(b"a", b"1").delete(b"hello");
+//! store.write(&batch)?;
+//! store.put_with_ttl(b"session", b"x", std::time::Duration::from_secs(60))?;
+//! store.sync()?;
+//! assert_eq!(store.get(b"a")?, Some(b"1".to_vec()));
+//! assert_eq!(store.get(b"hello")?, None);
+//! store.compact()?;
+//! drop(store);
+//!
+//! let store = Bitcask::open(dir.path(), BitcaskOptions::default())?;
+//! assert_eq!(store.scan_all()?.len(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Durability
+//!
+//! - `SyncPolicy::Always`: each write is flushed and synced (the directory
+//!   too, after a new file) before it returns.
+//! - `SyncPolicy::Manual`: writes collect in a write buffer
+//!   ([`BitcaskOptions::write_buffer_bytes`]) and reach the file system in
+//!   one call when it fills; `sync()` flushes and syncs.
+//! - `SyncPolicy::Interval`: as `Manual`, plus a sync by the first write
+//!   after the interval has passed and by a background thread when writes
+//!   stop.
+//! - A batch is one framed record group: after a crash all of it or none.
+//! - Dropping the store flushes, syncs and writes the active file's hint.
+//!
+//! # Errors
+//!
+//! - `Locked`: another handle has the directory open.
+//! - `Corruption { file, offset }`: a record fails its CRC, key or sequence
+//!   check on read, or damage with valid data after it at open (opt in to
+//!   [`BitcaskOptions::salvage`] to skip it, reported in `stats()`).
+//! - `Poisoned`: an earlier write, sync or merge commit failed; reopen.
+//! - `TooLarge`: a key, value or batch over `kv_core::limits`, nothing
+//!   written.
+//!
+//! # Panics
+//!
+//! None on any input or disk contents.
+
+pub mod data_file;
+pub mod entry_list;
+pub mod hint;
+pub mod keydir;
+pub mod log_scan;
+pub mod options;
+pub mod resolve;
+pub mod state;
+pub mod stats;
+pub mod ttl;
+
+mod check;
+mod maintenance;
+mod merge;
+mod recovery;
+mod scan;
+mod store;
+mod writer;
+
+pub use options::{BitcaskOptions, MergePolicy};
+pub use store::Bitcask;
+pub use ttl::{Clock, ManualClock, SystemClock};

@@ -1,0 +1,146 @@
+//! I/O counters: the engine's own `Fs` counters and the kernel's
+//! `/proc/self/io`.
+//!
+//! - [`FsIo`]: what a kvlab engine asked its `Fs` to read and write
+//!   (`Store::stats().io`), exact and per store. Peers do not use our `Fs`, so
+//!   they have none.
+//! - [`ProcIo`]: what the whole process asked the kernel for. `wchar` and
+//!   `rchar` count bytes passed to `write`/`read`-family system calls
+//!   (page-cache hits included, memory-mapped access excluded);
+//!   `write_bytes` counts bytes of page cache dirtied for the storage device
+//!   (page granularity, 4 KiB), `read_bytes` bytes fetched from the device,
+//!   `cancelled_write_bytes` dirty bytes dropped before reaching it (a file
+//!   truncated or deleted first). It covers every thread of the process,
+//!   including an engine's background threads, and the harness's own reads of
+//!   `/proc`.
+
+use kv_core::IoCounters;
+use serde::{Deserialize, Serialize};
+
+/// A delta of an engine's `Fs` counters (see `kv_core::IoCounters`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsIo {
+    /// Bytes returned by reads.
+    pub bytes_read: u64,
+    /// Read calls.
+    pub read_calls: u64,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// Write calls.
+    pub write_calls: u64,
+    /// File syncs.
+    pub file_syncs: u64,
+    /// Directory syncs.
+    pub dir_syncs: u64,
+}
+
+impl FsIo {
+    /// The counters accumulated from `before` to `after`.
+    pub fn between(before: &IoCounters, after: &IoCounters) -> Self {
+        let d = after.since(before);
+        Self {
+            bytes_read: d.bytes_read,
+            read_calls: d.read_calls,
+            bytes_written: d.bytes_written,
+            write_calls: d.write_calls,
+            file_syncs: d.file_syncs,
+            dir_syncs: d.dir_syncs,
+        }
+    }
+}
+
+/// The fields of `/proc/self/io` (see proc(5)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcIo {
+    /// Bytes read by read-family system calls.
+    pub rchar: u64,
+    /// Bytes written by write-family system calls.
+    pub wchar: u64,
+    /// Read system calls.
+    pub syscr: u64,
+    /// Write system calls.
+    pub syscw: u64,
+    /// Bytes fetched from the storage device.
+    pub read_bytes: u64,
+    /// Bytes of page cache dirtied for the storage device.
+    pub write_bytes: u64,
+    /// Dirtied bytes that never reached the device (truncated or deleted).
+    pub cancelled_write_bytes: u64,
+}
+
+impl ProcIo {
+    /// Reads `/proc/self/io`; `None` where it does not exist (not Linux) or
+    /// cannot be parsed.
+    pub fn read() -> Option<Self> {
+        let text = std::fs::read_to_string("/proc/self/io").ok()?;
+        Self::parse(&text)
+    }
+
+    /// Parses the text of `/proc/<pid>/io`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut io = ProcIo::default();
+        let mut seen = 0;
+        for line in text.lines() {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<u64>() else {
+                continue;
+            };
+            let field = match name.trim() {
+                "rchar" => &mut io.rchar,
+                "wchar" => &mut io.wchar,
+                "syscr" => &mut io.syscr,
+                "syscw" => &mut io.syscw,
+                "read_bytes" => &mut io.read_bytes,
+                "write_bytes" => &mut io.write_bytes,
+                "cancelled_write_bytes" => &mut io.cancelled_write_bytes,
+                _ => continue,
+            };
+            *field = value;
+            seen += 1;
+        }
+        (seen == 7).then_some(io)
+    }
+
+    /// Counters accumulated since `earlier`.
+    pub fn since(&self, earlier: &ProcIo) -> ProcIo {
+        ProcIo {
+            rchar: self.rchar.saturating_sub(earlier.rchar),
+            wchar: self.wchar.saturating_sub(earlier.wchar),
+            syscr: self.syscr.saturating_sub(earlier.syscr),
+            syscw: self.syscw.saturating_sub(earlier.syscw),
+            read_bytes: self.read_bytes.saturating_sub(earlier.read_bytes),
+            write_bytes: self.write_bytes.saturating_sub(earlier.write_bytes),
+            cancelled_write_bytes: self
+                .cancelled_write_bytes
+                .saturating_sub(earlier.cancelled_write_bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_io() {
+        let text = "rchar: 10\nwchar: 20\nsyscr: 1\nsyscw: 2\nread_bytes: 0\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n";
+        let io = ProcIo::parse(text).unwrap();
+        assert_eq!((io.rchar, io.wchar, io.write_bytes), (10, 20, 4096));
+        assert!(ProcIo::parse("rchar: 1\n").is_none());
+        let later = ProcIo { wchar: 50, ..io };
+        assert_eq!(later.since(&io).wchar, 30);
+    }
+
+    #[test]
+    fn proc_self_io_counts_our_writes() {
+        let Some(before) = ProcIo::read() else {
+            return; // not Linux
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), vec![7u8; 10_000]).unwrap();
+        let after = ProcIo::read().unwrap();
+        assert!(after.since(&before).wchar >= 10_000);
+    }
+}

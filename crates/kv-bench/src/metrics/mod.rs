@@ -1,0 +1,7 @@
+//! Measurements: latency histograms, I/O counters (the engine's `Fs` and
+//! `/proc/self/io`), memory (peak RSS), amplification and disk usage.
+
+pub mod amplification;
+pub mod io;
+pub mod latency;
+pub mod memory;

@@ -1,0 +1,153 @@
+//! What a run measured: one [`WorkloadResult`] per engine and workload, in a
+//! [`RunReport`] with the machine and the settings. This is the JSON schema
+//! of `--json` (documented field by field in `docs/benchmarking.md`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::MachineInfo;
+use crate::metrics::amplification::DiskUsage;
+use crate::metrics::io::{FsIo, ProcIo};
+use crate::metrics::latency::LatencySummary;
+use crate::settings::Settings;
+
+/// What the peak RSS of a result covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeakScope {
+    /// The peak was reset before the workload: the peak during it.
+    Workload,
+    /// The kernel refused the reset: the peak since the process started.
+    Process,
+}
+
+/// The compaction run on a store before it was discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CompactionResult {
+    /// Time of `compact()` plus a `sync()`, in seconds.
+    pub secs: f64,
+    /// Disk usage before.
+    pub disk_before: DiskUsage,
+    /// Disk usage after.
+    pub disk_after: DiskUsage,
+    /// Bytes on disk after / live logical bytes.
+    pub space_amp_after: Option<f64>,
+}
+
+/// One engine running one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadResult {
+    /// Engine name.
+    pub engine: String,
+    /// True for kvlab's own engines.
+    pub ours: bool,
+    /// `ours`, `peer` or `harness` (`memory`, `null`).
+    pub kind: String,
+    /// True if the engine keeps data on disk.
+    pub persistent: bool,
+    /// Workload name.
+    pub workload: String,
+    /// Threads that ran operations (readers, for `readwhilewriting`).
+    pub threads: usize,
+    /// Operations per write batch (1: no batches).
+    pub batch: usize,
+    /// Sync policy of the store: `always` or `manual`.
+    pub sync: String,
+    /// Operations measured.
+    pub ops: u64,
+    /// Read operations (gets, seeks, scanned items of a full scan).
+    pub reads: u64,
+    /// Puts and deletes by the measured threads.
+    pub writes: u64,
+    /// Reads that found their key.
+    pub found: u64,
+    /// Items returned by scans.
+    pub items_scanned: u64,
+    /// Writes of the background writer (`readwhilewriting`), not in `ops`.
+    pub background_writes: u64,
+    /// True if `--duration` stopped the workload before it finished.
+    pub capped_by_duration: bool,
+    /// Wall time of the operations plus the final `sync()`, in seconds.
+    pub elapsed_secs: f64,
+    /// `ops / elapsed_secs`.
+    pub ops_per_sec: f64,
+    /// `elapsed_secs / ops`, in nanoseconds.
+    pub ns_per_op: f64,
+    /// Latency percentiles of single operations.
+    pub latency: LatencySummary,
+    /// Keys plus values of puts and keys of deletes, in bytes (all writers).
+    pub user_bytes_written: u64,
+    /// The engine's own `Fs` counters (engines whose I/O goes through
+    /// kvlab's `Fs`: ours).
+    pub fs_io: Option<FsIo>,
+    /// `/proc/self/io` delta (Linux only).
+    pub proc_io: Option<ProcIo>,
+    /// `fs_io.bytes_written / user_bytes_written`.
+    pub write_amp_fs: Option<f64>,
+    /// `proc_io.wchar / user_bytes_written`.
+    pub write_amp_wchar: Option<f64>,
+    /// `proc_io.write_bytes / user_bytes_written` (page-cache bytes dirtied).
+    pub write_amp_device: Option<f64>,
+    /// `fs_io.bytes_read / reads`.
+    pub read_bytes_per_read_fs: Option<f64>,
+    /// `fs_io.read_calls / reads`.
+    pub read_calls_per_read_fs: Option<f64>,
+    /// `proc_io.rchar / reads`.
+    pub rchar_per_read: Option<f64>,
+    /// Live keys after the workload.
+    pub live_keys: u64,
+    /// Live logical bytes: `live_keys * (key_size + value_size)`.
+    pub live_bytes: u64,
+    /// The store directory after the workload (persistent engines only).
+    pub disk: Option<DiskUsage>,
+    /// `disk.file_bytes / live_bytes`.
+    pub space_amp: Option<f64>,
+    /// Set on the last workload run on a store: the compaction before the
+    /// store was discarded.
+    pub compaction: Option<CompactionResult>,
+    /// Set on `fillseq`/`fillrandom` of persistent engines: time to reopen
+    /// the freshly loaded store, in seconds.
+    pub reopen_secs: Option<f64>,
+    /// RSS when the workload started, in bytes.
+    pub rss_start_bytes: Option<u64>,
+    /// Peak RSS, in bytes (see `peak_rss_scope`).
+    pub peak_rss_bytes: Option<u64>,
+    /// What `peak_rss_bytes` covers.
+    pub peak_rss_scope: PeakScope,
+}
+
+/// One engine's run as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineRun {
+    /// Engine name.
+    pub engine: String,
+    /// `child` (own process) or `shared` (this process).
+    pub process: String,
+    /// Largest peak RSS seen across its workloads and loads, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Wall time of the engine's whole run, loads and compactions included.
+    pub wall_secs: f64,
+    /// Why the run failed, if it did (results before the failure are kept).
+    pub error: Option<String>,
+}
+
+/// A whole run: the `--json` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always `kv-bench`.
+    pub tool: String,
+    /// The machine it ran on.
+    pub machine: MachineInfo,
+    /// The settings (seed included).
+    pub settings: Settings,
+    /// One entry per engine.
+    pub engines: Vec<EngineRun>,
+    /// One entry per engine and workload.
+    pub results: Vec<WorkloadResult>,
+}
+
+impl RunReport {
+    /// True if every engine finished.
+    pub fn all_engines_finished(&self) -> bool {
+        self.engines.iter().all(|e| e.error.is_none())
+    }
+}

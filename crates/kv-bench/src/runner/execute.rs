@@ -1,0 +1,354 @@
+//! The hot loops: apply a stream of operations to a store, timing each.
+//!
+//! Lean by design, because the `null` engine measures exactly this code: one
+//! clock read per operation, keys written into one reused buffer, values
+//! borrowed from the pool, no allocation per operation except what the
+//! `Store` API itself needs (`get` returns an owned value; a `WriteBatch`
+//! owns its keys and values; a scan owns its start key).
+
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Instant;
+
+use kv_core::{Direction, Error, KeyRange, Result, Store, WriteBatch};
+
+use crate::metrics::latency::LatencyRecorder;
+use crate::progress::{PhaseProgress, PROGRESS_STRIDE};
+use crate::workload::keys::{KeyFormat, ValuePool};
+use crate::workload::live::LiveSet;
+use crate::workload::ops::{Op, OpStream};
+
+/// The store under test and what the loops need to address it.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// Key bytes from indices.
+    pub keys: KeyFormat,
+    /// Value bytes.
+    pub values: &'a ValuePool,
+    /// Live key indices, updated by every acknowledged put and delete.
+    pub live: &'a LiveSet,
+}
+
+/// When a loop stops early.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StopWhen<'a> {
+    /// Stop at this instant (`--duration`).
+    pub deadline: Option<Instant>,
+    /// Stop once this flag is set (the `readwhilewriting` writer).
+    pub flag: Option<&'a AtomicBool>,
+}
+
+/// What one loop did.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Per-operation latency.
+    pub latency: LatencyRecorder,
+    /// Operations.
+    pub ops: u64,
+    /// Gets, seeks and scanned items of a full scan.
+    pub reads: u64,
+    /// Puts and deletes.
+    pub writes: u64,
+    /// Reads that found a value.
+    pub found: u64,
+    /// Items returned by scans.
+    pub items_scanned: u64,
+    /// Keys plus values of puts, keys of deletes.
+    pub user_bytes_written: u64,
+    /// True if the deadline cut the loop short.
+    pub capped: bool,
+}
+
+impl Tally {
+    /// Adds `other` to `self`.
+    pub fn merge(&mut self, other: &Tally) {
+        self.latency.merge(&other.latency);
+        self.ops += other.ops;
+        self.reads += other.reads;
+        self.writes += other.writes;
+        self.found += other.found;
+        self.items_scanned += other.items_scanned;
+        self.user_bytes_written += other.user_bytes_written;
+        self.capped |= other.capped;
+    }
+}
+
+/// The per-loop state of [`run_stream`].
+struct Worker<'a> {
+    target: Target<'a>,
+    key: Vec<u8>,
+    next_value: u64,
+    tally: Tally,
+}
+
+impl Worker<'_> {
+    fn value(&mut self) -> &[u8] {
+        self.next_value = self.next_value.wrapping_add(1);
+        self.target.values.value(self.next_value)
+    }
+
+    fn put(&mut self, index: u64) -> Result<()> {
+        self.target.keys.write_key(index, &mut self.key);
+        let value = self.target.values.value(self.next_value);
+        self.next_value = self.next_value.wrapping_add(1);
+        self.target.store.put(&self.key, value)?;
+        self.target.live.insert(index);
+        self.tally.writes += 1;
+        self.tally.user_bytes_written += (self.key.len() + value.len()) as u64;
+        Ok(())
+    }
+
+    fn get(&mut self, index: u64, missing: bool) -> Result<()> {
+        if missing {
+            self.target.keys.write_missing_key(index, &mut self.key);
+        } else {
+            self.target.keys.write_key(index, &mut self.key);
+        }
+        let found = self.target.store.get(&self.key)?.is_some();
+        self.tally.reads += 1;
+        self.tally.found += u64::from(found);
+        Ok(())
+    }
+
+    fn apply(&mut self, op: Op) -> Result<()> {
+        match op {
+            Op::Get(index) => self.get(index, false),
+            Op::GetMissing(index) => self.get(index, true),
+            Op::Put(index) => self.put(index),
+            Op::Delete(index) => {
+                self.target.keys.write_key(index, &mut self.key);
+                self.target.store.delete(&self.key)?;
+                self.target.live.remove(index);
+                self.tally.writes += 1;
+                self.tally.user_bytes_written += self.key.len() as u64;
+                Ok(())
+            }
+            Op::Scan { start, items } => {
+                self.target.keys.write_key(start, &mut self.key);
+                let range = KeyRange {
+                    start: Bound::Included(self.key.clone()),
+                    end: Bound::Unbounded,
+                };
+                let mut seen = 0;
+                for item in self.target.store.scan(&range, Direction::Forward)? {
+                    item?;
+                    seen += 1;
+                    if seen >= u64::from(items) {
+                        break;
+                    }
+                }
+                self.tally.reads += 1;
+                self.tally.found += u64::from(seen > 0);
+                self.tally.items_scanned += seen;
+                Ok(())
+            }
+            Op::ReadModifyWrite(index) => {
+                self.get(index, false)?;
+                self.put(index)
+            }
+        }
+    }
+
+    /// Adds a put or delete to `batch`; returns the index it touches.
+    fn add_to_batch(&mut self, op: Op, batch: &mut WriteBatch) -> Option<(u64, bool)> {
+        match op {
+            Op::Put(index) => {
+                self.target.keys.write_key(index, &mut self.key);
+                let key = self.key.clone();
+                let value = self.value().to_vec();
+                self.tally.user_bytes_written += (key.len() + value.len()) as u64;
+                batch.put(key, value);
+                Some((index, true))
+            }
+            Op::Delete(index) => {
+                self.target.keys.write_key(index, &mut self.key);
+                self.tally.user_bytes_written += self.key.len() as u64;
+                batch.delete(self.key.clone());
+                Some((index, false))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs `stream` against the store, grouping puts and deletes into write
+/// batches of `batch` operations when `batch > 1` (other operations run one
+/// by one). `value_base` makes each loop's value sequence distinct and
+/// reproducible.
+///
+/// # Errors
+/// The first error the store returns; the loop stops there.
+pub fn run_stream(
+    target: Target<'_>,
+    stream: &mut OpStream,
+    batch: usize,
+    stop: StopWhen<'_>,
+    progress: &PhaseProgress,
+    value_base: u64,
+) -> Result<Tally> {
+    let mut worker = Worker {
+        target,
+        key: vec![0; target.keys.key_size()],
+        next_value: value_base,
+        tally: Tally::default(),
+    };
+    let mut pending = WriteBatch::new();
+    let mut pending_indices: Vec<(u64, bool)> = Vec::with_capacity(batch);
+    let mut last = Instant::now();
+    let mut since_progress = 0u64;
+    loop {
+        if stop.flag.is_some_and(|f| f.load(Relaxed)) {
+            break;
+        }
+        let next = stream.next_op();
+        let done = match next {
+            Some(op) if batch > 1 && op.is_plain_write() => {
+                if let Some(touched) = worker.add_to_batch(op, &mut pending) {
+                    pending_indices.push(touched);
+                }
+                if pending.len() < batch {
+                    continue;
+                }
+                flush(&mut worker, &mut pending, &mut pending_indices)?
+            }
+            Some(op) => {
+                worker.apply(op)?;
+                1
+            }
+            None if !pending.is_empty() => flush(&mut worker, &mut pending, &mut pending_indices)?,
+            None => break,
+        };
+        let now = Instant::now();
+        let ns = now.duration_since(last).as_nanos() as u64;
+        last = now;
+        if done == 1 {
+            worker.tally.latency.record(ns);
+        } else {
+            worker.tally.latency.record_n(ns / done, done);
+        }
+        worker.tally.ops += done;
+        since_progress += done;
+        if since_progress >= PROGRESS_STRIDE {
+            progress.inc(since_progress);
+            since_progress = 0;
+        }
+        if stop.deadline.is_some_and(|d| now >= d) {
+            worker.tally.capped = stream.planned_ops() > 0;
+            break;
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    progress.inc(since_progress);
+    Ok(worker.tally)
+}
+
+/// Writes the pending batch and marks its keys; returns its size.
+fn flush(
+    worker: &mut Worker<'_>,
+    pending: &mut WriteBatch,
+    indices: &mut Vec<(u64, bool)>,
+) -> Result<u64> {
+    worker.target.store.write(pending)?;
+    for &(index, put) in indices.iter() {
+        if put {
+            worker.target.live.insert(index);
+        } else {
+            worker.target.live.remove(index);
+        }
+    }
+    let n = pending.len() as u64;
+    worker.tally.writes += n;
+    pending.clear();
+    indices.clear();
+    Ok(n)
+}
+
+/// Reads the whole store in `direction`, one operation per item.
+///
+/// # Errors
+/// The first error of the scan.
+pub fn run_full_scan(
+    target: Target<'_>,
+    direction: Direction,
+    stop: StopWhen<'_>,
+    progress: &PhaseProgress,
+) -> Result<Tally> {
+    let mut tally = Tally::default();
+    let mut last = Instant::now();
+    let mut since_progress = 0u64;
+    let mut items = target.store.scan(&KeyRange::all(), direction)?;
+    for item in &mut items {
+        item?;
+        let now = Instant::now();
+        tally
+            .latency
+            .record(now.duration_since(last).as_nanos() as u64);
+        last = now;
+        tally.ops += 1;
+        since_progress += 1;
+        if since_progress >= PROGRESS_STRIDE {
+            progress.inc(since_progress);
+            since_progress = 0;
+        }
+        if stop.deadline.is_some_and(|d| now >= d) {
+            tally.capped = true;
+            break;
+        }
+    }
+    progress.inc(since_progress);
+    tally.reads = tally.ops;
+    tally.found = tally.ops;
+    tally.items_scanned = tally.ops;
+    Ok(tally)
+}
+
+/// Runs one stream per thread (on this thread when there is only one) and
+/// merges their tallies.
+///
+/// # Errors
+/// The first error of any thread; a panicking thread is reported as an I/O
+/// error rather than propagated.
+pub fn run_threads(
+    target: Target<'_>,
+    streams: Vec<OpStream>,
+    batch: usize,
+    stop: StopWhen<'_>,
+    progress: &PhaseProgress,
+    value_base: u64,
+) -> Result<Tally> {
+    let mut streams = streams;
+    if streams.len() == 1 {
+        if let Some(stream) = streams.first_mut() {
+            return run_stream(target, stream, batch, stop, progress, value_base);
+        }
+    }
+    let outcomes: Vec<Result<Tally>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = streams
+            .into_iter()
+            .enumerate()
+            .map(|(thread, mut stream)| {
+                let base = value_base.wrapping_add((thread as u64) << 32);
+                scope.spawn(move || run_stream(target, &mut stream, batch, stop, progress, base))
+            })
+            .collect();
+        handles.into_iter().map(join_thread).collect()
+    });
+    let mut total = Tally::default();
+    for outcome in outcomes {
+        total.merge(&outcome?);
+    }
+    Ok(total)
+}
+
+/// Joins a benchmark thread, turning a panic into an error.
+pub fn join_thread<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    handle.join().unwrap_or_else(|_| {
+        Err(Error::Io(std::io::Error::other(
+            "a benchmark thread panicked (see the message above)",
+        )))
+    })
+}

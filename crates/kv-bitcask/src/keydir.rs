@@ -1,0 +1,610 @@
+//! The keydir: every live key, in byte order, with where its newest record
+//! lives.
+//!
+//! # Layout and why
+//!
+//! A `BTreeMap<Vec<u8>, Entry>` costs about 90 bytes per 16-byte key (a heap
+//! allocation per key plus half-empty B-tree nodes of 40-byte slots). The
+//! keydir instead packs keys into *leaves* of up to [`LEAF_MAX_ENTRIES`]
+//! entries; a small `BTreeMap` indexes the leaves by their lower bound:
+//!
+//! ```text
+//! leaves: BTreeMap<lower bound, Leaf>        (one slot per ~100 keys)
+//! Leaf { keys:    k0 k1 k2 ...               (keys back to back, one allocation)
+//!        ends:    [u16; n]                   (end offset of key i in `keys`)
+//!        entries: [Entry; n] }               (20 bytes each, packed)
+//! ```
+//!
+//! Per key that is the key itself, 2 bytes of `ends` and a 20-byte
+//! [`Entry`], plus the slack of partly full leaves (vectors grow by an
+//! eighth, not by doubling). `tests/keydir_bytes_per_key.rs` measures the
+//! total with a counting allocator.
+//!
+//! Lookups are one `BTreeMap` range step plus a binary search in a leaf;
+//! inserts and removes move at most one leaf's bytes.
+//!
+//! Invariants: the leaf with lower bound `[]` (the empty key, the smallest
+//! key) always exists; every key of a leaf is `>=` its lower bound and `<`
+//! the next leaf's; keys within a leaf ascend strictly; `keys.len()` stays
+//! below `u16::MAX` (split at [`LEAF_MAX_KEY_BYTES`], one key adds at most
+//! `MAX_KEY_BYTES`).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::ttl::{is_ttl_seq, plain_seq};
+
+/// Most entries in one leaf.
+pub const LEAF_MAX_ENTRIES: usize = 128;
+
+/// A leaf splits once its keys take more than this many bytes.
+pub const LEAF_MAX_KEY_BYTES: usize = 32 * 1024;
+
+/// Entries per leaf when building from sorted input (room to grow).
+const BULK_FILL_ENTRIES: usize = 112;
+
+/// A leaf with fewer entries than this is folded into its predecessor when
+/// both fit in one.
+const LEAF_MIN_ENTRIES: usize = LEAF_MAX_ENTRIES / 4;
+
+/// Where a key's newest record is: 20 bytes, packed to 4-byte alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
+pub struct Entry {
+    /// Data file id.
+    pub file_id: u32,
+    /// Offset of the record in the file.
+    pub offset: u32,
+    /// Encoded length of the record.
+    pub len: u32,
+    /// The record's stored sequence number (with the TTL flag, if any).
+    pub stored_seq: u64,
+}
+
+impl Entry {
+    /// The sequence number, without the TTL flag.
+    pub fn seq(&self) -> u64 {
+        plain_seq(self.stored_seq)
+    }
+
+    /// True if the record is a TTL put.
+    pub fn has_ttl(&self) -> bool {
+        is_ttl_seq(self.stored_seq)
+    }
+
+    /// Offset just past the record.
+    pub fn end(&self) -> u64 {
+        u64::from(self.offset) + u64::from(self.len)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Leaf {
+    keys: Vec<u8>,
+    ends: Vec<u16>,
+    entries: Vec<Entry>,
+}
+
+/// Reserves room for `additional` more items, growing by about an eighth
+/// rather than doubling, to keep the slack small.
+fn reserve_small<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(additional.max(v.len() / 8 + 4));
+    }
+}
+
+impl Leaf {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn start(&self, i: usize) -> usize {
+        if i == 0 {
+            0
+        } else {
+            usize::from(self.ends[i - 1])
+        }
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        &self.keys[self.start(i)..usize::from(self.ends[i])]
+    }
+
+    /// `Ok(i)` if key `i` equals `key`, else `Err(i)` where it would go.
+    fn search(&self, key: &[u8]) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key(mid).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// First index whose key is not below the bound.
+    fn lower_index(&self, bound: Bound<&[u8]>) -> usize {
+        match bound {
+            Bound::Unbounded => 0,
+            Bound::Included(k) => self.search(k).unwrap_or_else(|i| i),
+            Bound::Excluded(k) => match self.search(k) {
+                Ok(i) => i + 1,
+                Err(i) => i,
+            },
+        }
+    }
+
+    fn insert_at(&mut self, i: usize, key: &[u8], entry: Entry) {
+        let start = self.start(i);
+        reserve_small(&mut self.keys, key.len());
+        reserve_small(&mut self.ends, 1);
+        reserve_small(&mut self.entries, 1);
+        self.keys.splice(start..start, key.iter().copied());
+        let grow = key.len() as u16; // REQUIRES: keys stay below u16::MAX
+        for end in &mut self.ends[i..] {
+            *end += grow;
+        }
+        self.ends.insert(i, start as u16 + grow);
+        self.entries.insert(i, entry);
+    }
+
+    fn remove_at(&mut self, i: usize) -> Entry {
+        let (start, end) = (self.start(i), usize::from(self.ends[i]));
+        self.keys.drain(start..end);
+        let shrink = (end - start) as u16;
+        self.ends.remove(i);
+        for e in &mut self.ends[i..] {
+            *e -= shrink;
+        }
+        self.entries.remove(i)
+    }
+
+    fn push(&mut self, key: &[u8], entry: Entry) {
+        reserve_small(&mut self.keys, key.len());
+        reserve_small(&mut self.ends, 1);
+        reserve_small(&mut self.entries, 1);
+        self.keys.extend_from_slice(key);
+        self.ends.push(self.keys.len() as u16);
+        self.entries.push(entry);
+    }
+
+    fn is_over_full(&self) -> bool {
+        self.len() > LEAF_MAX_ENTRIES || self.keys.len() > LEAF_MAX_KEY_BYTES
+    }
+
+    /// Moves entries `at..` into a new leaf.
+    fn split_off(&mut self, at: usize) -> Leaf {
+        let cut = self.start(at);
+        let keys = self.keys[cut..].to_vec();
+        let ends = self.ends[at..]
+            .iter()
+            .map(|e| (usize::from(*e) - cut) as u16)
+            .collect();
+        let entries = self.entries[at..].to_vec();
+        self.keys.truncate(cut);
+        self.ends.truncate(at);
+        self.entries.truncate(at);
+        self.keys.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        Leaf {
+            keys,
+            ends,
+            entries,
+        }
+    }
+
+    /// Where to split an over-full leaf: by bytes if the keys are too big,
+    /// else by count; at the end if the last insert went there (sequential
+    /// inserts then leave full leaves behind).
+    fn split_point(&self, inserted_at: usize) -> usize {
+        let n = self.len();
+        if self.keys.len() > LEAF_MAX_KEY_BYTES {
+            let half = self.keys.len() / 2;
+            let at = self.ends.partition_point(|&e| usize::from(e) < half);
+            return at.clamp(1, n - 1);
+        }
+        if inserted_at == n - 1 {
+            n - 1
+        } else {
+            n / 2
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.keys.capacity()
+            + self.ends.capacity() * std::mem::size_of::<u16>()
+            + self.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+}
+
+/// The ordered in-memory index of live keys. Not synchronized: the store
+/// wraps it in a lock.
+#[derive(Debug, Clone)]
+pub struct Keydir {
+    leaves: BTreeMap<Box<[u8]>, Leaf>,
+    len: usize,
+}
+
+impl Default for Keydir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Keydir {
+    /// An empty keydir.
+    pub fn new() -> Self {
+        let mut leaves = BTreeMap::new();
+        leaves.insert(Box::default(), Leaf::default());
+        Self { leaves, len: 0 }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn leaf_for(&self, key: &[u8]) -> Option<(&Box<[u8]>, &Leaf)> {
+        self.leaves
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()
+    }
+
+fn leaf_for_mut<'a>(
+        leaves: &'a mut BTreeMap<Box<[u8]>, Leaf>,
+        key: &[u8],
+    ) -> Option<(&'a Box<[u8]>, &'a mut Leaf)> {
+        leaves
+            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()
+    }
+
+    /// The entry of `key`.
+    pub fn get(&self, key: &[u8]) -> Option<Entry> {
+        let (_, leaf) = self.leaf_for(key)?;
+        leaf.search(key).ok().map(|i| leaf.entries[i])
+    }
+
+    /// Sets the entry of `key`; returns the entry it replaced.
+    pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
+        let Some((_, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
+            // Unreachable while the `[]` leaf exists; restore it and retry.
+            self.leaves.insert(Box::default(), Leaf::default());
+            return self.insert(key, entry);
+        };
+        let at = match leaf.search(key) {
+            Ok(i) => return Some(std::mem::replace(&mut leaf.entries[i], entry)),
+            Err(i) => i,
+        };
+        leaf.insert_at(at, key, entry);
+        let right = leaf.is_over_full().then(|| {
+            let mid = leaf.split_point(at);
+            leaf.split_off(mid)
+        });
+        self.len += 1;
+        if let Some(right) = right {
+            let bound: Box<[u8]> = right.key(0).into();
+            self.leaves.insert(bound, right);
+        }
+        None
+    }
+
+    /// Sets the entry of `key` only if its current entry equals `expected`
+    /// (or, for `expected == None`, if the key is absent). Returns true if it
+    /// did. Merge uses this to switch only keys that still point where they
+    /// did.
+    pub fn replace_if(&mut self, key: &[u8], expected: Option<Entry>, new: Entry) -> bool {
+        if self.get(key) != expected {
+            return false;
+        }
+        self.insert(key, new);
+        true
+    }
+
+    /// Removes `key`; returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let (bound, leaf) = Self::leaf_for_mut(&mut self.leaves, key)?;
+        let i = leaf.search(key).ok()?;
+        let removed = leaf.remove_at(i);
+        let underfull = (leaf.len() < LEAF_MIN_ENTRIES && !bound.is_empty()).then(|| bound.clone());
+        self.len -= 1;
+        if let Some(bound) = underfull {
+            self.fold_into_predecessor(&bound);
+        }
+        Some(removed)
+    }
+
+    /// Removes `key` only if its entry equals `expected`.
+    pub fn remove_if(&mut self, key: &[u8], expected: Entry) -> bool {
+        if self.get(key) != Some(expected) {
+            return false;
+        }
+        self.remove(key).is_some()
+    }
+
+    /// Appends the leaf with lower bound `bound` to its predecessor when both
+    /// fit in one leaf (or when it is empty).
+    fn fold_into_predecessor(&mut self, bound: &[u8]) {
+        let Some(small) = self.leaves.get(bound) else {
+            return;
+        };
+        let (small_len, small_bytes) = (small.len(), small.keys.len());
+        let Some((_, prev)) = self
+            .leaves
+            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(bound)))
+            .next_back()
+        else {
+            return;
+        };
+        let fits = prev.len() + small_len <= LEAF_MAX_ENTRIES * 3 / 4
+            && prev.keys.len() + small_bytes <= LEAF_MAX_KEY_BYTES;
+        if small_len != 0 && !fits {
+            return;
+        }
+        let Some(small) = self.leaves.remove(bound) else {
+            return;
+        };
+        let Some((_, prev)) = self
+            .leaves
+            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(bound)))
+            .next_back()
+        else {
+            return;
+        };
+        for i in 0..small.len() {
+            prev.push(small.key(i), small.entries[i]);
+        }
+    }
+
+    /// Calls `visit(key, entry)` for the keys within `(start, end)`, in
+    /// ascending order (or descending if `reverse`), until it returns false.
+    pub fn visit_range(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        reverse: bool,
+        mut visit: impl FnMut(&[u8], Entry) -> bool,
+    ) {
+        let above_start = |k: &[u8]| match start {
+            Bound::Included(s) => k >= s,
+            Bound::Excluded(s) => k > s,
+            Bound::Unbounded => true,
+        };
+        let below_end = |k: &[u8]| match end {
+            Bound::Included(e) => k <= e,
+            Bound::Excluded(e) => k < e,
+            Bound::Unbounded => true,
+        };
+        if !reverse {
+            let first: &[u8] = match start {
+                Bound::Included(s) | Bound::Excluded(s) => {
+                    self.leaf_for(s).map(|(b, _)| &**b).unwrap_or(&[])
+                }
+                Bound::Unbounded => &[],
+            };
+            let leaves = self
+                .leaves
+                .range::<[u8], _>((Bound::Included(first), Bound::Unbounded));
+            for (_, leaf) in leaves {
+                for i in leaf.lower_index(start)..leaf.len() {
+                    let key = leaf.key(i);
+                    if !below_end(key) || !visit(key, leaf.entries[i]) {
+                        return;
+                    }
+                }
+            }
+        } else {
+            let last = match end {
+                Bound::Included(e) | Bound::Excluded(e) => self.leaf_for(e),
+                Bound::Unbounded => self.leaves.iter().next_back(),
+            };
+            let Some((last, _)) = last else { return };
+            let leaves = self
+                .leaves
+                .range::<[u8], _>((Bound::Unbounded, Bound::Included(&**last)));
+            for (_, leaf) in leaves.rev() {
+                for i in (0..leaf.len()).rev() {
+                    let key = leaf.key(i);
+                    if !below_end(key) {
+                        continue;
+                    }
+                    if !above_start(key) || !visit(key, leaf.entries[i]) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every key and entry in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Entry)> + '_ {
+        self.leaves
+            .values()
+            .flat_map(|leaf| (0..leaf.len()).map(move |i| (leaf.key(i), leaf.entries[i])))
+    }
+
+    /// Bytes of heap memory the keydir holds: leaf vectors at their capacity,
+    /// leaf bounds, and the leaf index's nodes (estimated at 1.5 times their
+    /// slots, the typical B-tree fill). `tests/keydir_bytes_per_key.rs`
+    /// checks this against a counting allocator.
+    pub fn heap_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(Box<[u8]>, Leaf)>();
+        self.leaves
+            .iter()
+            .map(|(bound, leaf)| leaf.heap_bytes() + bound.len() + slot * 3 / 2)
+            .sum()
+    }
+}
+
+/// Builds a [`Keydir`] from keys pushed in strictly ascending order, filling
+/// leaves to [`BULK_FILL_ENTRIES`]: O(n), no searching.
+#[derive(Debug, Default)]
+pub struct KeydirBuilder {
+    leaves: Vec<(Box<[u8]>, Leaf)>,
+    current: Leaf,
+    len: usize,
+}
+
+impl KeydirBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `key`. REQUIRES: `key` is greater than every key pushed so far.
+    pub fn push(&mut self, key: &[u8], entry: Entry) {
+        let full = self.current.len() >= BULK_FILL_ENTRIES
+            || self.current.keys.len() + key.len() > LEAF_MAX_KEY_BYTES * 7 / 8;
+        if full && self.current.len() > 0 {
+            self.seal();
+        }
+        self.current.push(key, entry);
+        self.len += 1;
+    }
+
+    fn seal(&mut self) {
+        let mut leaf = std::mem::take(&mut self.current);
+        leaf.keys.shrink_to_fit();
+        leaf.ends.shrink_to_fit();
+        leaf.entries.shrink_to_fit();
+        let bound: Box<[u8]> = if self.leaves.is_empty() {
+            Box::default()
+        } else {
+            leaf.key(0).into()
+        };
+        self.leaves.push((bound, leaf));
+    }
+
+    /// The finished keydir.
+    pub fn finish(mut self) -> Keydir {
+        if self.current.len() > 0 || self.leaves.is_empty() {
+            self.seal();
+        }
+        Keydir {
+            leaves: self.leaves.into_iter().collect(),
+            len: self.len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    fn entry(n: u32) -> Entry {
+        Entry {
+            file_id: n,
+            offset: n * 2,
+            len: n * 3,
+            stored_seq: u64::from(n),
+        }
+    }
+
+    #[test]
+    fn entry_is_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 20);
+    }
+
+    #[test]
+    fn matches_a_btreemap_under_random_operations() {
+        let guard = kv_core::testkit::SeedGuard::new("keydir_matches_btreemap");
+        let mut rng = StdRng::seed_from_u64(guard.seed());
+        let mut kd = Keydir::new();
+        let mut model = BTreeMap::new();
+        for step in 0..20_000u32 {
+            let len = rng.random_range(0..6usize);
+            let key: Vec<u8> = (0..len).map(|_| rng.random_range(0..4u8)).collect();
+            let big = rng.random_range(0..50u32) == 0;
+            let key = if big { vec![key.first().copied().unwrap_or(1); 3000] } else { key };
+            if rng.random_range(0..3u32) == 0 {
+                assert_eq!(kd.remove(&key), model.remove(&key), "step {step}");
+            } else {
+                assert_eq!(kd.insert(&key, entry(step)), model.insert(key, entry(step)));
+            }
+            assert_eq!(kd.len(), model.len());
+        }
+        let all: Vec<_> = kd.iter().map(|(k, e)| (k.to_vec(), e)).collect();
+        let want: Vec<_> = model.iter().map(|(k, e)| (k.clone(), *e)).collect();
+        assert_eq!(all, want);
+        for (k, e) in &model {
+            assert_eq!(kd.get(k), Some(*e));
+        }
+        // Ranges in both directions agree with the model.
+        for _ in 0..300 {
+            let a: Vec<u8> = (0..rng.random_range(0..4usize)).map(|_| rng.random_range(0..4u8)).collect();
+            let b: Vec<u8> = (0..rng.random_range(0..4usize)).map(|_| rng.random_range(0..4u8)).collect();
+            let start = match rng.random_range(0..3u32) {
+                0 => Bound::Included(a.as_slice()),
+                1 => Bound::Excluded(a.as_slice()),
+                _ => Bound::Unbounded,
+            };
+            let end = match rng.random_range(0..3u32) {
+                0 => Bound::Included(b.as_slice()),
+                1 => Bound::Excluded(b.as_slice()),
+                _ => Bound::Unbounded,
+            };
+            let valid = match (start, end) {
+                (Bound::Included(s), Bound::Included(e)) => s <= e,
+                (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e) | Bound::Included(e)) => s < e,
+                _ => true,
+            };
+            if !valid {
+                continue;
+            }
+            let want: Vec<_> = model
+                .range::<[u8], _>((start, end))
+                .map(|(k, e)| (k.clone(), *e))
+                .collect();
+            for reverse in [false, true] {
+                let mut got = Vec::new();
+                kd.visit_range(start, end, reverse, |k, e| {
+                    got.push((k.to_vec(), e));
+                    true
+                });
+                if reverse {
+                    got.reverse();
+                }
+                assert_eq!(got, want, "range {start:?}..{end:?} reverse {reverse}");
+            }
+        }
+    }
+
+    #[test]
+    fn builder_matches_inserts_and_stays_editable() {
+        let mut b = KeydirBuilder::new();
+        for i in 0..1000u32 {
+            b.push(&i.to_be_bytes(), entry(i));
+        }
+        let mut kd = b.finish();
+        assert_eq!(kd.len(), 1000);
+        assert_eq!(kd.get(&500u32.to_be_bytes()), Some(entry(500)));
+        kd.insert(b"", entry(7));
+        assert_eq!(kd.iter().next().map(|(k, _)| k.to_vec()), Some(vec![]));
+        for i in 0..1000u32 {
+            assert!(kd.remove(&i.to_be_bytes()).is_some());
+        }
+        assert_eq!(kd.len(), 1);
+        assert!(Keydir::default().get(b"").is_none());
+    }
+
+    #[test]
+    fn conditional_updates_check_the_current_entry() {
+        let mut kd = Keydir::new();
+        kd.insert(b"k", entry(1));
+        assert!(!kd.replace_if(b"k", Some(entry(2)), entry(3)));
+        assert!(kd.replace_if(b"k", Some(entry(1)), entry(3)));
+        assert!(!kd.remove_if(b"k", entry(1)));
+        assert!(kd.remove_if(b"k", entry(3)));
+        assert!(kd.is_empty());
+    }
+}

@@ -1,0 +1,471 @@
+//! Merge: rewrite the live records of immutable data files into new data
+//! and hint files, then drop the old files. Reads and writes go on
+//! meanwhile; only one merge runs at a time.
+//!
+//! # Protocol (see `docs/bitcask.md` for what a crash at each step leaves)
+//!
+//! 1. Plan (writer lock held briefly): pick the input files, never the
+//!    active one (`compact` first rolls the active file over if it holds
+//!    dead bytes); note `survivors_min_seq`, the lowest sequence number of
+//!    any file that is not an input.
+//! 2. Rewrite: scan each input (every CRC checked). A put is copied
+//!    verbatim if the keydir still points at it. An expired TTL put is
+//!    dropped, or turned into a tombstone with its sequence number when some
+//!    surviving file might hold an older put of the key. A tombstone is
+//!    dropped if a newer put of its key exists or if no surviving file can
+//!    hold an older record (`seq < survivors_min_seq`); otherwise copied.
+//!    Output goes to `*.data.tmp` and `*.hint.tmp`, each synced when done.
+//! 3. Commit: rename the outputs into place, sync the directory, and sync
+//!    the active file, so every record that made a dropped one obsolete is
+//!    durable before anything is deleted.
+//! 4. Switch: in one keydir critical section, add the outputs and move
+//!    every copied key whose entry still points at its old location.
+//! 5. Delete the inputs (hint, then data) and sync the directory.
+//!
+//! A failure before step 3 removes the temporaries and leaves the store as
+//! it was. A failure from step 3 on poisons the store: the directory may
+//! then hold files the in-memory state does not know of, and only a reopen
+//! accounts for them (the tombstone rule above relies on knowing every file).
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kv_core::codec::{encode_delete, RecordKind};
+use kv_core::{File, Fs, Result};
+
+use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFile, TMP_SUFFIX};
+use crate::entry_list::EntryList;
+use crate::hint::{encode_hint, Hint};
+use crate::keydir::Entry;
+use crate::log_scan::scan_log;
+use crate::options::MergePolicy;
+use crate::state::{FileInfo, State};
+use crate::store::Inner;
+use crate::ttl::split_expiry;
+
+/// Which files a merge takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    /// Every immutable file (`Store::compact`).
+    All,
+    /// The files the [`MergePolicy`] picks, if it is triggered.
+    Auto,
+}
+
+/// Merges every immutable file (after rolling the active file over if it
+/// holds dead bytes).
+///
+/// # Errors
+/// I/O or corruption in an input (nothing changed); a failure while
+/// committing poisons the store.
+pub(crate) fn compact(inner: &Inner) -> Result<()> {
+    run(inner, Selection::All)
+}
+
+/// Merges the files the policy picks, if a trigger is met.
+///
+/// # Errors
+/// As [`compact`].
+pub(crate) fn auto_merge(inner: &Inner) -> Result<()> {
+    run(inner, Selection::Auto)
+}
+
+#[derive(Debug)]
+struct Input {
+    id: u32,
+    handle: Arc<DataFile>,
+    total_bytes: u64,
+    hint_bytes: u64,
+}
+
+#[derive(Debug)]
+struct Plan {
+    inputs: Vec<Input>,
+    survivors_min_seq: u64,
+    now_unix_ms: u64,
+}
+
+/// Keys to move in the keydir once the outputs are committed.
+#[derive(Debug, Default)]
+struct Moves {
+    /// Copied puts at their new location...
+    copied: EntryList,
+    /// ...and, by index, where they were.
+    old: Vec<Entry>,
+    /// Expired puts to remove, at their old location.
+    expired: EntryList,
+}
+
+fn run(inner: &Inner, selection: Selection) -> Result<()> {
+    let _merging = inner.lock_merge();
+    let Some(plan) = plan(inner, selection)? else {
+        return Ok(());
+    };
+    let mut outputs = Outputs::new(inner);
+    let mut moves = Moves::default();
+    let written = rewrite_all(inner, &plan, &mut outputs, &mut moves);
+    if let Err(e) = written {
+        outputs.discard();
+        return Err(e);
+    }
+    commit(inner, &plan, &outputs.done, &moves)
+}
+
+fn plan(inner: &Inner, selection: Selection) -> Result<Option<Plan>> {
+    let mut w = inner.lock_writer();
+    w.check_usable()?;
+    if selection == Selection::All && w.has_records() {
+        let active_dead = inner
+            .read_state()
+            .files
+            .get(&w.active.id)
+            .map_or(0, FileInfo::dead_bytes);
+        if active_dead > 0 {
+            inner.rollover(&mut w)?;
+        }
+    }
+    let st = inner.read_state();
+    let active = w.active.id;
+    let ids: Vec<u32> = match selection {
+        Selection::All => st.files.keys().copied().filter(|id| *id != active).collect(),
+        Selection::Auto => auto_inputs(&st, active, &inner.options.merge),
+    };
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let survivors_min_seq = st
+        .files
+        .iter()
+        .filter(|(id, _)| !ids.contains(id))
+        .map(|(_, f)| f.min_seq)
+        .min()
+        .unwrap_or(u64::MAX);
+    let inputs = ids
+        .iter()
+        .filter_map(|id| {
+            st.files.get(id).map(|f| Input {
+                id: *id,
+                handle: Arc::clone(&f.handle),
+                total_bytes: f.total_bytes,
+                hint_bytes: f.hint_bytes,
+            })
+        })
+        .collect();
+    Ok(Some(Plan {
+        inputs,
+        survivors_min_seq,
+        now_unix_ms: inner.options.clock.now_unix_ms(),
+    }))
+}
+
+/// Bytes a merge of `f` alone would surely reclaim: its dead bytes, minus
+/// its tombstones when an older file might still need them.
+fn reclaimable(st: &State, id: u32, f: &FileInfo) -> u64 {
+    let pinned = st
+        .files
+        .iter()
+        .any(|(other, g)| *other != id && g.min_seq < f.tombstone_max_seq);
+    if pinned {
+        f.dead_bytes().saturating_sub(f.tombstone_bytes)
+    } else {
+        f.dead_bytes()
+    }
+}
+
+/// The inputs of an automatic merge: none unless some immutable file meets
+/// a trigger; then every immutable file that meets a threshold.
+fn auto_inputs(st: &State, active: u32, policy: &MergePolicy) -> Vec<u32> {
+    let meets = |id: u32, f: &FileInfo, percent: u32, bytes: u64| {
+        let dead = reclaimable(st, id, f);
+        let payload = f.total_bytes.saturating_sub(crate::data_file::DATA_HEADER_BYTES);
+        dead > 0 && (dead * 100 >= u64::from(percent) * payload || dead >= bytes)
+    };
+    let immutable = || st.files.iter().filter(|(id, _)| **id != active);
+    let triggered = immutable().any(|(id, f)| {
+        meets(*id, f, policy.trigger_dead_percent, policy.trigger_dead_bytes)
+    });
+    if !triggered {
+        return Vec::new();
+    }
+    immutable()
+        .filter(|(id, f)| {
+            meets(**id, f, policy.threshold_dead_percent, policy.threshold_dead_bytes)
+                || f.total_bytes < policy.small_file_bytes
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+fn rewrite_all(
+    inner: &Inner,
+    plan: &Plan,
+    outputs: &mut Outputs<'_>,
+    moves: &mut Moves,
+) -> Result<()> {
+    for input in &plan.inputs {
+        rewrite(inner, plan, input, outputs, moves)?;
+    }
+    outputs.finish()
+}
+
+/// Copies what must survive of one input file.
+fn rewrite(
+    inner: &Inner,
+    plan: &Plan,
+    input: &Input,
+    outputs: &mut Outputs<'_>,
+    moves: &mut Moves,
+) -> Result<()> {
+    let header = crate::data_file::DATA_HEADER_BYTES;
+    let mut data = vec![0; input.total_bytes.saturating_sub(header) as usize];
+    input.handle.file.read_exact_at(&mut data, header)?;
+    let mut tombstone = Vec::new();
+    let path = &input.handle.path;
+    scan_log(path, &data, header, inner.options.salvage, |offset, len, rec| {
+        let old = Entry {
+            file_id: input.id,
+            offset: offset as u32,
+            len,
+            stored_seq: rec.seq,
+        };
+        let start = (offset - header) as usize;
+        let bytes = data.get(start..start + len as usize).unwrap_or_default();
+        let current = inner.read_state().keydir.get(rec.key);
+        // Could a surviving file hold an older record of this key?
+        let older_may_survive = old.seq() >= plan.survivors_min_seq;
+        match rec.kind {
+            RecordKind::Put if current == Some(old) => {
+                let expired = old.has_ttl()
+                    && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
+                if !expired {
+                    let new = outputs.append(bytes, rec.key, false, rec.seq)?;
+                    moves.copied.push(rec.key, false, new);
+                    moves.old.push(old);
+                    return Ok(());
+                }
+                if older_may_survive {
+                    tombstone.clear();
+                    encode_delete(&mut tombstone, old.seq(), rec.key);
+                    outputs.append(&tombstone, rec.key, true, old.seq())?;
+                }
+                moves.expired.push(rec.key, false, old);
+            }
+            RecordKind::Delete => {
+                let superseded = current.is_some_and(|c| c.seq() > old.seq());
+                if !superseded && older_may_survive {
+                    outputs.append(bytes, rec.key, true, rec.seq)?;
+                }
+            }
+            _ => {} // a dead put
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
+    let fs = &inner.fs;
+    let committed = (|| -> Result<()> {
+        for o in outputs {
+            fs.rename(&o.tmp_data, &inner.dir.join(data_file_name(o.id)))?;
+            fs.rename(&o.tmp_hint, &inner.dir.join(hint_file_name(o.id)))?;
+        }
+        fs.sync_dir(&inner.dir)?;
+        let mut w = inner.lock_writer();
+        inner.sync_locked(&mut w)
+    })();
+    if let Err(e) = committed {
+        inner.poison(format!("a merge failed while committing its output ({e})"));
+        return Err(e);
+    }
+    {
+        let mut st = inner.write_state();
+        for o in outputs {
+            let path = inner.dir.join(data_file_name(o.id));
+            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
+            let mut info = FileInfo::new(handle, o.len);
+            info.min_seq = o.min_seq;
+            info.max_seq = o.max_seq;
+            info.hint_bytes = o.hint_bytes;
+            for (_, tombstone, e) in o.hint.iter() {
+                if tombstone {
+                    info.note_tombstone(e.seq(), e.len);
+                }
+            }
+            st.files.insert(o.id, info);
+        }
+        for (i, (key, _, new)) in moves.copied.iter().enumerate() {
+            if let Some(old) = moves.old.get(i) {
+                st.switch_if_unchanged(key, *old, new);
+            }
+        }
+        for (key, _, old) in moves.expired.iter() {
+            st.remove_if_unchanged(key, old);
+        }
+        for input in &plan.inputs {
+            st.files.remove(&input.id);
+        }
+    }
+    let removed = (|| -> Result<()> {
+        for input in &plan.inputs {
+            match fs.remove(&inner.dir.join(hint_file_name(input.id))) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            fs.remove(&inner.dir.join(data_file_name(input.id)))?;
+        }
+        Ok(fs.sync_dir(&inner.dir)?)
+    })();
+    if let Err(e) = removed {
+        inner.poison(format!("a merge failed while deleting its input ({e})"));
+        return Err(e);
+    }
+    let written: u64 = outputs.iter().map(|o| o.len + o.hint_bytes).sum();
+    let before: u64 = plan.inputs.iter().map(|i| i.total_bytes + i.hint_bytes).sum();
+    inner
+        .counters
+        .add_merge(written, before.saturating_sub(written));
+    Ok(())
+}
+
+/// One output data file being written.
+#[derive(Debug)]
+struct Output {
+    id: u32,
+    tmp_data: PathBuf,
+    tmp_hint: PathBuf,
+    file: Arc<dyn File>,
+    buffer: Vec<u8>,
+    len: u64,
+    hint: EntryList,
+    min_seq: u64,
+    max_seq: u64,
+    hint_bytes: u64,
+}
+
+/// The output files of a merge, rolled at `max_file_bytes`.
+struct Outputs<'a> {
+    inner: &'a Inner,
+    current: Option<Output>,
+    done: Vec<Output>,
+}
+
+impl<'a> Outputs<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        Self {
+            inner,
+            current: None,
+            done: Vec::new(),
+        }
+    }
+
+    /// Appends one encoded record; returns where it went.
+    fn append(&mut self, record: &[u8], key: &[u8], tombstone: bool, stored_seq: u64) -> Result<Entry> {
+        let full = self.current.as_ref().is_some_and(|o| {
+            o.min_seq <= o.max_seq
+                && o.len + record.len() as u64 > self.inner.options.max_file_bytes
+        });
+        if full {
+            self.seal()?;
+        }
+        let mut o = match self.current.take() {
+            Some(o) => o,
+            None => self.create()?,
+        };
+        let entry = Entry {
+            file_id: o.id,
+            offset: o.len as u32,
+            len: record.len() as u32,
+            stored_seq,
+        };
+        o.buffer.extend_from_slice(record);
+        o.len += record.len() as u64;
+        o.hint.push(key, tombstone, entry);
+        o.min_seq = o.min_seq.min(entry.seq());
+        o.max_seq = o.max_seq.max(entry.seq());
+        let flush = o.buffer.len() >= self.inner.options.write_buffer_bytes;
+        let result = if flush { flush_output(&mut o) } else { Ok(()) };
+        self.current = Some(o);
+        result?;
+        Ok(entry)
+    }
+
+    fn create(&self) -> Result<Output> {
+        let id = self.inner.allocate_file_id();
+        let tmp_data = self
+            .inner
+            .dir
+            .join(format!("{}{TMP_SUFFIX}", data_file_name(id)));
+        let tmp_hint = self
+            .inner
+            .dir
+            .join(format!("{}{TMP_SUFFIX}", hint_file_name(id)));
+        let file = self.inner.fs.create(&tmp_data)?;
+        Ok(Output {
+            id,
+            tmp_data,
+            tmp_hint,
+            file,
+            buffer: data_file_header().to_vec(),
+            len: crate::data_file::DATA_HEADER_BYTES,
+            hint: EntryList::new(),
+            min_seq: u64::MAX,
+            max_seq: 0,
+            hint_bytes: 0,
+        })
+    }
+
+    /// Finishes the current output: data flushed and synced, hint written
+    /// and synced.
+    fn seal(&mut self) -> Result<()> {
+        let Some(mut o) = self.current.take() else {
+            return Ok(());
+        };
+        let sealed = seal_output(&self.inner.fs, &mut o);
+        self.done.push(o);
+        sealed
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.seal()
+    }
+
+    /// Removes every temporary file (best effort: open removes leftovers).
+    fn discard(&mut self) {
+        self.done.extend(self.current.take());
+        for o in &self.done {
+            let _ = self.inner.fs.remove(&o.tmp_data);
+            let _ = self.inner.fs.remove(&o.tmp_hint);
+        }
+    }
+}
+
+/// Flushes and syncs an output's data, then writes and syncs its hint.
+fn seal_output(fs: &kv_core::CountingFs, o: &mut Output) -> Result<()> {
+    flush_output(o)?;
+    o.file.sync()?;
+    o.hint.sort_and_keep_newest();
+    let hint = Hint {
+        data_file_id: o.id,
+        covered_len: o.len,
+        min_seq: o.min_seq,
+        max_seq: o.max_seq,
+        entries: std::mem::take(&mut o.hint),
+    };
+    let bytes = encode_hint(&hint);
+    o.hint = hint.entries; // kept for the tombstone accounting at switch time
+    let hint_file = fs.create(&o.tmp_hint)?;
+    hint_file.append(&bytes)?;
+    hint_file.sync()?;
+    o.hint_bytes = bytes.len() as u64;
+    Ok(())
+}
+
+fn flush_output(o: &mut Output) -> Result<()> {
+    if !o.buffer.is_empty() {
+        o.file.append(&o.buffer)?;
+        o.buffer.clear();
+    }
+    Ok(())
+}

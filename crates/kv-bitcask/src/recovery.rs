@@ -1,0 +1,355 @@
+//! Open: list the directory, load every data file's hint or scan the data
+//! file, truncate a torn tail, rebuild the keydir, pick the active file and
+//! rebuild missing hints.
+//!
+//! Steps, in order (each is safe to crash in; open is idempotent):
+//!
+//! 1. Remove `*.tmp` (an unfinished merge's output: the merge had not
+//!    committed, its inputs are intact) and hints whose data file is gone.
+//! 2. For each data file: a file shorter than its header is a torn creation
+//!    and holds no records; otherwise check the header, then take the
+//!    newest record per key from its hint (if the hint decodes, checksums,
+//!    and covers at most the file's length) and scan the rest of the file
+//!    (all of it without a usable hint) with every record's CRC checked. A
+//!    torn tail is truncated and synced; damage with valid data after it is
+//!    `Corruption` unless `salvage`.
+//! 3. Remove files with no records.
+//! 4. Resolve the newest record per key across files (sequence numbers
+//!    decide, not file ids) and build the keydir from the sorted stream.
+//! 5. Reuse the file holding the newest records as the active file if every
+//!    record in it is newer than every record elsewhere and it has room;
+//!    otherwise create a new one.
+//! 6. Write hints for immutable files that had no usable one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use kv_core::codec::{decode_file_header, RecordKind};
+use kv_core::fs::read_file_if_exists;
+use kv_core::{CountingFs, Fs, Result};
+
+use crate::data_file::{
+    data_file_name, hint_file_name, parse_file_name, DataFile, FileName, DATA_FORMAT_VERSION,
+    DATA_HEADER_BYTES, DATA_MAGIC,
+};
+use crate::entry_list::EntryList;
+use crate::hint::{decode_hint, encode_hint, Hint};
+use crate::keydir::{Entry, KeydirBuilder};
+use crate::log_scan::scan_log;
+use crate::options::BitcaskOptions;
+use crate::resolve::resolve;
+use crate::state::{payload_bytes, FileInfo, State};
+use crate::stats::EngineCounters;
+use crate::ttl::plain_seq;
+use crate::writer::Writer;
+
+/// What open rebuilt.
+#[derive(Debug)]
+pub(crate) struct Recovered {
+    pub state: State,
+    pub writer: Writer,
+    pub next_file_id: u32,
+    pub notes: Vec<String>,
+}
+
+/// One data file as loaded.
+struct LoadedFile {
+    handle: Arc<DataFile>,
+    len: u64,
+    /// Newest record per key in this file, sorted.
+    run: EntryList,
+    min_seq: u64,
+    max_seq: u64,
+    /// Length covered by a usable hint (0 if none).
+    hint_covers: u64,
+    hint_bytes: u64,
+}
+
+/// Rebuilds the store's state from the directory.
+pub(crate) fn recover(
+    fs: &Arc<CountingFs>,
+    dir: &Path,
+    options: &BitcaskOptions,
+    counters: &EngineCounters,
+) -> Result<Recovered> {
+    let mut data_ids = Vec::new();
+    let mut hint_ids = BTreeSet::new();
+    for name in fs.list(dir)? {
+        match parse_file_name(&name) {
+            FileName::Tmp => fs.remove(&dir.join(&name))?,
+            FileName::Data(id) => data_ids.push(id),
+            FileName::Hint(id) => {
+                hint_ids.insert(id);
+            }
+            FileName::Other => {}
+        }
+    }
+    for id in &hint_ids {
+        if data_ids.binary_search(id).is_err() {
+            fs.remove(&dir.join(hint_file_name(*id)))?;
+        }
+    }
+    let mut notes = Vec::new();
+    let mut loaded = Vec::new();
+    for &id in &data_ids {
+        let has_hint = hint_ids.contains(&id);
+        if let Some(file) = load_file(&**fs, dir, id, has_hint, options.salvage, counters, &mut notes)? {
+            loaded.push(file);
+        }
+    }
+    let (keydir_state, files) = build_state(&loaded);
+    let mut state = keydir_state;
+    state.files = files;
+    let next_seq = loaded.iter().map(|f| f.max_seq + 1).max().unwrap_or(1);
+    let mut next_file_id = data_ids.iter().max().map_or(1, |id| id + 1);
+    let active = pick_active(&loaded, options.max_file_bytes);
+    let writer = match active {
+        Some(i) => {
+            let f = &loaded[i];
+            let mut w = Writer::new(Arc::clone(&f.handle), f.len, next_seq);
+            w.min_seq = f.min_seq;
+            w.max_seq = f.max_seq;
+            w.hint_covers = f.hint_covers;
+            for (key, tombstone, entry) in f.run.iter().filter(|(_, t, _)| *t) {
+                w.tombstones.push(key, tombstone, entry);
+            }
+            w
+        }
+        None => {
+            let id = next_file_id;
+            next_file_id += 1;
+            let path = dir.join(data_file_name(id));
+            let file = fs.create(&path)?;
+            let handle = Arc::new(DataFile::new(id, path, file, 0));
+            let w = Writer::with_new_file(Arc::clone(&handle), next_seq);
+            state
+                .files
+                .insert(id, FileInfo::new(handle, w.logical_len()));
+            w
+        }
+    };
+    let active_id = writer.active.id;
+    for f in loaded.iter().filter(|f| f.handle.id != active_id && f.hint_covers != f.len) {
+        rebuild_hint(&**fs, dir, f, &mut state, counters);
+    }
+    Ok(Recovered {
+        state,
+        writer,
+        next_file_id,
+        notes,
+    })
+}
+
+/// Loads one data file; `None` (and the file removed) if it holds no
+/// records.
+fn load_file(
+    fs: &dyn Fs,
+    dir: &Path,
+    id: u32,
+    has_hint: bool,
+    salvage: bool,
+    counters: &EngineCounters,
+    notes: &mut Vec<String>,
+) -> Result<Option<LoadedFile>> {
+    let path = dir.join(data_file_name(id));
+    let hint_path = dir.join(hint_file_name(id));
+    let file = fs.open(&path)?;
+    let mut len = file.len()?;
+    let remove_empty = |torn: u64| -> Result<Option<LoadedFile>> {
+        counters.torn_bytes_truncated.fetch_add(torn, Relaxed);
+        if has_hint {
+            fs.remove(&hint_path)?;
+        }
+        fs.remove(&path)?;
+        Ok(None)
+    };
+    if len < DATA_HEADER_BYTES {
+        return remove_empty(len); // created, never written whole: no records
+    }
+    let mut header = [0; DATA_HEADER_BYTES as usize];
+    file.read_exact_at(&mut header, 0)?;
+    decode_file_header(&header, &path, DATA_MAGIC, DATA_FORMAT_VERSION)?;
+
+    let mut hint = None;
+    if has_hint {
+        hint = load_hint(fs, &hint_path, id, len, notes)?;
+    }
+    let (mut run, mut min_seq, mut max_seq, hint_covers, hint_bytes) = match hint {
+        Some((h, bytes)) => {
+            counters.hints_loaded.fetch_add(1, Relaxed);
+            (h.entries, h.min_seq, h.max_seq, h.covered_len, bytes)
+        }
+        None => (EntryList::new(), u64::MAX, 0, 0, 0),
+    };
+    let scan_from = hint_covers.max(DATA_HEADER_BYTES);
+    if scan_from < len {
+        counters.data_files_scanned.fetch_add(1, Relaxed);
+        let mut data = vec![0; (len - scan_from) as usize];
+        file.read_exact_at(&mut data, scan_from)?;
+        let outcome = scan_log(&path, &data, scan_from, salvage, |offset, rec_len, rec| {
+            let entry = Entry {
+                file_id: id,
+                offset: offset as u32,
+                len: rec_len,
+                stored_seq: rec.seq,
+            };
+            min_seq = min_seq.min(plain_seq(rec.seq));
+            max_seq = max_seq.max(plain_seq(rec.seq));
+            run.push(rec.key, rec.kind == RecordKind::Delete, entry);
+            Ok(())
+        })?;
+        if outcome.salvaged_bytes > 0 {
+            counters.salvaged_bytes.fetch_add(outcome.salvaged_bytes, Relaxed);
+            notes.push(format!(
+                "salvage skipped {} damaged bytes of {}",
+                outcome.salvaged_bytes,
+                path.display()
+            ));
+        }
+        if outcome.torn_bytes > 0 {
+            file.truncate(outcome.valid_end)?;
+            file.sync()?;
+            counters.torn_bytes_truncated.fetch_add(outcome.torn_bytes, Relaxed);
+            len = outcome.valid_end;
+        }
+    }
+    if min_seq > max_seq {
+        return remove_empty(0);
+    }
+    run.sort_and_keep_newest();
+    Ok(Some(LoadedFile {
+        handle: Arc::new(DataFile::new(id, path, file, len)),
+        len,
+        run,
+        min_seq,
+        max_seq,
+        hint_covers,
+        hint_bytes,
+    }))
+}
+
+/// The hint of data file `id` if it is usable for a data file of
+/// `data_len` bytes; a note says why not otherwise.
+fn load_hint(
+    fs: &dyn Fs,
+    hint_path: &Path,
+    id: u32,
+    data_len: u64,
+    notes: &mut Vec<String>,
+) -> Result<Option<(Hint, u64)>> {
+    let Some(bytes) = read_file_if_exists(fs, hint_path)? else {
+        return Ok(None);
+    };
+    match decode_hint(&bytes, hint_path, id) {
+        Ok(h) if (DATA_HEADER_BYTES..=data_len).contains(&h.covered_len) => {
+            Ok(Some((h, bytes.len() as u64)))
+        }
+        Ok(h) => {
+            notes.push(format!(
+                "hint {} covers {} bytes but its data file has {data_len}; scanned the data file instead",
+                hint_path.display(),
+                h.covered_len
+            ));
+            Ok(None)
+        }
+        Err(e) => {
+            notes.push(format!("hint unusable ({e}); scanned the data file instead"));
+            Ok(None)
+        }
+    }
+}
+
+/// The keydir and file table from the loaded runs.
+fn build_state(loaded: &[LoadedFile]) -> (State, BTreeMap<u32, FileInfo>) {
+    let mut files: BTreeMap<u32, FileInfo> = BTreeMap::new();
+    for f in loaded {
+        let mut info = FileInfo::new(Arc::clone(&f.handle), f.len);
+        info.min_seq = f.min_seq;
+        info.max_seq = f.max_seq;
+        info.hint_bytes = f.hint_bytes;
+        for (_, tombstone, e) in f.run.iter() {
+            if tombstone {
+                info.note_tombstone(e.seq(), e.len);
+            }
+        }
+        files.insert(f.handle.id, info);
+    }
+    let runs: Vec<&EntryList> = loaded.iter().map(|f| &f.run).collect();
+    let mut builder = KeydirBuilder::new();
+    let mut live_payload_bytes = 0;
+    resolve(&runs, |key, tombstone, entry| {
+        if tombstone {
+            return;
+        }
+        builder.push(key, entry);
+        live_payload_bytes += payload_bytes(&entry);
+        if let Some(f) = files.get_mut(&entry.file_id) {
+            f.live_bytes += u64::from(entry.len);
+            f.live_keys += 1;
+        }
+    });
+    let state = State {
+        keydir: builder.finish(),
+        files: BTreeMap::new(),
+        live_payload_bytes,
+    };
+    (state, files)
+}
+
+/// The index of the file to keep appending to: the one with the newest
+/// records, if all of its records are newer than any other file's (so the
+/// active file keeps holding only the newest data, which merge's tombstone
+/// rule relies on) and it has room.
+fn pick_active(loaded: &[LoadedFile], max_file_bytes: u64) -> Option<usize> {
+    let (i, newest) = loaded
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, f)| (f.max_seq, f.handle.id))?;
+    let older_max = loaded
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != i)
+        .map(|(_, f)| f.max_seq)
+        .max()
+        .unwrap_or(0);
+    (newest.min_seq > older_max && newest.len < max_file_bytes).then_some(i)
+}
+
+/// Writes the hint of an immutable file that had none (best effort).
+fn rebuild_hint(
+    fs: &dyn Fs,
+    dir: &Path,
+    f: &LoadedFile,
+    state: &mut State,
+    counters: &EngineCounters,
+) {
+    let id = f.handle.id;
+    // A hint must never describe bytes a crash could still take away.
+    if f.handle.file.sync().is_err() {
+        counters.add_hint_write_failure();
+        return;
+    }
+    let hint = Hint {
+        data_file_id: id,
+        covered_len: f.len,
+        min_seq: f.min_seq,
+        max_seq: f.max_seq,
+        entries: f.run.clone(),
+    };
+    let bytes = encode_hint(&hint);
+    let path = dir.join(hint_file_name(id));
+    match fs.create(&path).and_then(|file| file.append(&bytes)) {
+        Ok(_) => {
+            counters.hints_rebuilt.fetch_add(1, Relaxed);
+            if let Some(info) = state.files.get_mut(&id) {
+                info.hint_bytes = bytes.len() as u64;
+            }
+        }
+        Err(_) => {
+            counters.add_hint_write_failure();
+            let _ = fs.remove(&path);
+        }
+    }
+}

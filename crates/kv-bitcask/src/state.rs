@@ -1,0 +1,161 @@
+//! The shared in-memory state: the keydir, the table of data files with
+//! their live and dead byte counts, and the store-wide totals. One
+//! `RwLock<State>` guards it; critical sections are short (a lookup, or the
+//! keydir updates of one write).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kv_core::codec::HEADER_BYTES;
+
+use crate::data_file::{DataFile, DATA_HEADER_BYTES};
+use crate::keydir::{Entry, Keydir};
+use crate::ttl::EXPIRY_PREFIX_BYTES;
+
+/// One data file and what is known about its contents.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    /// The shared read handle.
+    pub handle: Arc<DataFile>,
+    /// Length of the file, header included (for the active file, including
+    /// bytes still in the write buffer).
+    pub total_bytes: u64,
+    /// Bytes of the records the keydir points at.
+    pub live_bytes: u64,
+    /// Keys whose newest record is here.
+    pub live_keys: u64,
+    /// Bytes of tombstones known to be here.
+    pub tombstone_bytes: u64,
+    /// Highest sequence number of those tombstones (0 if none).
+    pub tombstone_max_seq: u64,
+    /// Lowest sequence number of any record here (`u64::MAX` if none).
+    pub min_seq: u64,
+    /// Highest sequence number of any record here (0 if none).
+    pub max_seq: u64,
+    /// Size of its hint file (0 if none).
+    pub hint_bytes: u64,
+}
+
+impl FileInfo {
+    /// A file with nothing accounted yet.
+    pub fn new(handle: Arc<DataFile>, total_bytes: u64) -> Self {
+        Self {
+            handle,
+            total_bytes,
+            live_bytes: 0,
+            live_keys: 0,
+            tombstone_bytes: 0,
+            tombstone_max_seq: 0,
+            min_seq: u64::MAX,
+            max_seq: 0,
+            hint_bytes: 0,
+        }
+    }
+
+    /// Bytes that hold no live record: superseded puts, tombstones, batch
+    /// headers.
+    pub fn dead_bytes(&self) -> u64 {
+        self.total_bytes
+            .saturating_sub(DATA_HEADER_BYTES)
+            .saturating_sub(self.live_bytes)
+    }
+
+    /// True if the file holds at least one record.
+    pub fn has_records(&self) -> bool {
+        self.min_seq <= self.max_seq
+    }
+
+    /// Records that a record with sequence `seq` is here.
+    pub fn note_seq(&mut self, seq: u64) {
+        self.min_seq = self.min_seq.min(seq);
+        self.max_seq = self.max_seq.max(seq);
+    }
+
+    /// Records a tombstone of `len` bytes with sequence `seq`.
+    pub fn note_tombstone(&mut self, seq: u64, len: u32) {
+        self.tombstone_bytes += u64::from(len);
+        self.tombstone_max_seq = self.tombstone_max_seq.max(seq);
+    }
+}
+
+/// Bytes of key plus user value of the record an entry points at.
+pub fn payload_bytes(entry: &Entry) -> u64 {
+    let prefix = if entry.has_ttl() {
+        EXPIRY_PREFIX_BYTES
+    } else {
+        0
+    };
+    u64::from(entry.len).saturating_sub((HEADER_BYTES + prefix) as u64)
+}
+
+/// The keydir, the file table and the totals.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Every live key.
+    pub keydir: Keydir,
+    /// Every data file of the store, by id.
+    pub files: BTreeMap<u32, FileInfo>,
+    /// Sum of key plus value bytes over the live keys.
+    pub live_payload_bytes: u64,
+}
+
+impl State {
+    fn forget(&mut self, old: Entry) {
+        if let Some(f) = self.files.get_mut(&old.file_id) {
+            f.live_bytes = f.live_bytes.saturating_sub(u64::from(old.len));
+            f.live_keys = f.live_keys.saturating_sub(1);
+        }
+        self.live_payload_bytes = self.live_payload_bytes.saturating_sub(payload_bytes(&old));
+    }
+
+    fn adopt(&mut self, new: Entry) {
+        if let Some(f) = self.files.get_mut(&new.file_id) {
+            f.live_bytes += u64::from(new.len);
+            f.live_keys += 1;
+        }
+        self.live_payload_bytes += payload_bytes(&new);
+    }
+
+    /// Points `key` at a new put, keeping the per-file counts right.
+    pub fn apply_put(&mut self, key: &[u8], entry: Entry) {
+        if let Some(old) = self.keydir.insert(key, entry) {
+            self.forget(old);
+        }
+        self.adopt(entry);
+    }
+
+    /// Removes `key` because of a tombstone written at `tombstone`.
+    pub fn apply_delete(&mut self, key: &[u8], tombstone: Entry) {
+        if let Some(old) = self.keydir.remove(key) {
+            self.forget(old);
+        }
+        if let Some(f) = self.files.get_mut(&tombstone.file_id) {
+            f.note_tombstone(tombstone.seq(), tombstone.len);
+        }
+    }
+
+    /// Moves `key` from `old` to `new` only if it still points at `old`
+    /// (merge). Returns true if it moved.
+    pub fn switch_if_unchanged(&mut self, key: &[u8], old: Entry, new: Entry) -> bool {
+        if !self.keydir.replace_if(key, Some(old), new) {
+            return false;
+        }
+        self.forget(old);
+        self.adopt(new);
+        true
+    }
+
+    /// Removes `key` only if it still points at `old` (expired by merge).
+    pub fn remove_if_unchanged(&mut self, key: &[u8], old: Entry) -> bool {
+        if !self.keydir.remove_if(key, old) {
+            return false;
+        }
+        self.forget(old);
+        true
+    }
+
+    /// The handle of data file `id`.
+    pub fn handle(&self, id: u32) -> Option<Arc<DataFile>> {
+        self.files.get(&id).map(|f| Arc::clone(&f.handle))
+    }
+}

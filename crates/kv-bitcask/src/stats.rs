@@ -1,0 +1,100 @@
+//! Counters and the [`kv_core::Stats`] report.
+//!
+//! `stats().extra` holds, besides the store-wide figures, per data file
+//! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`
+//! and `.tombstone_bytes`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use kv_core::Stats;
+
+use crate::state::State;
+
+/// Engine counters since open (and what open found).
+#[derive(Debug, Default)]
+pub struct EngineCounters {
+    merges_run: AtomicU64,
+    merge_failures: AtomicU64,
+    merge_bytes_reclaimed: AtomicU64,
+    merge_bytes_written: AtomicU64,
+    hint_write_failures: AtomicU64,
+    /// Bytes of torn tail truncated at open.
+    pub torn_bytes_truncated: AtomicU64,
+    /// Bytes skipped by salvage at open.
+    pub salvaged_bytes: AtomicU64,
+    /// Hint files used at open.
+    pub hints_loaded: AtomicU64,
+    /// Data files (or tails of them) scanned at open.
+    pub data_files_scanned: AtomicU64,
+    /// Hint files written at open for data files that had none.
+    pub hints_rebuilt: AtomicU64,
+}
+
+impl EngineCounters {
+    /// A merge finished.
+    pub fn add_merge(&self, bytes_written: u64, bytes_reclaimed: u64) {
+        self.merges_run.fetch_add(1, Relaxed);
+        self.merge_bytes_written.fetch_add(bytes_written, Relaxed);
+        self.merge_bytes_reclaimed
+            .fetch_add(bytes_reclaimed, Relaxed);
+    }
+
+    /// A background merge failed.
+    pub fn add_merge_failure(&self) {
+        self.merge_failures.fetch_add(1, Relaxed);
+    }
+
+    /// A hint could not be written.
+    pub fn add_hint_write_failure(&self) {
+        self.hint_write_failures.fetch_add(1, Relaxed);
+    }
+
+    /// Merges run since open.
+    pub fn merges_run(&self) -> u64 {
+        self.merges_run.load(Relaxed)
+    }
+}
+
+/// Builds the report from the state and counters. No I/O.
+pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCounters) -> Stats {
+    let mut extra = std::collections::BTreeMap::new();
+    let mut disk_bytes = 0;
+    let mut dead_bytes = 0;
+    for (id, f) in &state.files {
+        disk_bytes += f.total_bytes + f.hint_bytes;
+        dead_bytes += f.dead_bytes();
+        let name = |what: &str| format!("file.{id:010}.{what}");
+        extra.insert(name("total_bytes"), f.total_bytes);
+        extra.insert(name("live_bytes"), f.live_bytes);
+        extra.insert(name("live_keys"), f.live_keys);
+        extra.insert(name("dead_bytes"), f.dead_bytes());
+        extra.insert(name("tombstone_bytes"), f.tombstone_bytes);
+    }
+    let keydir_bytes = state.keydir.heap_bytes() as u64;
+    let figures = [
+        ("files", state.files.len() as u64),
+        ("dead_bytes", dead_bytes),
+        ("keydir_bytes", keydir_bytes),
+        ("merges_run", counters.merges_run.load(Relaxed)),
+        ("merge_failures", counters.merge_failures.load(Relaxed)),
+        ("merge_bytes_reclaimed", counters.merge_bytes_reclaimed.load(Relaxed)),
+        ("merge_bytes_written", counters.merge_bytes_written.load(Relaxed)),
+        ("hint_write_failures", counters.hint_write_failures.load(Relaxed)),
+        ("salvaged_bytes", counters.salvaged_bytes.load(Relaxed)),
+        ("hints_loaded_at_open", counters.hints_loaded.load(Relaxed)),
+        ("data_files_scanned_at_open", counters.data_files_scanned.load(Relaxed)),
+        ("hints_rebuilt_at_open", counters.hints_rebuilt.load(Relaxed)),
+    ];
+    for (name, value) in figures {
+        extra.insert(name.to_string(), value);
+    }
+    Stats {
+        engine: "bitcask".into(),
+        live_keys: state.keydir.len() as u64,
+        live_bytes: state.live_payload_bytes,
+        disk_bytes,
+        io,
+        torn_bytes_truncated: counters.torn_bytes_truncated.load(Relaxed),
+        extra,
+    }
+}

@@ -1,0 +1,277 @@
+//! [`Bitcask`]: open, the read path, and the [`Store`] implementation.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use kv_core::fs::{lock_store_dir, DirLock};
+use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
+use kv_core::{
+    CheckReport, CorruptionKind, CountingFs, Direction, Error, Fs, KeyRange, Result, ScanIter,
+    Stats, Store, WriteBatch,
+};
+
+use crate::data_file::{verify_put, DataFile};
+use crate::keydir::Entry;
+use crate::maintenance::{self, Signal};
+use crate::options::BitcaskOptions;
+use crate::state::State;
+use crate::stats::{build_stats, EngineCounters};
+use crate::ttl::{expiry_after, EXPIRY_PREFIX_BYTES};
+use crate::writer::{WriteOp, Writer};
+use crate::{check, merge, recovery, scan};
+
+/// Records up to this size are read into a per-thread reusable buffer.
+const REUSED_READ_BUFFER_BYTES: usize = 64 * 1024;
+
+thread_local! {
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Everything a store shares between its handle, its scans and its
+/// background thread.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) fs: Arc<CountingFs>,
+    pub(crate) options: BitcaskOptions,
+    pub(crate) state: RwLock<State>,
+    pub(crate) writer: Mutex<Writer>,
+    /// Serializes merges (and `check`, which must not race one).
+    pub(crate) merge_lock: Mutex<()>,
+    next_file_id: AtomicU32,
+    pub(crate) counters: EngineCounters,
+    pub(crate) signal: Arc<Signal>,
+    /// What open noticed (bad hints, salvaged bytes), for `check`.
+    pub(crate) open_notes: Vec<String>,
+    _dir_lock: Box<dyn DirLock>,
+}
+
+impl Inner {
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn lock_merge(&self) -> MutexGuard<'_, ()> {
+        self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh data file id.
+    pub(crate) fn allocate_file_id(&self) -> u32 {
+        self.next_file_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Marks the store poisoned (a merge failed after it started changing
+    /// the directory).
+    pub(crate) fn poison(&self, cause: String) {
+        let mut w = self.lock_writer();
+        if w.poisoned.is_none() {
+            w.poisoned = Some(cause);
+        }
+    }
+
+    /// The value of `key`, whose keydir entry is `entry`, read from
+    /// `handle` with one positioned read (or from the write buffer) and
+    /// verified; `None` if it is a TTL put that has expired.
+    pub(crate) fn read_value(
+        &self,
+        key: &[u8],
+        entry: Entry,
+        handle: &DataFile,
+    ) -> Result<Option<Vec<u8>>> {
+        if entry.len as usize <= REUSED_READ_BUFFER_BYTES {
+            let reused = READ_BUFFER.with(|cell| {
+                cell.try_borrow_mut()
+                    .ok()
+                    .map(|mut buf| self.read_value_with(key, entry, handle, &mut buf))
+            });
+            if let Some(result) = reused {
+                return result;
+            }
+        }
+        self.read_value_with(key, entry, handle, &mut Vec::new())
+    }
+
+    fn read_value_with(
+        &self,
+        key: &[u8],
+        entry: Entry,
+        handle: &DataFile,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<Vec<u8>>> {
+        let buffered = entry.end() > handle.readable_len()
+            && self.lock_writer().copy_buffered(&entry, buf);
+        if !buffered {
+            handle.read_record(&entry, buf)?;
+        }
+        let put = verify_put(&handle.path, &entry, key, buf)?;
+        if entry.has_ttl() && put.is_expired(self.options.clock.now_unix_ms()) {
+            return Ok(None);
+        }
+        Ok(Some(put.value.to_vec()))
+    }
+}
+
+/// A Bitcask store: append-only data files, an in-memory ordered keydir,
+/// hint files, and merge. See the crate documentation.
+#[derive(Debug)]
+pub struct Bitcask {
+    inner: Arc<Inner>,
+    maintenance: Option<JoinHandle<()>>,
+}
+
+impl Bitcask {
+    /// Opens (or creates) the store in `dir`.
+    ///
+    /// Takes the directory lock, removes unfinished merge output, loads every
+    /// data file's hint (or scans the data file when the hint is missing or
+    /// bad, checking every record's CRC), truncates a torn tail, rebuilds
+    /// missing hints, and starts the background thread when the options ask
+    /// for automatic merges or interval syncs.
+    ///
+    /// # Errors
+    /// `Locked` if another handle has the directory open; `Corruption` for a
+    /// damaged record with valid data after it (unless `salvage`);
+    /// `InvalidArgument` for bad options; I/O errors.
+    pub fn open(dir: &Path, options: BitcaskOptions) -> Result<Bitcask> {
+        options.validate()?;
+        let fs = Arc::new(CountingFs::new(Arc::clone(&options.core.fs)));
+        fs.create_dir(dir)?;
+        let dir_lock = lock_store_dir(&*fs, dir)?;
+        let counters = EngineCounters::default();
+        let recovered = recovery::recover(&fs, dir, &options, &counters)?;
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            fs,
+            options,
+            state: RwLock::new(recovered.state),
+            writer: Mutex::new(recovered.writer),
+            merge_lock: Mutex::new(()),
+            next_file_id: AtomicU32::new(recovered.next_file_id),
+            counters,
+            signal: Arc::new(Signal::default()),
+            open_notes: recovered.notes,
+            _dir_lock: dir_lock,
+        });
+        let maintenance = maintenance::spawn(&inner)?;
+        Ok(Bitcask { inner, maintenance })
+    }
+
+    /// Sets `key` to `value` until `ttl` from now; after that the key reads
+    /// as missing (`get`, `scan`) and the next merge drops it. The expiry is
+    /// stored in the record (see [`crate::ttl`]), so it survives reopening.
+    ///
+    /// # Errors
+    /// As [`Store::put`]; values are limited to `MAX_VALUE_BYTES - 8` bytes
+    /// because the expiry takes 8 bytes of the record's value.
+    pub fn put_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        check_put(key, value)?;
+        let limit = MAX_VALUE_BYTES - EXPIRY_PREFIX_BYTES;
+        if value.len() > limit {
+            return Err(Error::TooLarge {
+                what: "value",
+                limit,
+                got: value.len(),
+            });
+        }
+        let expiry = expiry_after(self.inner.options.clock.now_unix_ms(), ttl);
+        self.inner.commit(WriteOp::Put {
+            key,
+            value,
+            expiry_unix_ms: Some(expiry),
+        })
+    }
+
+    /// The directory the store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+}
+
+impl Drop for Bitcask {
+    fn drop(&mut self) {
+        self.inner.signal.stop();
+        if let Some(handle) = self.maintenance.take() {
+            let _ = handle.join();
+        }
+        self.inner.close();
+    }
+}
+
+impl Store for Bitcask {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        let (entry, handle) = {
+            let st = self.inner.read_state();
+            let Some(entry) = st.keydir.get(key) else {
+                return Ok(None);
+            };
+            let handle = st.handle(entry.file_id).ok_or_else(|| {
+                Error::corruption(
+                    &self.inner.dir,
+                    0,
+                    CorruptionKind::Invariant(format!(
+                        "keydir points at data file {} which is not open",
+                        entry.file_id
+                    )),
+                )
+            })?;
+            (entry, handle)
+        };
+        self.inner.read_value(key, entry, &handle)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        check_put(key, value)?;
+        self.inner.commit(WriteOp::Put {
+            key,
+            value,
+            expiry_unix_ms: None,
+        })
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.inner.commit(WriteOp::Delete { key })
+    }
+
+    fn write(&self, batch: &WriteBatch) -> Result<()> {
+        check_batch(batch)?;
+        self.inner.commit(WriteOp::Batch(batch))
+    }
+
+    fn scan(&self, range: &KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
+        scan::scan(&self.inner, range, direction)
+    }
+
+    fn sync(&self) -> Result<()> {
+        let mut w = self.inner.lock_writer();
+        self.inner.sync_locked(&mut w)
+    }
+
+    fn compact(&self) -> Result<()> {
+        merge::compact(&self.inner)
+    }
+
+    fn check(&self) -> Result<CheckReport> {
+        check::check(&self.inner)
+    }
+
+    fn stats(&self) -> Stats {
+        let st = self.inner.read_state();
+        build_stats(&st, &self.inner.counters, self.inner.fs.counters())
+    }
+}

@@ -1,0 +1,486 @@
+//! The write path: the active data file, its append buffer, sequence
+//! numbers, syncing, rollover, and poisoning.
+//!
+//! One `Mutex<Writer>` serializes writers. A write encodes its records into
+//! the buffer (no allocation per record), hands the buffer to the file
+//! system in one `append` when it is full or the sync policy asks, and then
+//! updates the keydir under the state lock, still holding the writer lock so
+//! keydir updates happen in sequence order. Lock order: writer, then state.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kv_core::codec::{encode_batch, encode_delete, encode_put, encoded_len, HEADER_BYTES};
+use kv_core::{BatchOp, Error, Fs, Result, SyncPolicy, WriteBatch};
+
+use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFile};
+use crate::entry_list::EntryList;
+use crate::hint::{encode_hint, Hint};
+use crate::keydir::Entry;
+use crate::state::FileInfo;
+use crate::store::Inner;
+use crate::ttl::{EXPIRY_PREFIX_BYTES, MAX_SEQUENCE, TTL_SEQ_FLAG};
+
+/// One write request, before encoding.
+#[derive(Debug, Clone, Copy)]
+pub enum WriteOp<'a> {
+    /// A put, with an expiry for a TTL put.
+    Put {
+        /// The key.
+        key: &'a [u8],
+        /// The user value.
+        value: &'a [u8],
+        /// Expiry in Unix milliseconds, for a TTL put.
+        expiry_unix_ms: Option<u64>,
+    },
+    /// A delete.
+    Delete {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// A batch, written as one framed group.
+    Batch(&'a WriteBatch),
+}
+
+impl WriteOp<'_> {
+    fn encoded_bytes(&self) -> u64 {
+        let n = match self {
+            WriteOp::Put {
+                key,
+                value,
+                expiry_unix_ms,
+            } => {
+                let prefix = if expiry_unix_ms.is_some() {
+                    EXPIRY_PREFIX_BYTES
+                } else {
+                    0
+                };
+                encoded_len(key.len(), prefix + value.len())
+            }
+            WriteOp::Delete { key } => encoded_len(key.len(), 0),
+            WriteOp::Batch(batch) => {
+                HEADER_BYTES
+                    + batch
+                        .ops()
+                        .iter()
+                        .map(|op| match op {
+                            BatchOp::Put { key, value } => encoded_len(key.len(), value.len()),
+                            BatchOp::Delete { key } => encoded_len(key.len(), 0),
+                        })
+                        .sum::<usize>()
+            }
+        };
+        n as u64
+    }
+
+    fn sequence_numbers(&self) -> u64 {
+        match self {
+            WriteOp::Batch(batch) => batch.len() as u64,
+            _ => 1,
+        }
+    }
+}
+
+/// The writer's state: the active file and everything not yet on disk.
+#[derive(Debug)]
+pub struct Writer {
+    /// The file appends go to.
+    pub active: Arc<DataFile>,
+    /// Encoded records not yet handed to the file system.
+    pub buffer: Vec<u8>,
+    /// Bytes of the active file already handed to the file system.
+    pub flushed_len: u64,
+    /// The next sequence number to assign.
+    pub next_seq: u64,
+    /// Lowest sequence number in the active file (`u64::MAX` if none).
+    pub min_seq: u64,
+    /// Highest sequence number in the active file (0 if none).
+    pub max_seq: u64,
+    /// Tombstones written to the active file, for its hint.
+    pub tombstones: EntryList,
+    /// Length of the active file its current hint covers (0 if none).
+    pub hint_covers: u64,
+    /// Bytes were written since the last sync of the active file.
+    pub unsynced: bool,
+    /// A file was created since the directory was last synced.
+    pub dir_unsynced: bool,
+    /// When the active file was last synced.
+    pub last_sync: Instant,
+    /// Why the store is poisoned, once a write or sync failed.
+    pub poisoned: Option<String>,
+    /// Entries of the records of the write being applied.
+    pub pending: Vec<Entry>,
+    scratch: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer appending to `active`, whose first `len` bytes are on disk.
+    pub fn new(active: Arc<DataFile>, len: u64, next_seq: u64) -> Self {
+        Self {
+            active,
+            buffer: Vec::new(),
+            flushed_len: len,
+            next_seq,
+            min_seq: u64::MAX,
+            max_seq: 0,
+            tombstones: EntryList::new(),
+            hint_covers: 0,
+            unsynced: false,
+            dir_unsynced: false,
+            last_sync: Instant::now(),
+            poisoned: None,
+            pending: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// A writer for a brand-new file: its header goes in the buffer.
+    pub fn with_new_file(active: Arc<DataFile>, next_seq: u64) -> Self {
+        let mut w = Self::new(active, 0, next_seq);
+        w.buffer.extend_from_slice(&data_file_header());
+        w.dir_unsynced = true;
+        w
+    }
+
+    /// Length of the active file including the buffer.
+    pub fn logical_len(&self) -> u64 {
+        self.flushed_len + self.buffer.len() as u64
+    }
+
+    /// True if the active file holds a record.
+    pub fn has_records(&self) -> bool {
+        self.min_seq <= self.max_seq
+    }
+
+    /// `Err(Poisoned)` once a write or sync failed.
+    pub fn check_usable(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the store poisoned by `e` and returns it as an error.
+    pub fn poison(&mut self, e: io::Error) -> Error {
+        if self.poisoned.is_none() {
+            self.poisoned = Some(e.to_string());
+        }
+        Error::Io(e)
+    }
+
+    /// Hands the buffer to the file system in one call. On failure the
+    /// buffer is kept (reads are served from it) and nothing is published.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.active.file.append(&self.buffer)?;
+        self.flushed_len += self.buffer.len() as u64;
+        self.active.set_readable_len(self.flushed_len);
+        self.buffer.clear();
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Copies the record `entry` out of the buffer if it is still there.
+    pub fn copy_buffered(&self, entry: &Entry, out: &mut Vec<u8>) -> bool {
+        if entry.file_id != self.active.id || u64::from(entry.offset) < self.flushed_len {
+            return false;
+        }
+        let start = (u64::from(entry.offset) - self.flushed_len) as usize;
+        match self.buffer.get(start..start + entry.len as usize) {
+            Some(bytes) => {
+                out.clear();
+                out.extend_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn take_sequence_numbers(&mut self, n: u64) -> Result<u64> {
+        let first = self.next_seq;
+        if first + n >= MAX_SEQUENCE {
+            return Err(Error::InvalidArgument(
+                "sequence numbers are exhausted; copy the data to a new store".into(),
+            ));
+        }
+        self.next_seq += n;
+        Ok(first)
+    }
+
+    fn entry_at(&self, offset: u64, len: usize, stored_seq: u64) -> Entry {
+        Entry {
+            file_id: self.active.id,
+            offset: offset as u32,
+            len: len as u32,
+            stored_seq,
+        }
+    }
+
+    /// Encodes `op` with sequence numbers from `first_seq` into the buffer
+    /// and leaves the entries of its records in `pending`.
+    fn encode(&mut self, op: WriteOp<'_>, first_seq: u64) {
+        self.pending.clear();
+        let start = self.logical_len();
+        match op {
+            WriteOp::Put {
+                key,
+                value,
+                expiry_unix_ms: None,
+            } => {
+                encode_put(&mut self.buffer, first_seq, key, value);
+                let e = self.entry_at(start, encoded_len(key.len(), value.len()), first_seq);
+                self.pending.push(e);
+            }
+            WriteOp::Put {
+                key,
+                value,
+                expiry_unix_ms: Some(expiry),
+            } => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&expiry.to_le_bytes());
+                self.scratch.extend_from_slice(value);
+                let stored_seq = first_seq | TTL_SEQ_FLAG;
+                encode_put(&mut self.buffer, stored_seq, key, &self.scratch);
+                let len = encoded_len(key.len(), self.scratch.len());
+                let e = self.entry_at(start, len, stored_seq);
+                self.pending.push(e);
+            }
+            WriteOp::Delete { key } => {
+                encode_delete(&mut self.buffer, first_seq, key);
+                let e = self.entry_at(start, encoded_len(key.len(), 0), first_seq);
+                self.pending.push(e);
+            }
+            WriteOp::Batch(batch) => {
+                encode_batch(&mut self.buffer, first_seq, batch);
+                let mut at = start + HEADER_BYTES as u64;
+                for (i, op) in batch.ops().iter().enumerate() {
+                    let len = match op {
+                        BatchOp::Put { key, value } => encoded_len(key.len(), value.len()),
+                        BatchOp::Delete { key } => encoded_len(key.len(), 0),
+                    };
+                    let e = self.entry_at(at, len, first_seq + i as u64);
+                    self.pending.push(e);
+                    at += len as u64;
+                }
+                debug_assert_eq!(at, self.logical_len());
+            }
+        }
+    }
+
+    /// Starts appending to a brand-new file.
+    fn start_file(&mut self, active: Arc<DataFile>) {
+        self.active = active;
+        self.buffer.clear();
+        self.buffer.extend_from_slice(&data_file_header());
+        self.flushed_len = 0;
+        self.min_seq = u64::MAX;
+        self.max_seq = 0;
+        self.tombstones.clear();
+        self.hint_covers = 0;
+        self.unsynced = false;
+        self.dir_unsynced = true;
+    }
+}
+
+impl Inner {
+    /// Writes `op`: encodes it, rolls over if needed, flushes and syncs as
+    /// the policy says, then publishes it in the keydir.
+    ///
+    /// # Errors
+    /// `Poisoned` after an earlier failure; I/O errors (which poison).
+    pub(crate) fn commit(&self, op: WriteOp<'_>) -> Result<()> {
+        if matches!(op, WriteOp::Batch(b) if b.is_empty()) {
+            return Ok(());
+        }
+        let mut w = self.lock_writer();
+        w.check_usable()?;
+        if let WriteOp::Delete { key } = op {
+            if self.read_state().keydir.get(key).is_none() {
+                return Ok(()); // nothing on disk can resurrect it: no tombstone needed
+            }
+        }
+        let bytes = op.encoded_bytes();
+        if w.has_records() && w.logical_len() + bytes > self.options.max_file_bytes {
+            self.rollover(&mut w)?;
+        }
+        let first_seq = w.take_sequence_numbers(op.sequence_numbers())?;
+        let mark = w.buffer.len();
+        w.encode(op, first_seq);
+        let sync_now = match self.options.core.sync {
+            SyncPolicy::Always => true,
+            SyncPolicy::Interval { interval_ms } => {
+                w.last_sync.elapsed() >= Duration::from_millis(interval_ms)
+            }
+            SyncPolicy::Manual => false,
+        };
+        if sync_now || w.buffer.len() >= self.options.write_buffer_bytes {
+            if let Err(e) = w.flush() {
+                w.buffer.truncate(mark);
+                return Err(w.poison(e));
+            }
+        }
+        if sync_now {
+            self.sync_locked(&mut w)?;
+        }
+        self.publish(&mut w, op, first_seq);
+        Ok(())
+    }
+
+    /// Applies the encoded write in `w.pending` to the keydir and the file
+    /// table.
+    fn publish(&self, w: &mut Writer, op: WriteOp<'_>, first_seq: u64) {
+        let last_seq = first_seq + op.sequence_numbers() - 1;
+        w.min_seq = w.min_seq.min(first_seq);
+        w.max_seq = w.max_seq.max(last_seq);
+        let mut st = self.write_state();
+        if let Some(f) = st.files.get_mut(&w.active.id) {
+            f.total_bytes = w.logical_len();
+            f.note_seq(first_seq);
+            f.note_seq(last_seq);
+        }
+        let Writer {
+            pending,
+            tombstones,
+            ..
+        } = w;
+        match op {
+            WriteOp::Put { key, .. } => {
+                if let Some(e) = pending.first() {
+                    st.apply_put(key, *e);
+                }
+            }
+            WriteOp::Delete { key } => {
+                if let Some(e) = pending.first() {
+                    st.apply_delete(key, *e);
+                    tombstones.push(key, true, *e);
+                }
+            }
+            WriteOp::Batch(batch) => {
+                for (op, e) in batch.ops().iter().zip(pending.iter()) {
+                    match op {
+                        BatchOp::Put { key, .. } => st.apply_put(key, *e),
+                        BatchOp::Delete { key } => {
+                            st.apply_delete(key, *e);
+                            tombstones.push(key, true, *e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flushes and syncs the active file (and the directory if a file was
+    /// created since its last sync). Poisons on failure.
+    pub(crate) fn sync_locked(&self, w: &mut Writer) -> Result<()> {
+        w.check_usable()?;
+        if let Err(e) = w.flush() {
+            return Err(w.poison(e));
+        }
+        if w.unsynced {
+            if let Err(e) = w.active.file.sync() {
+                return Err(w.poison(e));
+            }
+            w.unsynced = false;
+        }
+        if w.dir_unsynced {
+            if let Err(e) = self.fs.sync_dir(&self.dir) {
+                return Err(w.poison(e));
+            }
+            w.dir_unsynced = false;
+        }
+        w.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Syncs if there are unsynced writes older than the group-commit
+    /// interval (called by the background thread).
+    pub(crate) fn sync_if_due(&self, interval: Duration) {
+        let mut w = self.lock_writer();
+        let dirty = w.unsynced || !w.buffer.is_empty() || w.dir_unsynced;
+        if dirty && w.poisoned.is_none() && w.last_sync.elapsed() >= interval {
+            let _ = self.sync_locked(&mut w);
+        }
+    }
+
+    /// Seals the active file (flushed, synced, hinted) and starts a new one.
+    pub(crate) fn rollover(&self, w: &mut Writer) -> Result<()> {
+        self.sync_locked(w)?;
+        self.write_active_hint(w);
+        let id = self.allocate_file_id();
+        let path = self.dir.join(data_file_name(id));
+        let file = match self.fs.create(&path) {
+            Ok(file) => file,
+            Err(e) => return Err(w.poison(e)),
+        };
+        let handle = Arc::new(DataFile::new(id, path, file, 0));
+        w.start_file(Arc::clone(&handle));
+        let total = w.logical_len();
+        self.write_state()
+            .files
+            .insert(id, FileInfo::new(handle, total));
+        self.signal.wake();
+        Ok(())
+    }
+
+    /// Writes the hint of the active file, covering what is flushed. Best
+    /// effort: a hint is an optimization, and a missing or torn one only
+    /// means open scans the data file. REQUIRES: the data it covers is
+    /// synced (a hint must never describe bytes a crash can take away).
+    pub(crate) fn write_active_hint(&self, w: &mut Writer) {
+        if !w.has_records() || w.hint_covers == w.flushed_len {
+            return;
+        }
+        let id = w.active.id;
+        let mut entries = EntryList::new();
+        {
+            let st = self.read_state();
+            for (key, e) in st.keydir.iter() {
+                if e.file_id == id {
+                    entries.push(key, false, e);
+                }
+            }
+        }
+        for (key, tombstone, e) in w.tombstones.iter() {
+            entries.push(key, tombstone, e);
+        }
+        entries.sort_and_keep_newest();
+        let hint = Hint {
+            data_file_id: id,
+            covered_len: w.flushed_len,
+            min_seq: w.min_seq,
+            max_seq: w.max_seq,
+            entries,
+        };
+        let bytes = encode_hint(&hint);
+        let path = self.dir.join(hint_file_name(id));
+        let written = self.fs.create(&path).and_then(|f| f.append(&bytes));
+        match written {
+            Ok(_) => {
+                w.hint_covers = w.flushed_len;
+                if let Some(f) = self.write_state().files.get_mut(&id) {
+                    f.hint_bytes = bytes.len() as u64;
+                }
+            }
+            Err(_) => {
+                self.counters.add_hint_write_failure();
+                let _ = self.fs.remove(&path);
+            }
+        }
+    }
+
+    /// Clean shutdown: flush, sync, and hint the active file so the next
+    /// open reads the hint instead of scanning it. Nothing happens on a
+    /// poisoned store.
+    pub(crate) fn close(&self) {
+        let mut w = self.lock_writer();
+        if w.poisoned.is_some() || self.sync_locked(&mut w).is_err() {
+            return;
+        }
+        self.write_active_hint(&mut w);
+    }
+}
