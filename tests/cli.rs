@@ -405,3 +405,31 @@ fn closed_stdout_is_not_an_error() {
     );
     assert!(out.status.success(), "{:?}: {err}", out.status);
 }
+
+#[test]
+fn damaged_data_makes_check_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let value = "x".repeat(200);
+    for i in 0..20 {
+        ok(kv(d, &["put", &format!("key{i:02}"), &value]));
+    }
+    ok(kv(d, &["check"]));
+    // The largest file holds the values; flip a byte of its first record
+    // (just past the 16-byte file header), with valid records after it.
+    let largest = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&largest).unwrap();
+    assert!(
+        bytes.len() > 20 * 200,
+        "{} is not the data",
+        largest.display()
+    );
+    bytes[16 + 30] ^= 0x40;
+    std::fs::write(&largest, &bytes).unwrap();
+    let line = fails_with(kv(d, &["check"]), 4);
+    assert!(line.contains("corruption"), "{line}");
+}

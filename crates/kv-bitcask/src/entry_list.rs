@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 
+use crate::key_bound::compare_keys;
 use crate::keydir::Entry;
 
 #[derive(Debug, Clone, Copy)]
@@ -75,8 +76,7 @@ impl EntryList {
     }
 
     fn newest_first(keys: &[u8], a: &Item, b: &Item) -> Ordering {
-        Self::key_of(keys, a)
-            .cmp(Self::key_of(keys, b))
+        compare_keys(Self::key_of(keys, a), Self::key_of(keys, b))
             .then_with(|| b.entry.seq().cmp(&a.entry.seq()))
             .then_with(|| b.tombstone.cmp(&a.tombstone))
     }
@@ -88,7 +88,7 @@ impl EntryList {
         let sorted = self
             .items
             .windows(2)
-            .all(|w| Self::key_of(keys, &w[0]) < Self::key_of(keys, &w[1]));
+            .all(|w| compare_keys(Self::key_of(keys, &w[0]), Self::key_of(keys, &w[1])).is_lt());
         if sorted {
             return;
         }

@@ -32,6 +32,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use crate::key_bound::{compare_keys, LeafBound};
 use crate::ttl::{is_ttl_seq, plain_seq};
 
 /// Most entries in one leaf.
@@ -115,7 +116,7 @@ impl Leaf {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.key(mid).cmp(key) {
+            match compare_keys(self.key(mid), key) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Ok(mid),
@@ -224,7 +225,7 @@ impl Leaf {
 /// wraps it in a lock.
 #[derive(Debug, Clone)]
 pub struct Keydir {
-    leaves: BTreeMap<Box<[u8]>, Leaf>,
+    leaves: BTreeMap<LeafBound, Leaf>,
     len: usize,
 }
 
@@ -238,7 +239,7 @@ impl Keydir {
     /// An empty keydir.
     pub fn new() -> Self {
         let mut leaves = BTreeMap::new();
-        leaves.insert(Box::default(), Leaf::default());
+        leaves.insert(LeafBound::empty(), Leaf::default());
         Self { leaves, len: 0 }
     }
 
@@ -252,18 +253,18 @@ impl Keydir {
         self.len == 0
     }
 
-    fn leaf_for(&self, key: &[u8]) -> Option<(&Box<[u8]>, &Leaf)> {
+    fn leaf_for(&self, key: &[u8]) -> Option<(&LeafBound, &Leaf)> {
         self.leaves
-            .range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .range((Bound::Unbounded, Bound::Included(LeafBound::new(key))))
             .next_back()
     }
 
-fn leaf_for_mut<'a>(
-        leaves: &'a mut BTreeMap<Box<[u8]>, Leaf>,
+    fn leaf_for_mut<'a>(
+        leaves: &'a mut BTreeMap<LeafBound, Leaf>,
         key: &[u8],
-    ) -> Option<(&'a Box<[u8]>, &'a mut Leaf)> {
+    ) -> Option<(&'a LeafBound, &'a mut Leaf)> {
         leaves
-            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .range_mut((Bound::Unbounded, Bound::Included(LeafBound::new(key))))
             .next_back()
     }
 
@@ -277,7 +278,7 @@ fn leaf_for_mut<'a>(
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let Some((_, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
             // Unreachable while the `[]` leaf exists; restore it and retry.
-            self.leaves.insert(Box::default(), Leaf::default());
+            self.leaves.insert(LeafBound::empty(), Leaf::default());
             return self.insert(key, entry);
         };
         let at = match leaf.search(key) {
@@ -291,8 +292,7 @@ fn leaf_for_mut<'a>(
         });
         self.len += 1;
         if let Some(right) = right {
-            let bound: Box<[u8]> = right.key(0).into();
-            self.leaves.insert(bound, right);
+            self.leaves.insert(LeafBound::new(right.key(0)), right);
         }
         None
     }
@@ -314,7 +314,8 @@ fn leaf_for_mut<'a>(
         let (bound, leaf) = Self::leaf_for_mut(&mut self.leaves, key)?;
         let i = leaf.search(key).ok()?;
         let removed = leaf.remove_at(i);
-        let underfull = (leaf.len() < LEAF_MIN_ENTRIES && !bound.is_empty()).then(|| bound.clone());
+        let underfull =
+            (leaf.len() < LEAF_MIN_ENTRIES && !bound.key().is_empty()).then(|| bound.clone());
         self.len -= 1;
         if let Some(bound) = underfull {
             self.fold_into_predecessor(&bound);
@@ -332,14 +333,14 @@ fn leaf_for_mut<'a>(
 
     /// Appends the leaf with lower bound `bound` to its predecessor when both
     /// fit in one leaf (or when it is empty).
-    fn fold_into_predecessor(&mut self, bound: &[u8]) {
+    fn fold_into_predecessor(&mut self, bound: &LeafBound) {
         let Some(small) = self.leaves.get(bound) else {
             return;
         };
         let (small_len, small_bytes) = (small.len(), small.keys.len());
         let Some((_, prev)) = self
             .leaves
-            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(bound)))
+            .range_mut::<LeafBound, _>((Bound::Unbounded, Bound::Excluded(bound)))
             .next_back()
         else {
             return;
@@ -354,7 +355,7 @@ fn leaf_for_mut<'a>(
         };
         let Some((_, prev)) = self
             .leaves
-            .range_mut::<[u8], _>((Bound::Unbounded, Bound::Excluded(bound)))
+            .range_mut::<LeafBound, _>((Bound::Unbounded, Bound::Excluded(bound)))
             .next_back()
         else {
             return;
@@ -384,15 +385,14 @@ fn leaf_for_mut<'a>(
             Bound::Unbounded => true,
         };
         if !reverse {
-            let first: &[u8] = match start {
+            let first = match start {
                 Bound::Included(s) | Bound::Excluded(s) => {
-                    self.leaf_for(s).map(|(b, _)| &**b).unwrap_or(&[])
+                    self.leaf_for(s).map(|(b, _)| b.clone())
                 }
-                Bound::Unbounded => &[],
+                Bound::Unbounded => None,
             };
-            let leaves = self
-                .leaves
-                .range::<[u8], _>((Bound::Included(first), Bound::Unbounded));
+            let first = first.unwrap_or_else(LeafBound::empty);
+            let leaves = self.leaves.range(first..);
             for (_, leaf) in leaves {
                 for i in leaf.lower_index(start)..leaf.len() {
                     let key = leaf.key(i);
@@ -407,9 +407,7 @@ fn leaf_for_mut<'a>(
                 Bound::Unbounded => self.leaves.iter().next_back(),
             };
             let Some((last, _)) = last else { return };
-            let leaves = self
-                .leaves
-                .range::<[u8], _>((Bound::Unbounded, Bound::Included(&**last)));
+            let leaves = self.leaves.range(..=last);
             for (_, leaf) in leaves.rev() {
                 for i in (0..leaf.len()).rev() {
                     let key = leaf.key(i);
@@ -436,10 +434,10 @@ fn leaf_for_mut<'a>(
     /// slots, the typical B-tree fill). `tests/keydir_bytes_per_key.rs`
     /// checks this against a counting allocator.
     pub fn heap_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(Box<[u8]>, Leaf)>();
+        let slot = std::mem::size_of::<(LeafBound, Leaf)>();
         self.leaves
             .iter()
-            .map(|(bound, leaf)| leaf.heap_bytes() + bound.len() + slot * 3 / 2)
+            .map(|(bound, leaf)| leaf.heap_bytes() + bound.heap_bytes() + slot * 3 / 2)
             .sum()
     }
 }
@@ -448,7 +446,7 @@ fn leaf_for_mut<'a>(
 /// leaves to [`BULK_FILL_ENTRIES`]: O(n), no searching.
 #[derive(Debug, Default)]
 pub struct KeydirBuilder {
-    leaves: Vec<(Box<[u8]>, Leaf)>,
+    leaves: Vec<(LeafBound, Leaf)>,
     current: Leaf,
     len: usize,
 }
@@ -475,10 +473,10 @@ impl KeydirBuilder {
         leaf.keys.shrink_to_fit();
         leaf.ends.shrink_to_fit();
         leaf.entries.shrink_to_fit();
-        let bound: Box<[u8]> = if self.leaves.is_empty() {
-            Box::default()
+        let bound = if self.leaves.is_empty() {
+            LeafBound::empty()
         } else {
-            leaf.key(0).into()
+            LeafBound::new(leaf.key(0))
         };
         self.leaves.push((bound, leaf));
     }

@@ -61,8 +61,10 @@
 pub mod data_file;
 pub mod entry_list;
 pub mod hint;
+pub mod key_bound;
 pub mod keydir;
 pub mod log_scan;
+pub mod merge_commit;
 pub mod options;
 pub mod resolve;
 pub mod state;

@@ -15,19 +15,21 @@
 //!    dropped if a newer put of its key exists or if no surviving file can
 //!    hold an older record (`seq < survivors_min_seq`); otherwise copied.
 //!    Output goes to `*.data.tmp` and `*.hint.tmp`, each synced when done.
-//! 3. Commit: rename the outputs into place, sync the directory, and sync
-//!    the active file, so every record that made a dropped one obsolete is
-//!    durable before anything is deleted.
+//! 3. Commit: rename the outputs into place, sync the directory, sync the
+//!    active file (every record that made a dropped one obsolete is then
+//!    durable), and write the merge commit record naming the inputs
+//!    ([`crate::merge_commit`]), durably.
 //! 4. Switch: in one keydir critical section, add the outputs and move
 //!    every copied key whose entry still points at its old location.
-//! 5. Delete the inputs (hint, then data) and sync the directory.
+//! 5. Delete the inputs (hint, then data), sync the directory, remove the
+//!    commit record. A crash in between leaves the record, and open
+//!    finishes the deletion before loading anything.
 //!
 //! A failure before step 3 removes the temporaries and leaves the store as
 //! it was. A failure from step 3 on poisons the store: the directory may
 //! then hold files the in-memory state does not know of, and only a reopen
 //! accounts for them (the tombstone rule above relies on knowing every file).
 
-use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -39,6 +41,7 @@ use crate::entry_list::EntryList;
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
 use crate::log_scan::scan_log;
+use crate::merge_commit::{remove_inputs, remove_merge_commit, write_merge_commit};
 use crate::options::MergePolicy;
 use crate::state::{FileInfo, State};
 use crate::store::Inner;
@@ -266,14 +269,18 @@ fn rewrite(
 
 fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
     let fs = &inner.fs;
+    let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
     let committed = (|| -> Result<()> {
         for o in outputs {
             fs.rename(&o.tmp_data, &inner.dir.join(data_file_name(o.id)))?;
             fs.rename(&o.tmp_hint, &inner.dir.join(hint_file_name(o.id)))?;
         }
         fs.sync_dir(&inner.dir)?;
-        let mut w = inner.lock_writer();
-        inner.sync_locked(&mut w)
+        {
+            let mut w = inner.lock_writer();
+            inner.sync_locked(&mut w)?;
+        }
+        Ok(write_merge_commit(&**fs, &inner.dir, &input_ids)?)
     })();
     if let Err(e) = committed {
         inner.poison(format!("a merge failed while committing its output ({e})"));
@@ -307,19 +314,11 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
             st.files.remove(&input.id);
         }
     }
-    let removed = (|| -> Result<()> {
-        for input in &plan.inputs {
-            match fs.remove(&inner.dir.join(hint_file_name(input.id))) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-            fs.remove(&inner.dir.join(data_file_name(input.id)))?;
-        }
-        Ok(fs.sync_dir(&inner.dir)?)
-    })();
+    let removed = remove_inputs(&**fs, &inner.dir, &input_ids)
+        .and_then(|()| remove_merge_commit(&**fs, &inner.dir));
     if let Err(e) = removed {
         inner.poison(format!("a merge failed while deleting its input ({e})"));
-        return Err(e);
+        return Err(e.into());
     }
     let written: u64 = outputs.iter().map(|o| o.len + o.hint_bytes).sum();
     let before: u64 = plan.inputs.iter().map(|i| i.total_bytes + i.hint_bytes).sum();

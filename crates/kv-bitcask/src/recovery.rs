@@ -4,8 +4,10 @@
 //!
 //! Steps, in order (each is safe to crash in; open is idempotent):
 //!
-//! 1. Remove `*.tmp` (an unfinished merge's output: the merge had not
-//!    committed, its inputs are intact) and hints whose data file is gone.
+//! 1. Finish a committed merge's deletion of its inputs (see
+//!    [`crate::merge_commit`]). Remove `*.tmp` (an unfinished merge's
+//!    output: the merge had not committed, its inputs are intact) and hints
+//!    whose data file is gone.
 //! 2. For each data file: a file shorter than its header is a torn creation
 //!    and holds no records; otherwise check the header, then take the
 //!    newest record per key from its hint (if the hint decodes, checksums,
@@ -38,6 +40,7 @@ use crate::entry_list::EntryList;
 use crate::hint::{decode_hint, encode_hint, Hint};
 use crate::keydir::{Entry, KeydirBuilder};
 use crate::log_scan::scan_log;
+use crate::merge_commit::finish_pending_merge;
 use crate::options::BitcaskOptions;
 use crate::resolve::resolve;
 use crate::state::{payload_bytes, FileInfo, State};
@@ -74,6 +77,7 @@ pub(crate) fn recover(
     options: &BitcaskOptions,
     counters: &EngineCounters,
 ) -> Result<Recovered> {
+    finish_pending_merge(&**fs, dir)?;
     let mut data_ids = Vec::new();
     let mut hint_ids = BTreeSet::new();
     for name in fs.list(dir)? {

@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::entry_list::EntryList;
+use crate::key_bound::compare_keys;
 use crate::keydir::Entry;
 
 struct Head<'a> {
@@ -25,9 +26,7 @@ struct Head<'a> {
 impl Ord for Head<'_> {
     /// The heap pops the greatest: the smallest key, then the newest record.
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .key
-            .cmp(self.key)
+        compare_keys(other.key, self.key)
             .then_with(|| self.seq.cmp(&other.seq))
             .then_with(|| self.tombstone.cmp(&other.tombstone))
     }

@@ -186,6 +186,18 @@ pub struct CheckReport {
 /// never a hole, never a phantom value, never a resurrected delete, never a
 /// half batch.
 ///
+/// Recovery makes what it recovered durable: a state that a reopen after a
+/// crash showed is never lost by a later crash (a torn tail is truncated
+/// durably, not just skipped in memory).
+///
+/// # Dropping the store
+///
+/// Dropping a store is a clean close: it flushes the engine's buffers, so
+/// every acknowledged write is visible to the next open even without a
+/// `sync()` (durable against power loss only after a sync), and by the time
+/// `drop` returns the directory lock is released, so the directory can be
+/// reopened at once.
+///
 /// # Errors
 ///
 /// - A torn tail (incomplete last record) is truncated on open and reported

@@ -14,6 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::compare::{amplification_summary, engines, find, workloads, Figure};
 use super::format::{nanos, rate};
+use crate::metrics::latency::LatencySummary;
 use crate::results::RunReport;
 
 /// Colours of the series, in order.
@@ -40,6 +41,9 @@ struct GroupedBars<'a> {
     values: Vec<Vec<Option<f64>>>,
     format: fn(f64) -> String,
 }
+
+/// Picks one percentile out of a latency summary.
+type PickPercentile = fn(&LatencySummary) -> u64;
 
 /// A chart file written by [`write_charts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,7 @@ fn draw_grouped(
         return Ok(());
     };
     let low = positive.iter().copied().reduce(f64::min).unwrap_or(high) / 2.0;
+    let top = legend_headroom(area, low, high, bars.series.len());
     let groups = bars.groups.len().max(1) as f64;
     let format = bars.format;
     let mut chart = ChartBuilder::on(area)
@@ -80,7 +85,7 @@ fn draw_grouped(
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(72)
-        .build_cartesian_2d(0f64..groups, (low..high * 2.0).log_scale())
+        .build_cartesian_2d(0f64..groups, (low..top).log_scale())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
@@ -132,6 +137,16 @@ fn draw_grouped(
     Ok(())
 }
 
+/// The top of a log axis from `low` to `high` that leaves room above the
+/// highest bar for a legend of `rows` entries.
+fn legend_headroom(area: &DrawingArea<SVGBackend<'_>, Shift>, low: f64, high: f64, rows: usize) -> f64 {
+    let plot_px = f64::from(area.dim_in_pixel().1).max(200.0) - 90.0;
+    let legend_px = rows as f64 * 19.0 + 24.0;
+    let decades = (high / low).log10().max(0.3);
+    let extra = decades * legend_px / (plot_px - legend_px).max(40.0);
+    high * 10f64.powf(extra) * 1.2
+}
+
 fn chart_width(groups: usize, series: usize) -> u32 {
     (groups * (series * 16 + 40)).clamp(700, 2400) as u32 + 120
 }
@@ -171,8 +186,10 @@ fn by_workload(
 fn ratio_text(v: f64) -> String {
     if v >= 10.0 {
         format!("{v:.0}")
-    } else {
+    } else if v >= 0.1 {
         format!("{v:.2}")
+    } else {
+        format!("{v:.1e}")
     }
 }
 
@@ -207,7 +224,7 @@ pub fn write_charts(report: &RunReport, dir: &Path) -> Result<Vec<ChartFile>, St
         title: "Throughput per workload".into(),
     });
 
-    let percentiles: [(&str, fn(&crate::metrics::latency::LatencySummary) -> u64); 3] = [
+    let percentiles: [(&str, PickPercentile); 3] = [
         ("p50", |l| l.p50_ns),
         ("p99", |l| l.p99_ns),
         ("p99.9", |l| l.p999_ns),
@@ -252,7 +269,9 @@ fn source(figures: &[Option<&Figure>]) -> String {
 }
 
 fn write_amplification(report: &RunReport, dir: &Path) -> Result<(), String> {
-    let summary = amplification_summary(&report.results);
+    // Amplification is a property of storage: in-memory engines are left out.
+    let stored: Vec<_> = report.results.iter().filter(|r| r.persistent).cloned().collect();
+    let summary = amplification_summary(&stored);
     let groups: Vec<String> = summary.iter().map(|s| s.engine.clone()).collect();
     let value = |f: &Option<Figure>| f.as_ref().map(|f| f.value);
     let write_from = source(

@@ -40,6 +40,7 @@ use crate::results::{CompactionResult, PeakScope, WorkloadResult};
 use crate::settings::{Settings, SyncChoice};
 use crate::workload::keys::{KeyFormat, ValuePool};
 use crate::workload::live::LiveSet;
+use crate::workload::ops::OpStream;
 use crate::workload::ycsb::InsertCounter;
 use crate::workload::{Needs, Shape, Workload, ALL};
 
@@ -224,17 +225,20 @@ impl<'a> EngineBench<'a> {
         }
     }
 
+    /// Runs the operations of `workload`, whose `streams` were built before
+    /// the clock started (a shuffle or a zipfian table is setup, not work).
     fn run_ops(
         &self,
         workload: Workload,
         slot: &StoreSlot,
+        streams: Vec<OpStream>,
         progress: &PhaseProgress,
     ) -> Result<(Tally, u64)> {
         let config = &self.settings.config;
         let deadline = self.settings.duration().map(|d| Instant::now() + d);
         let stop = StopWhen {
             deadline,
-            flag: None,
+            ..StopWhen::default()
         };
         let target = self.target(slot);
         let batch = if workload.batchable() {
@@ -244,25 +248,24 @@ impl<'a> EngineBench<'a> {
         };
         let base = (workload as u64) << 40;
         match workload.shape() {
-            Shape::Streams => {
-                let streams = workload.streams(config, &slot.inserts);
-                Ok((
-                    run_threads(target, streams, batch, stop, progress, base)?,
-                    0,
-                ))
-            }
+            Shape::Streams => Ok((
+                run_threads(target, streams, batch, stop, progress, base)?,
+                0,
+            )),
             Shape::FullScan(direction) => {
                 Ok((run_full_scan(target, direction, stop, progress)?, 0))
             }
             Shape::ReadersWithWriter => {
-                let readers = workload.streams(config, &slot.inserts);
+                let readers = streams;
                 let mut writer = workload.background_writer(config);
                 let done = AtomicBool::new(false);
+                let writing = AtomicBool::new(false);
                 let hidden = PhaseProgress::hidden();
                 std::thread::scope(|scope| {
                     let writer_stop = StopWhen {
                         deadline,
                         flag: Some(&done),
+                        started: Some(&writing),
                     };
                     let writer = scope.spawn(move || {
                         run_stream(
@@ -274,6 +277,11 @@ impl<'a> EngineBench<'a> {
                             base | (1 << 39),
                         )
                     });
+                    // Readers start once the writer has written: they read
+                    // while it writes, however fast they are.
+                    while !writing.load(Relaxed) && !writer.is_finished() {
+                        std::thread::yield_now();
+                    }
                     let read = run_threads(target, readers, 1, stop, progress, base);
                     done.store(true, Relaxed);
                     let wrote = join_thread(writer)?;
@@ -297,6 +305,7 @@ impl<'a> EngineBench<'a> {
     fn measure(&mut self, workload: Workload) -> Result<WorkloadResult> {
         let slot = self.slot()?;
         let config = &self.settings.config;
+        let streams = workload.streams(config, &slot.inserts);
         let fs_counted = self.info.uses_fs;
         let fs_before = slot.store.stats().io;
         let proc_before = ProcIo::read();
@@ -307,7 +316,7 @@ impl<'a> EngineBench<'a> {
             Some(self.planned_ops(workload, slot)),
         );
         let start = Instant::now();
-        let (tally, background_writes) = self.run_ops(workload, slot, &progress)?;
+        let (tally, background_writes) = self.run_ops(workload, slot, streams, &progress)?;
         if tally.writes + background_writes > 0 {
             slot.store.sync()?;
         }
@@ -326,6 +335,8 @@ impl<'a> EngineBench<'a> {
         let live_keys = slot.live.count();
         let live_bytes = live_keys * (config.key_size + config.value_size) as u64;
         let user = tally.user_bytes_written;
+        // Amplification is a property of storage: none for in-memory engines.
+        let stored_io = proc_io.filter(|_| self.info.persistent);
         let reads = tally.reads;
         let result = WorkloadResult {
             engine: self.info.name.to_owned(),
@@ -359,11 +370,11 @@ impl<'a> EngineBench<'a> {
             fs_io,
             proc_io,
             write_amp_fs: fs_io.and_then(|io| ratio(io.bytes_written, user)),
-            write_amp_wchar: proc_io.and_then(|io| ratio(io.wchar, user)),
-            write_amp_device: proc_io.and_then(|io| ratio(io.write_bytes, user)),
+            write_amp_wchar: stored_io.and_then(|io| ratio(io.wchar, user)),
+            write_amp_device: stored_io.and_then(|io| ratio(io.write_bytes, user)),
             read_bytes_per_read_fs: fs_io.and_then(|io| ratio(io.bytes_read, reads)),
             read_calls_per_read_fs: fs_io.and_then(|io| ratio(io.read_calls, reads)),
-            rchar_per_read: proc_io.and_then(|io| ratio(io.rchar, reads)),
+            rchar_per_read: stored_io.and_then(|io| ratio(io.rchar, reads)),
             live_keys,
             live_bytes,
             disk,

@@ -38,6 +38,9 @@ pub struct StopWhen<'a> {
     pub deadline: Option<Instant>,
     /// Stop once this flag is set (the `readwhilewriting` writer).
     pub flag: Option<&'a AtomicBool>,
+    /// Set this flag once the first operation is done (so readers can wait
+    /// for the `readwhilewriting` writer to be writing).
+    pub started: Option<&'a AtomicBool>,
 }
 
 /// What one loop did.
@@ -229,6 +232,11 @@ pub fn run_stream(
             worker.tally.latency.record_n(ns / done, done);
         }
         worker.tally.ops += done;
+        if worker.tally.ops == done {
+            if let Some(started) = stop.started {
+                started.store(true, Relaxed);
+            }
+        }
         since_progress += done;
         if since_progress >= PROGRESS_STRIDE {
             progress.inc(since_progress);

@@ -21,10 +21,14 @@ pub const LOCK_FILE_NAME: &str = "LOCK";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StdFs;
 
+/// An open file. `append` writes at a length tracked by this handle (no
+/// `seek` or `stat` per append), so a file must be appended to through one
+/// handle only (engines share that handle with their readers); `len` asks
+/// the OS, so it is right whichever handle wrote.
 #[derive(Debug)]
 struct StdFile {
     file: fs::File,
-    /// Current length, tracked so `append` needs no `seek` or `stat`.
+    /// Length as this handle's appends and truncates left it.
     len: Mutex<u64>,
 }
 
@@ -64,7 +68,7 @@ impl File for StdFile {
     }
 
     fn len(&self) -> io::Result<u64> {
-        Ok(*self.len.lock().unwrap_or_else(PoisonError::into_inner))
+        Ok(self.file.metadata()?.len())
     }
 
     fn truncate(&self, new_len: u64) -> io::Result<()> {

@@ -118,7 +118,7 @@ impl FaultFs {
 
     /// Fails the `n`-th `op` counted from this call, starting at 0 (`n = 0`:
     /// the very next one), with an error of kind `Other` whose message is
-    /// `injected fault: <op> #<attempt>` (attempt counted from creation).
+    /// "injected fault: OP #ATTEMPT" (attempt counted from creation).
     /// With [`FailMode::FromThenOn`], that one and every later `op` fails.
     pub fn fail_nth(&self, op: FaultOp, n: u64, mode: FailMode) {
         self.fail_nth_with(op, n, mode, io::ErrorKind::Other);

@@ -19,7 +19,9 @@ use super::recovery::{crash_and_verify, crash_modes, fresh_sim_store, random_wri
 use super::{CaseOutcome, Engine};
 use crate::options::SyncPolicy;
 use crate::store::Store;
-use crate::testkit::{CrashMode, History, Model, ModelOp, SeedGuard, SimFs, UnsyncedData};
+use crate::testkit::{
+    diff_lines, CrashMode, History, Model, ModelOp, SeedGuard, SimFs, UnsyncedData,
+};
 
 /// Applies `ops` until one fails, recording each in `history`; under
 /// `Always` every acknowledged write is durable. `Sync` ops call `sync()`.
@@ -209,41 +211,55 @@ pub fn torn_tail_is_truncated_and_later_appends_survive(engine: &Engine) -> Case
                 unsynced: UnsyncedData::TornLastWrite { keep_bytes },
                 forget_unsynced_dir_entries: true,
             };
-            let (crashed, recovered_store, mut recovered) =
+            let (crashed, recovered_store, recovered) =
                 crash_and_verify(engine, &sim, mode, SyncPolicy::Always, &history, &context);
             drop(store);
-            ok(
-                recovered_store.put(b"next", b"append after the torn tail"),
-                format!("{context}: put after recovery"),
-            );
-            recovered.put(b"next", b"append after the torn tail");
-            drop(recovered_store);
-            let reopened = open_on(
-                engine,
-                sim_arc(&crashed),
-                SyncPolicy::Always,
-                format!("{context}: clean reopen"),
-            );
-            let got: Model = read_all(&*reopened, &context).into_iter().collect();
-            assert!(
-                got == recovered,
-                "{context}: after a put and a clean reopen: {:?}",
-                crate::testkit::diff_lines(&recovered, &got)
-            );
-            drop(reopened);
-            let mut history = History::new(recovered);
-            history.mark_synced();
-            crash_and_verify(
-                engine,
-                &crashed,
-                CrashMode::default(),
-                SyncPolicy::Always,
-                &history,
-                format!("{context}, then a put and a crash"),
-            );
+            assert_append_after_torn_tail(engine, &crashed, recovered_store, recovered, &context);
         }
     }
     CaseOutcome::Passed
+}
+
+/// After recovery from a torn tail: a put lands, is there after a clean
+/// reopen, and survives another crash.
+fn assert_append_after_torn_tail(
+    engine: &Engine,
+    crashed: &SimFs,
+    store: Box<dyn Store>,
+    mut recovered: Model,
+    context: &str,
+) {
+    let next = b"append after the torn tail";
+    ok(
+        store.put(b"next", next),
+        format!("{context}: put after recovery"),
+    );
+    recovered.put(b"next", next);
+    drop(store);
+    let reopened = open_on(
+        engine,
+        sim_arc(crashed),
+        SyncPolicy::Always,
+        format!("{context}: clean reopen"),
+    );
+    let got: Model = read_all(&*reopened, context).into_iter().collect();
+    assert!(
+        got == recovered,
+        "{context}: after a put and a clean reopen: {:?}",
+        diff_lines(&recovered, &got)
+    );
+    drop(reopened);
+    let mut history = History::new(recovered);
+    history.mark_synced();
+    let context = format!("{context}, then a put and a crash");
+    crash_and_verify(
+        engine,
+        crashed,
+        CrashMode::default(),
+        SyncPolicy::Always,
+        &history,
+        context,
+    );
 }
 
 /// Rounds of random writes, sometimes synced, each ended by a crash in a

@@ -6,6 +6,7 @@
 use std::io;
 use std::sync::Arc;
 
+use rand::rngs::StdRng;
 use rand::RngExt;
 
 use super::harness::{
@@ -120,10 +121,16 @@ pub fn failed_sync_poisons_the_store(engine: &Engine) -> CaseOutcome {
 pub fn failed_write_poisons_the_store(engine: &Engine) -> CaseOutcome {
     let guard = SeedGuard::new(format!("{}::failed_write_poisons_the_store", engine.name));
     let mut rng = seeded_rng(guard.seed());
+    failed_write_under_always(engine, guard.seed(), &mut rng);
+    failed_write_under_manual(engine, guard.seed() ^ 1, &mut rng);
+    CaseOutcome::Passed
+}
 
-    let (sim, fault, store) = faulty_store(engine, guard.seed(), SyncPolicy::Always);
+/// The `Always` half of [`failed_write_poisons_the_store`].
+fn failed_write_under_always(engine: &Engine, seed: u64, rng: &mut StdRng) {
+    let (sim, fault, store) = faulty_store(engine, seed, SyncPolicy::Always);
     let mut history = History::new(Model::new());
-    apply_acknowledged(&*store, &random_writes(&mut rng, 30, 25, 100), &mut history);
+    apply_acknowledged(&*store, &random_writes(rng, 30, 25, 100), &mut history);
     history.mark_synced();
     let old = history.model().get(&key(3)).map(<[u8]>::to_vec);
     fault.fail_nth(FaultOp::Write, 0, FailMode::Once);
@@ -157,15 +164,18 @@ pub fn failed_write_poisons_the_store(engine: &Engine) -> CaseOutcome {
         &history,
         "Always: after a failed write",
     );
+}
 
-    let (sim, fault, store) = faulty_store(engine, guard.seed() ^ 1, SyncPolicy::Manual);
+/// The `Manual` half of [`failed_write_poisons_the_store`].
+fn failed_write_under_manual(engine: &Engine, seed: u64, rng: &mut StdRng) {
+    let (sim, fault, store) = faulty_store(engine, seed, SyncPolicy::Manual);
     let mut history = History::new(Model::new());
-    apply_acknowledged(&*store, &random_writes(&mut rng, 20, 25, 100), &mut history);
+    apply_acknowledged(&*store, &random_writes(rng, 20, 25, 100), &mut history);
     ok(store.sync(), "sync");
     history.mark_synced();
     fault.fail_nth(FaultOp::Write, 0, FailMode::FromThenOn);
     let mut failed = false;
-    for op in random_writes(&mut rng, 20, 25, 100) {
+    for op in random_writes(rng, 20, 25, 100) {
         match write_op(&*store, &op) {
             Ok(()) => history.acknowledge(&op),
             Err(_) => {
@@ -195,7 +205,6 @@ pub fn failed_write_poisons_the_store(engine: &Engine) -> CaseOutcome {
         &history,
         "Manual: after a failed write",
     );
-    CaseOutcome::Passed
 }
 
 /// When the disk fills up (writes fail with `StorageFull`), the failing

@@ -1,0 +1,120 @@
+//! A quick, rough timing of the hot paths (not the project's benchmark; see
+//! kv-bench for that): 1M random puts of 16-byte keys and 100-byte values in
+//! batches of 1,000 (Manual sync), 1M random gets, a sync, and open with
+//! and without hint files.
+//!
+//! Run with `cargo run --release -p kv-bitcask --example quick_bench [N]`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
+use kv_core::{Store, WriteBatch};
+
+/// splitmix64: a tiny deterministic generator for keys.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&mix(i).to_be_bytes());
+    k[8..].copy_from_slice(&i.to_be_bytes());
+    k
+}
+
+fn options() -> BitcaskOptions {
+    BitcaskOptions {
+        merge: MergePolicy::manual(),
+        ..BitcaskOptions::default()
+    }
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let value = [b'v'; 100];
+    let store = Bitcask::open(dir.path(), options()).unwrap();
+
+    let start = Instant::now();
+    let mut batch = WriteBatch::new();
+    for i in 0..n {
+        batch.put(key(i).to_vec(), value.to_vec());
+        if batch.len() == 1000 {
+            store.write(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    store.write(&batch).unwrap();
+    let fill = start.elapsed();
+    println!(
+        "fillrandom: {n} puts in batches of 1000: {:.3} s, {:.0} ops/s (batch building included)",
+        fill.as_secs_f64(),
+        n as f64 / fill.as_secs_f64()
+    );
+    let start = Instant::now();
+    store.sync().unwrap();
+    println!("sync: {:.3} s", start.elapsed().as_secs_f64());
+
+    let start = Instant::now();
+    let mut found = 0u64;
+    for i in 0..n {
+        let k = key(mix(i ^ 0x5555) % n);
+        if store.get(&k).unwrap().is_some() {
+            found += 1;
+        }
+    }
+    let read = start.elapsed();
+    assert_eq!(found, n);
+    println!(
+        "readrandom: {n} gets: {:.3} s, {:.0} ops/s",
+        read.as_secs_f64(),
+        n as f64 / read.as_secs_f64()
+    );
+    let stats = store.stats();
+    let keydir = stats.extra["keydir_bytes"];
+    println!(
+        "keydir: {} bytes for {} keys = {:.1} bytes/key ({:.1} beyond the 16-byte key)",
+        keydir,
+        stats.live_keys,
+        keydir as f64 / stats.live_keys as f64,
+        keydir as f64 / stats.live_keys as f64 - 16.0
+    );
+    println!("disk: {} bytes, io: {:?}", stats.disk_bytes, stats.io);
+    drop(store);
+
+    let start = Instant::now();
+    let store = Bitcask::open(dir.path(), options()).unwrap();
+    let with_hints = start.elapsed();
+    let s = store.stats();
+    println!(
+        "open with hints: {:.3} s ({} hints loaded, {} files scanned)",
+        with_hints.as_secs_f64(),
+        s.extra["hints_loaded_at_open"],
+        s.extra["data_files_scanned_at_open"]
+    );
+    drop(store);
+    for name in std::fs::read_dir(dir.path()).unwrap() {
+        let path = name.unwrap().path();
+        if path.extension().is_some_and(|e| e == "hint") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let start = Instant::now();
+    let store = Bitcask::open(dir.path(), options()).unwrap();
+    let without = start.elapsed();
+    let s = store.stats();
+    println!(
+        "open without hints: {:.3} s ({} files scanned); ratio {:.2}",
+        without.as_secs_f64(),
+        s.extra["data_files_scanned_at_open"],
+        with_hints.as_secs_f64() / without.as_secs_f64()
+    );
+    assert_eq!(s.live_keys, n);
+}
