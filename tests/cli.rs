@@ -157,6 +157,10 @@ fn hex_mode_takes_and_prints_hex() {
     let line = fails_with(kv(d, &["--hex", "get", "xyz"]), 2);
     assert!(line.contains("not valid hex"), "{line}");
     fails_with(kv(d, &["--hex", "put", "00", "abc"]), 2);
+    // A usage error never opens, let alone creates, the store.
+    let fresh = d.join("fresh");
+    fails_with(kv(&fresh, &["--hex", "put", "zz", "00"]), 2);
+    assert!(!fresh.exists());
 }
 
 #[test]

@@ -57,14 +57,20 @@ pub struct Streams<'a> {
 /// A [`CliError`] whose message is one line and whose
 /// [`CliError::exit_code`] is the process exit code.
 pub fn run(cli: &Cli, io: Streams<'_>) -> Result<(), CliError> {
-    if let Command::Engines = cli.command {
-        write_engines(io.stdout)?;
-        io.stdout.flush()?;
-        return Ok(());
-    }
+    let codec = Codec::from_hex_flag(cli.hex);
+    // Decode every argument first: a usage error never opens (or creates)
+    // the store.
+    let action = match decode_action(&cli.command, codec, &mut *io.stdin)? {
+        Some(action) => action,
+        None => {
+            write_engines(io.stdout)?;
+            io.stdout.flush()?;
+            return Ok(());
+        }
+    };
     let store = open_store(cli)?;
-    let result = dispatch(&*store, cli, io);
-    if may_write(&cli.command) {
+    let result = execute(&*store, &action, codec, io);
+    if action.may_write() {
         // Sync even after a failure: what was acknowledged must be durable.
         let synced = store.sync().map_err(CliError::from);
         result.and(synced)
@@ -73,41 +79,81 @@ pub fn run(cli: &Cli, io: Streams<'_>) -> Result<(), CliError> {
     }
 }
 
-fn may_write(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Put { .. }
-            | Command::Delete { .. }
-            | Command::Compact
-            | Command::Repl
-            | Command::StressWrites { .. }
-    )
+/// A command with its keys and values decoded.
+enum Action {
+    Put(Vec<u8>, Vec<u8>),
+    Get(Vec<u8>),
+    Delete(Vec<u8>),
+    Scan(ScanSpec),
+    Stats { json: bool },
+    Compact,
+    Check { json: bool },
+    Repl,
+    StressWrites { count: u64 },
 }
 
-fn dispatch(store: &dyn Store, cli: &Cli, io: Streams<'_>) -> Result<(), CliError> {
-    let codec = Codec::from_hex_flag(cli.hex);
-    let out = io.stdout;
-    match &cli.command {
+impl Action {
+    fn may_write(&self) -> bool {
+        matches!(
+            self,
+            Action::Put(..)
+                | Action::Delete(_)
+                | Action::Compact
+                | Action::Repl
+                | Action::StressWrites { .. }
+        )
+    }
+}
+
+/// The decoded action, or `None` for `engines` (which opens no store).
+fn decode_action(
+    command: &Command,
+    codec: Codec,
+    stdin: &mut dyn BufRead,
+) -> Result<Option<Action>, CliError> {
+    let action = match command {
         Command::Put { key, value } => {
             let key = codec.decode_arg(key, "key")?;
             let value = if value.as_os_str() == std::ffi::OsStr::new("-") {
                 let mut raw = Vec::new();
-                io.stdin.read_to_end(&mut raw)?;
+                stdin.read_to_end(&mut raw)?;
                 codec.decode(&raw, "value from standard input")?
             } else {
                 codec.decode_arg(value, "value")?
             };
-            commands::put(store, &key, &value)?;
+            Action::Put(key, value)
         }
-        Command::Get { key } => commands::get(store, codec, &codec.decode_arg(key, "key")?, out)?,
-        Command::Delete { key } => commands::delete(store, &codec.decode_arg(key, "key")?)?,
-        Command::Scan(scan) => {
-            commands::scan(store, codec, &scan_spec(scan, codec)?, out)?;
+        Command::Get { key } => Action::Get(codec.decode_arg(key, "key")?),
+        Command::Delete { key } => Action::Delete(codec.decode_arg(key, "key")?),
+        Command::Scan(scan) => Action::Scan(scan_spec(scan, codec)?),
+        Command::Stats { json } => Action::Stats { json: *json },
+        Command::Compact => Action::Compact,
+        Command::Check { json } => Action::Check { json: *json },
+        Command::Repl => Action::Repl,
+        Command::StressWrites { count } => Action::StressWrites { count: *count },
+        Command::Engines => return Ok(None),
+    };
+    Ok(Some(action))
+}
+
+fn execute(
+    store: &dyn Store,
+    action: &Action,
+    codec: Codec,
+    io: Streams<'_>,
+) -> Result<(), CliError> {
+    let out = io.stdout;
+    match action {
+        Action::Put(key, value) => commands::put(store, key, value)?,
+        Action::Get(key) => commands::get(store, codec, key, out)?,
+        Action::Delete(key) => commands::delete(store, key)?,
+        Action::Scan(spec) => {
+            commands::scan(store, codec, spec, out)?;
         }
-        Command::Stats { json } => commands::stats(store, *json, out)?,
-        Command::Compact => commands::compact(store, out)?,
-        Command::Check { json } => commands::check(store, *json, out)?,
-        Command::Repl => {
+        Action::Stats { json } => commands::stats(store, *json, out)?,
+        Action::Compact => commands::compact(store, out)?,
+        Action::Check { json } => commands::check(store, *json, out)?,
+        Action::Repl => {
             let io = ReplIo {
                 input: io.stdin,
                 interactive: io.stdin_is_terminal,
@@ -116,8 +162,7 @@ fn dispatch(store: &dyn Store, cli: &Cli, io: Streams<'_>) -> Result<(), CliErro
             };
             run_repl(store, codec, io)?;
         }
-        Command::StressWrites { count } => stress::stress_writes(store, *count, out)?,
-        Command::Engines => write_engines(out)?,
+        Action::StressWrites { count } => stress::stress_writes(store, *count, out)?,
     }
     out.flush()?;
     Ok(())

@@ -58,9 +58,10 @@ fn memory_and_a_peer_pass_or_skip_every_case() {
     }
 }
 
-/// The whole table (every engine of the build but `null`), behind
-/// `KV_SOAK=1` because it runs the suite once per engine. Our engines and the
-/// harness pass everything; a peer may fail only the cases listed in
+/// The whole table (every engine of the build but `null`, or the
+/// comma-separated `KV_CONFORMANCE_ENGINES`), behind `KV_SOAK=1` because it
+/// runs the suite once per engine. Our engines and the harness pass
+/// everything; a peer may fail only the cases listed in
 /// [`KNOWN_PEER_LIMITS`], each a documented limitation of that peer.
 #[test]
 fn full_table_only_fails_known_peer_limits() {
@@ -68,7 +69,10 @@ fn full_table_only_fails_known_peer_limits() {
         println!("skipped: set KV_SOAK=1 to run the whole conformance table");
         return;
     }
-    let report = run_conformance(&[]).unwrap();
+    let engines: Vec<String> = std::env::var("KV_CONFORMANCE_ENGINES")
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let report = run_conformance(&engines).unwrap();
     report.print();
     for engine in &report.engines {
         for (case, result) in report.cases.iter().zip(&engine.results) {

@@ -9,8 +9,9 @@
 
 use std::cmp::Ordering;
 
-/// Keys up to this long are stored inside a [`LeafBound`].
-const INLINE_KEY_BYTES: usize = 30;
+/// Keys up to this long are stored inside a [`LeafBound`] (which is then
+/// 32 bytes in all).
+const INLINE_KEY_BYTES: usize = 22;
 
 /// Byte-order comparison of two keys (same result as `a.cmp(b)`).
 #[inline]
@@ -35,9 +36,9 @@ fn word(chunk: &[u8]) -> u64 {
 }
 
 /// The first eight bytes of `key`, zero-padded, as a big-endian number: if
-/// `prefix(a) < prefix(b)` then `a < b`.
+/// `key_prefix(a) < key_prefix(b)` then `a < b`.
 #[inline]
-fn prefix(key: &[u8]) -> u64 {
+pub fn key_prefix(key: &[u8]) -> u64 {
     let mut w = [0; 8];
     let n = key.len().min(8);
     w[..n].copy_from_slice(&key[..n]);
@@ -58,7 +59,7 @@ pub struct LeafBound {
 }
 
 impl LeafBound {
-    /// A bound holding `key` (allocates only for keys over 30 bytes).
+    /// A bound holding `key` (allocates only for keys over 22 bytes).
     pub fn new(key: &[u8]) -> Self {
         let bytes = if key.len() <= INLINE_KEY_BYTES {
             let mut bytes = [0; INLINE_KEY_BYTES];
@@ -71,7 +72,7 @@ impl LeafBound {
             KeyBytes::Heap(key.into())
         };
         Self {
-            prefix: prefix(key),
+            prefix: key_prefix(key),
             bytes,
         }
     }
@@ -136,6 +137,11 @@ mod tests {
             let bound = LeafBound::new(&a);
             prop_assert_eq!(bound.key(), &a[..]);
         }
+    }
+
+    #[test]
+    fn bound_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<LeafBound>(), 32);
     }
 
     #[test]

@@ -9,19 +9,23 @@
 //! entries; a small `BTreeMap` indexes the leaves by their lower bound:
 //!
 //! ```text
-//! leaves: BTreeMap<lower bound, Leaf>        (one slot per ~100 keys)
-//! Leaf { keys:    k0 k1 k2 ...               (keys back to back, one allocation)
-//!        ends:    [u16; n]                   (end offset of key i in `keys`)
-//!        entries: [Entry; n] }               (20 bytes each, packed)
+//! leaves: BTreeMap<LeafBound, Leaf>          (one slot per ~100 keys)
+//! Leaf { keys:     k0 k1 k2 ...              (keys back to back, one allocation)
+//!        ends:     [u16; n]                  (end offset of key i in `keys`)
+//!        prefixes: [u64; n]                  (first 8 bytes of key i, big-endian)
+//!        entries:  [Entry; n] }              (20 bytes each, packed)
 //! ```
 //!
-//! Per key that is the key itself, 2 bytes of `ends` and a 20-byte
-//! [`Entry`], plus the slack of partly full leaves (vectors grow by an
-//! eighth, not by doubling). `tests/keydir_bytes_per_key.rs` measures the
-//! total with a counting allocator.
+//! Per key that is the key itself, 2 bytes of `ends`, 8 of `prefixes` and a
+//! 20-byte [`Entry`]: 30 bytes, plus the slack of partly full leaves
+//! (vectors grow by an eighth, not by doubling).
+//! `tests/keydir_bytes_per_key.rs` measures the total with a counting
+//! allocator.
 //!
-//! Lookups are one `BTreeMap` range step plus a binary search in a leaf;
-//! inserts and removes move at most one leaf's bytes.
+//! A lookup is one `BTreeMap` range step (comparing [`LeafBound`]s, mostly
+//! by their 8-byte prefix) plus a binary search over one leaf's prefixes
+//! (1 KiB for a full leaf, so few cache misses); keys are compared only to
+//! break prefix ties. Inserts and removes move at most one leaf's bytes.
 //!
 //! Invariants: the leaf with lower bound `[]` (the empty key, the smallest
 //! key) always exists; every key of a leaf is `>=` its lower bound and `<`
@@ -32,7 +36,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use crate::key_bound::{compare_keys, LeafBound};
+use crate::key_bound::{compare_keys, key_prefix, LeafBound};
 use crate::ttl::{is_ttl_seq, plain_seq};
 
 /// Most entries in one leaf.
@@ -81,8 +85,14 @@ impl Entry {
 
 #[derive(Debug, Default, Clone)]
 struct Leaf {
+    /// The keys back to back.
     keys: Vec<u8>,
+    /// End offset of key `i` in `keys`.
     ends: Vec<u16>,
+    /// First eight bytes of key `i` ([`key_prefix`]): the binary search runs
+    /// over this small array and touches the keys only to break ties.
+    prefixes: Vec<u64>,
+    /// Where key `i`'s newest record is.
     entries: Vec<Entry>,
 }
 
@@ -113,7 +123,9 @@ impl Leaf {
 
     /// `Ok(i)` if key `i` equals `key`, else `Err(i)` where it would go.
     fn search(&self, key: &[u8]) -> Result<usize, usize> {
-        let (mut lo, mut hi) = (0, self.len());
+        let prefix = key_prefix(key);
+        let mut lo = self.prefixes.partition_point(|&p| p < prefix);
+        let mut hi = lo + self.prefixes[lo..].partition_point(|&p| p == prefix);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match compare_keys(self.key(mid), key) {
@@ -148,6 +160,8 @@ impl Leaf {
             *end += grow;
         }
         self.ends.insert(i, start as u16 + grow);
+        reserve_small(&mut self.prefixes, 1);
+        self.prefixes.insert(i, key_prefix(key));
         self.entries.insert(i, entry);
     }
 
@@ -159,6 +173,7 @@ impl Leaf {
         for e in &mut self.ends[i..] {
             *e -= shrink;
         }
+        self.prefixes.remove(i);
         self.entries.remove(i)
     }
 
@@ -168,6 +183,8 @@ impl Leaf {
         reserve_small(&mut self.entries, 1);
         self.keys.extend_from_slice(key);
         self.ends.push(self.keys.len() as u16);
+        reserve_small(&mut self.prefixes, 1);
+        self.prefixes.push(key_prefix(key));
         self.entries.push(entry);
     }
 
@@ -183,18 +200,26 @@ impl Leaf {
             .iter()
             .map(|e| (usize::from(*e) - cut) as u16)
             .collect();
+        let prefixes = self.prefixes[at..].to_vec();
         let entries = self.entries[at..].to_vec();
         self.keys.truncate(cut);
         self.ends.truncate(at);
+        self.prefixes.truncate(at);
         self.entries.truncate(at);
-        self.keys.shrink_to_fit();
-        self.ends.shrink_to_fit();
-        self.entries.shrink_to_fit();
+        self.shrink_to_fit();
         Leaf {
             keys,
             ends,
+            prefixes,
             entries,
         }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.prefixes.shrink_to_fit();
+        self.entries.shrink_to_fit();
     }
 
     /// Where to split an over-full leaf: by bytes if the keys are too big,
@@ -217,6 +242,7 @@ impl Leaf {
     fn heap_bytes(&self) -> usize {
         self.keys.capacity()
             + self.ends.capacity() * std::mem::size_of::<u16>()
+            + self.prefixes.capacity() * std::mem::size_of::<u64>()
             + self.entries.capacity() * std::mem::size_of::<Entry>()
     }
 }
@@ -470,9 +496,7 @@ impl KeydirBuilder {
 
     fn seal(&mut self) {
         let mut leaf = std::mem::take(&mut self.current);
-        leaf.keys.shrink_to_fit();
-        leaf.ends.shrink_to_fit();
-        leaf.entries.shrink_to_fit();
+        leaf.shrink_to_fit();
         let bound = if self.leaves.is_empty() {
             LeafBound::empty()
         } else {

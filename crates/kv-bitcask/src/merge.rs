@@ -63,14 +63,15 @@ enum Selection {
 /// I/O or corruption in an input (nothing changed); a failure while
 /// committing poisons the store.
 pub(crate) fn compact(inner: &Inner) -> Result<()> {
-    run(inner, Selection::All)
+    run(inner, Selection::All).map(|_| ())
 }
 
-/// Merges the files the policy picks, if a trigger is met.
+/// Merges the files the policy picks, if a trigger is met; returns true if
+/// a merge ran.
 ///
 /// # Errors
 /// As [`compact`].
-pub(crate) fn auto_merge(inner: &Inner) -> Result<()> {
+pub(crate) fn auto_merge(inner: &Inner) -> Result<bool> {
     run(inner, Selection::Auto)
 }
 
@@ -100,10 +101,10 @@ struct Moves {
     expired: EntryList,
 }
 
-fn run(inner: &Inner, selection: Selection) -> Result<()> {
+fn run(inner: &Inner, selection: Selection) -> Result<bool> {
     let _merging = inner.lock_merge();
     let Some(plan) = plan(inner, selection)? else {
-        return Ok(());
+        return Ok(false);
     };
     let mut outputs = Outputs::new(inner);
     let mut moves = Moves::default();
@@ -112,7 +113,8 @@ fn run(inner: &Inner, selection: Selection) -> Result<()> {
         outputs.discard();
         return Err(e);
     }
-    commit(inner, &plan, &outputs.done, &moves)
+    commit(inner, &plan, &outputs.done, &moves)?;
+    Ok(true)
 }
 
 fn plan(inner: &Inner, selection: Selection) -> Result<Option<Plan>> {

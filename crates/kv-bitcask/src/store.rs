@@ -195,6 +195,16 @@ impl Bitcask {
         })
     }
 
+    /// Runs the automatic merge policy ([`crate::MergePolicy`]) now, on the
+    /// calling thread, whether or not `merge.auto` is on: merges the files
+    /// it picks if one of its triggers is met. Returns true if a merge ran.
+    ///
+    /// # Errors
+    /// As [`Store::compact`].
+    pub fn merge_if_needed(&self) -> Result<bool> {
+        merge::auto_merge(&self.inner)
+    }
+
     /// The directory the store lives in.
     pub fn dir(&self) -> &Path {
         &self.inner.dir

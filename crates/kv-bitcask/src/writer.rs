@@ -410,7 +410,7 @@ impl Inner {
     /// Seals the active file (flushed, synced, hinted) and starts a new one.
     pub(crate) fn rollover(&self, w: &mut Writer) -> Result<()> {
         self.sync_locked(w)?;
-        self.write_active_hint(w);
+        self.write_active_hint(w, false);
         let id = self.allocate_file_id();
         let path = self.dir.join(data_file_name(id));
         let file = match self.fs.create(&path) {
@@ -431,7 +431,7 @@ impl Inner {
     /// effort: a hint is an optimization, and a missing or torn one only
     /// means open scans the data file. REQUIRES: the data it covers is
     /// synced (a hint must never describe bytes a crash can take away).
-    pub(crate) fn write_active_hint(&self, w: &mut Writer) {
+    pub(crate) fn write_active_hint(&self, w: &mut Writer, durable: bool) {
         if !w.has_records() || w.hint_covers == w.flushed_len {
             return;
         }
@@ -458,7 +458,14 @@ impl Inner {
         };
         let bytes = encode_hint(&hint);
         let path = self.dir.join(hint_file_name(id));
-        let written = self.fs.create(&path).and_then(|f| f.append(&bytes));
+        let written = self.fs.create(&path).and_then(|f| {
+            f.append(&bytes)?;
+            if durable {
+                f.sync()?;
+                self.fs.sync_dir(&self.dir)?;
+            }
+            Ok(())
+        });
         match written {
             Ok(_) => {
                 w.hint_covers = w.flushed_len;
@@ -473,14 +480,14 @@ impl Inner {
         }
     }
 
-    /// Clean shutdown: flush, sync, and hint the active file so the next
-    /// open reads the hint instead of scanning it. Nothing happens on a
-    /// poisoned store.
+    /// Clean shutdown: flush, sync, and hint the active file (durably, so
+    /// the next open reads the hint instead of scanning the file even after
+    /// a power loss). Nothing happens on a poisoned store.
     pub(crate) fn close(&self) {
         let mut w = self.lock_writer();
         if w.poisoned.is_some() || self.sync_locked(&mut w).is_err() {
             return;
         }
-        self.write_active_hint(&mut w);
+        self.write_active_hint(&mut w, true);
     }
 }

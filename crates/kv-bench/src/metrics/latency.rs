@@ -2,7 +2,7 @@
 //!
 //! # What one sample is
 //!
-//! The runner reads the clock once per operation: a sample is the time from
+//! The runner reads the clock ([`super::clock::Clock`]) once per operation: a sample is the time from
 //! the end of the previous operation to the end of this one, so it includes
 //! the harness's own work for the operation (drawing the next index, making
 //! the key), which the `null` engine measures. For a write batch of `n`

@@ -2,6 +2,7 @@
 //! `/proc/self/io`), memory (peak RSS), amplification and disk usage.
 
 pub mod amplification;
+pub mod clock;
 pub mod io;
 pub mod latency;
 pub mod memory;

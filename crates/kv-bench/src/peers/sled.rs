@@ -10,6 +10,9 @@
 //!   `flush()`. Under `Interval` sled's own flusher runs every `interval_ms`
 //!   (and the shared group-commit thread calls `flush()` too). Dropping the
 //!   store flushes, so a clean close keeps every acknowledged write.
+//! - sled's background threads can hold its own file lock for a moment after
+//!   a handle is dropped; an open waits up to five seconds for it (kvlab's
+//!   `LOCK`, taken first, already shuts out every other live handle).
 //! - Cache: `Config::cache_capacity(cache_bytes)`.
 //! - Compression: off (`use_compression(false)`; the crate is built without
 //!   its `compression` feature).
@@ -22,7 +25,9 @@
 //!   reads from disk). `stats().live_keys` is exact but costs a scan of
 //!   every key: it is sled's `len()`, and sled keeps no count.
 
+use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use kv_core::{BatchOp, CheckReport, Direction, Error, KeyRange, Result, ScanIter, WriteBatch};
 
@@ -57,13 +62,12 @@ impl SledPeer {
             kv_core::SyncPolicy::Interval { interval_ms } => Some(interval_ms.max(1)),
             kv_core::SyncPolicy::Always | kv_core::SyncPolicy::Manual => None,
         };
-        let db = ::sled::Config::new()
+        let sled_config = ::sled::Config::new()
             .path(&data_dir)
             .cache_capacity(config.cache_bytes as u64)
             .use_compression(false)
-            .flush_every_ms(flush_every_ms)
-            .open()
-            .map_err(|e| map_error(&data_dir, "open", e))?;
+            .flush_every_ms(flush_every_ms);
+        let db = open_waiting_for_close(&sled_config).map_err(|e| map_error(&data_dir, "open", e))?;
         Ok(Self {
             db,
             data_dir,
@@ -80,6 +84,37 @@ impl SledPeer {
             self.db.flush().map_err(|e| self.error("flush", e))?;
         }
         Ok(())
+    }
+}
+
+/// How long an open waits for sled's own lock, which a previous handle's
+/// background threads can hold for a moment after it was dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens sled, retrying while its own file lock is still held. Only a
+/// handle of this adapter that is finishing its close can hold it: kvlab's
+/// `LOCK` (taken before this is called) keeps every other handle out, and
+/// sled releases its lock once its threads have flushed and let go.
+fn open_waiting_for_close(config: &::sled::Config) -> ::sled::Result<::sled::Db> {
+    let deadline = Instant::now() + CLOSE_WAIT;
+    loop {
+        match config.open() {
+            Err(::sled::Error::Io(e))
+                if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Drop for SledPeer {
+    /// Flushes before the handle goes, so a clean close keeps every
+    /// acknowledged write without waiting for sled's background threads (an
+    /// error has nowhere to go from `drop`; sled flushes again as it closes).
+    fn drop(&mut self) {
+        let _ = self.db.flush();
     }
 }
 

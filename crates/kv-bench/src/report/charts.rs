@@ -139,7 +139,12 @@ fn draw_grouped(
 
 /// The top of a log axis from `low` to `high` that leaves room above the
 /// highest bar for a legend of `rows` entries.
-fn legend_headroom(area: &DrawingArea<SVGBackend<'_>, Shift>, low: f64, high: f64, rows: usize) -> f64 {
+fn legend_headroom(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    low: f64,
+    high: f64,
+    rows: usize,
+) -> f64 {
     let plot_px = f64::from(area.dim_in_pixel().1).max(200.0) - 90.0;
     let legend_px = rows as f64 * 19.0 + 24.0;
     let decades = (high / low).log10().max(0.3);
@@ -270,7 +275,12 @@ fn source(figures: &[Option<&Figure>]) -> String {
 
 fn write_amplification(report: &RunReport, dir: &Path) -> Result<(), String> {
     // Amplification is a property of storage: in-memory engines are left out.
-    let stored: Vec<_> = report.results.iter().filter(|r| r.persistent).cloned().collect();
+    let stored: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.persistent)
+        .cloned()
+        .collect();
     let summary = amplification_summary(&stored);
     let groups: Vec<String> = summary.iter().map(|s| s.engine.clone()).collect();
     let value = |f: &Option<Figure>| f.as_ref().map(|f| f.value);

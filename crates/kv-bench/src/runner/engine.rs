@@ -29,9 +29,10 @@ use std::time::{Duration, Instant};
 use kv_core::{Error, Result, Store, SyncPolicy};
 
 use super::execute::{
-    join_thread, run_full_scan, run_stream, run_threads, StopWhen, Tally, Target,
+    join_thread, run_full_scan, run_stream, run_threads, LoopSettings, StopWhen, Tally, Target,
 };
 use crate::metrics::amplification::{disk_usage, ratio, DiskUsage};
+use crate::metrics::clock::Clock;
 use crate::metrics::io::{FsIo, ProcIo};
 use crate::metrics::memory::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
 use crate::progress::{with_spinner, PhaseProgress};
@@ -74,6 +75,8 @@ impl<'a> EngineBench<'a> {
     /// # Errors
     /// `InvalidArgument` for an unknown engine or bad key or value sizes.
     pub fn new(name: &str, settings: &'a Settings, root: &Path) -> Result<Self> {
+        // Calibrate the per-operation clock now, not inside a timed phase.
+        Clock::get();
         Ok(Self {
             info: registry::info(name)?,
             settings,
@@ -200,16 +203,14 @@ impl<'a> EngineBench<'a> {
         let mut streams = Workload::FillSeq.streams(config, &inserts);
         let progress = PhaseProgress::start(&self.label("load (fillseq)"), Some(config.num));
         let reset = reset_peak_rss();
+        let settings = LoopSettings {
+            batch: config.batch,
+            stop: StopWhen::default(),
+            value_base: u64::MAX / 2,
+            sole_writer: true,
+        };
         for stream in &mut streams {
-            let base = u64::MAX / 2;
-            run_stream(
-                self.target(slot),
-                stream,
-                config.batch,
-                StopWhen::default(),
-                &progress,
-                base,
-            )?;
+            run_stream(self.target(slot), stream, settings, &progress)?;
         }
         slot.store.sync()?;
         progress.finish();
@@ -246,12 +247,14 @@ impl<'a> EngineBench<'a> {
         } else {
             1
         };
-        let base = (workload as u64) << 40;
+        let settings = LoopSettings {
+            batch,
+            stop,
+            value_base: (workload as u64) << 40,
+            sole_writer: true,
+        };
         match workload.shape() {
-            Shape::Streams => Ok((
-                run_threads(target, streams, batch, stop, progress, base)?,
-                0,
-            )),
+            Shape::Streams => Ok((run_threads(target, streams, settings, progress)?, 0)),
             Shape::FullScan(direction) => {
                 Ok((run_full_scan(target, direction, stop, progress)?, 0))
             }
@@ -262,27 +265,24 @@ impl<'a> EngineBench<'a> {
                 let writing = AtomicBool::new(false);
                 let hidden = PhaseProgress::hidden();
                 std::thread::scope(|scope| {
-                    let writer_stop = StopWhen {
-                        deadline,
-                        flag: Some(&done),
-                        started: Some(&writing),
+                    let writer_settings = LoopSettings {
+                        batch: 1,
+                        stop: StopWhen {
+                            deadline,
+                            flag: Some(&done),
+                            started: Some(&writing),
+                        },
+                        value_base: settings.value_base | (1 << 39),
+                        sole_writer: true,
                     };
-                    let writer = scope.spawn(move || {
-                        run_stream(
-                            target,
-                            &mut writer,
-                            1,
-                            writer_stop,
-                            &hidden,
-                            base | (1 << 39),
-                        )
-                    });
+                    let writer = scope
+                        .spawn(move || run_stream(target, &mut writer, writer_settings, &hidden));
                     // Readers start once the writer has written: they read
                     // while it writes, however fast they are.
                     while !writing.load(Relaxed) && !writer.is_finished() {
                         std::thread::yield_now();
                     }
-                    let read = run_threads(target, readers, 1, stop, progress, base);
+                    let read = run_threads(target, readers, settings, progress);
                     done.store(true, Relaxed);
                     let wrote = join_thread(writer)?;
                     let mut tally = read?;
@@ -306,8 +306,10 @@ impl<'a> EngineBench<'a> {
         let slot = self.slot()?;
         let config = &self.settings.config;
         let streams = workload.streams(config, &slot.inserts);
+        // stats() can be O(n) on peers (a key count by scan): only engines
+        // whose I/O goes through our Fs have counters worth reading.
         let fs_counted = self.info.uses_fs;
-        let fs_before = slot.store.stats().io;
+        let fs_before = fs_counted.then(|| slot.store.stats().io);
         let proc_before = ProcIo::read();
         let rss_start = current_rss_bytes();
         let scoped = reset_peak_rss();
@@ -326,7 +328,7 @@ impl<'a> EngineBench<'a> {
         let proc_io = ProcIo::read()
             .zip(proc_before)
             .map(|(after, before)| after.since(&before));
-        let fs_io = fs_counted.then(|| FsIo::between(&fs_before, &slot.store.stats().io));
+        let fs_io = fs_before.map(|before| FsIo::between(&before, &slot.store.stats().io));
         let disk = self
             .info
             .persistent

@@ -1,7 +1,9 @@
 //! The hot loops: apply a stream of operations to a store, timing each.
 //!
 //! Lean by design, because the `null` engine measures exactly this code: one
-//! clock read per operation, keys written into one reused buffer, values
+//! clock read per operation (the time-stamp counter where the kernel trusts
+//! it, see [`Clock`]), the deadline checked once per
+//! [`PROGRESS_STRIDE`] operations, keys written into one reused buffer, values
 //! borrowed from the pool, no allocation per operation except what the
 //! `Store` API itself needs (`get` returns an owned value; a `WriteBatch`
 //! owns its keys and values; a scan owns its start key).
@@ -12,6 +14,7 @@ use std::time::Instant;
 
 use kv_core::{Direction, Error, KeyRange, Result, Store, WriteBatch};
 
+use crate::metrics::clock::Clock;
 use crate::metrics::latency::LatencyRecorder;
 use crate::progress::{PhaseProgress, PROGRESS_STRIDE};
 use crate::workload::keys::{KeyFormat, ValuePool};
@@ -78,15 +81,48 @@ impl Tally {
     }
 }
 
+/// How one loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopSettings<'a> {
+    /// Puts and deletes per write batch (1: none).
+    pub batch: usize,
+    /// When to stop early.
+    pub stop: StopWhen<'a>,
+    /// Start of this loop's value sequence (distinct per loop, reproducible).
+    pub value_base: u64,
+    /// True if no other loop writes to the store meanwhile: the live set is
+    /// then updated without atomic read-modify-writes.
+    pub sole_writer: bool,
+}
+
 /// The per-loop state of [`run_stream`].
 struct Worker<'a> {
     target: Target<'a>,
     key: Vec<u8>,
     next_value: u64,
+    sole_writer: bool,
     tally: Tally,
 }
 
 impl Worker<'_> {
+    #[inline]
+    fn mark_live(&self, index: u64) {
+        if self.sole_writer {
+            self.target.live.insert_single_writer(index);
+        } else {
+            self.target.live.insert(index);
+        }
+    }
+
+    #[inline]
+    fn mark_dead(&self, index: u64) {
+        if self.sole_writer {
+            self.target.live.remove_single_writer(index);
+        } else {
+            self.target.live.remove(index);
+        }
+    }
+
     fn value(&mut self) -> &[u8] {
         self.next_value = self.next_value.wrapping_add(1);
         self.target.values.value(self.next_value)
@@ -97,7 +133,7 @@ impl Worker<'_> {
         let value = self.target.values.value(self.next_value);
         self.next_value = self.next_value.wrapping_add(1);
         self.target.store.put(&self.key, value)?;
-        self.target.live.insert(index);
+        self.mark_live(index);
         self.tally.writes += 1;
         self.tally.user_bytes_written += (self.key.len() + value.len()) as u64;
         Ok(())
@@ -123,7 +159,7 @@ impl Worker<'_> {
             Op::Delete(index) => {
                 self.target.keys.write_key(index, &mut self.key);
                 self.target.store.delete(&self.key)?;
-                self.target.live.remove(index);
+                self.mark_dead(index);
                 self.tally.writes += 1;
                 self.tally.user_bytes_written += self.key.len() as u64;
                 Ok(())
@@ -177,29 +213,29 @@ impl Worker<'_> {
 }
 
 /// Runs `stream` against the store, grouping puts and deletes into write
-/// batches of `batch` operations when `batch > 1` (other operations run one
-/// by one). `value_base` makes each loop's value sequence distinct and
-/// reproducible.
+/// batches of `settings.batch` operations when it is above 1 (other
+/// operations run one by one).
 ///
 /// # Errors
 /// The first error the store returns; the loop stops there.
 pub fn run_stream(
     target: Target<'_>,
     stream: &mut OpStream,
-    batch: usize,
-    stop: StopWhen<'_>,
+    settings: LoopSettings<'_>,
     progress: &PhaseProgress,
-    value_base: u64,
 ) -> Result<Tally> {
+    let LoopSettings { batch, stop, .. } = settings;
     let mut worker = Worker {
         target,
         key: vec![0; target.keys.key_size()],
-        next_value: value_base,
+        next_value: settings.value_base,
+        sole_writer: settings.sole_writer,
         tally: Tally::default(),
     };
     let mut pending = WriteBatch::new();
     let mut pending_indices: Vec<(u64, bool)> = Vec::with_capacity(batch);
-    let mut last = Instant::now();
+    let clock = Clock::get();
+    let mut last = clock.now();
     let mut since_progress = 0u64;
     loop {
         if stop.flag.is_some_and(|f| f.load(Relaxed)) {
@@ -223,8 +259,8 @@ pub fn run_stream(
             None if !pending.is_empty() => flush(&mut worker, &mut pending, &mut pending_indices)?,
             None => break,
         };
-        let now = Instant::now();
-        let ns = now.duration_since(last).as_nanos() as u64;
+        let now = clock.now();
+        let ns = clock.nanos(now.wrapping_sub(last));
         last = now;
         if done == 1 {
             worker.tally.latency.record(ns);
@@ -241,10 +277,10 @@ pub fn run_stream(
         if since_progress >= PROGRESS_STRIDE {
             progress.inc(since_progress);
             since_progress = 0;
-        }
-        if stop.deadline.is_some_and(|d| now >= d) {
-            worker.tally.capped = stream.planned_ops() > 0;
-            break;
+            if stop.deadline.is_some_and(|d| Instant::now() >= d) {
+                worker.tally.capped = stream.planned_ops() > 0;
+                break;
+            }
         }
         if next.is_none() {
             break;
@@ -263,9 +299,9 @@ fn flush(
     worker.target.store.write(pending)?;
     for &(index, put) in indices.iter() {
         if put {
-            worker.target.live.insert(index);
+            worker.mark_live(index);
         } else {
-            worker.target.live.remove(index);
+            worker.mark_dead(index);
         }
     }
     let n = pending.len() as u64;
@@ -286,25 +322,24 @@ pub fn run_full_scan(
     progress: &PhaseProgress,
 ) -> Result<Tally> {
     let mut tally = Tally::default();
-    let mut last = Instant::now();
+    let clock = Clock::get();
+    let mut last = clock.now();
     let mut since_progress = 0u64;
     let mut items = target.store.scan(&KeyRange::all(), direction)?;
     for item in &mut items {
         item?;
-        let now = Instant::now();
-        tally
-            .latency
-            .record(now.duration_since(last).as_nanos() as u64);
+        let now = clock.now();
+        tally.latency.record(clock.nanos(now.wrapping_sub(last)));
         last = now;
         tally.ops += 1;
         since_progress += 1;
         if since_progress >= PROGRESS_STRIDE {
             progress.inc(since_progress);
             since_progress = 0;
-        }
-        if stop.deadline.is_some_and(|d| now >= d) {
-            tally.capped = true;
-            break;
+            if stop.deadline.is_some_and(|d| Instant::now() >= d) {
+                tally.capped = true;
+                break;
+            }
         }
     }
     progress.inc(since_progress);
@@ -315,7 +350,8 @@ pub fn run_full_scan(
 }
 
 /// Runs one stream per thread (on this thread when there is only one) and
-/// merges their tallies.
+/// merges their tallies. With several streams the loops are not sole
+/// writers; each gets its own value sequence.
 ///
 /// # Errors
 /// The first error of any thread; a panicking thread is reported as an I/O
@@ -323,15 +359,13 @@ pub fn run_full_scan(
 pub fn run_threads(
     target: Target<'_>,
     streams: Vec<OpStream>,
-    batch: usize,
-    stop: StopWhen<'_>,
+    settings: LoopSettings<'_>,
     progress: &PhaseProgress,
-    value_base: u64,
 ) -> Result<Tally> {
     let mut streams = streams;
     if streams.len() == 1 {
         if let Some(stream) = streams.first_mut() {
-            return run_stream(target, stream, batch, stop, progress, value_base);
+            return run_stream(target, stream, settings, progress);
         }
     }
     let outcomes: Vec<Result<Tally>> = std::thread::scope(|scope| {
@@ -339,8 +373,12 @@ pub fn run_threads(
             .into_iter()
             .enumerate()
             .map(|(thread, mut stream)| {
-                let base = value_base.wrapping_add((thread as u64) << 32);
-                scope.spawn(move || run_stream(target, &mut stream, batch, stop, progress, base))
+                let settings = LoopSettings {
+                    value_base: settings.value_base.wrapping_add((thread as u64) << 32),
+                    sole_writer: false,
+                    ..settings
+                };
+                scope.spawn(move || run_stream(target, &mut stream, settings, progress))
             })
             .collect();
         handles.into_iter().map(join_thread).collect()

@@ -159,7 +159,8 @@ impl ValuePool {
     /// Value number `n`: a slice of the pool at an offset derived from `n`.
     pub fn value(&self, n: u64) -> &[u8] {
         let starts = (self.pool.len() - self.value_size + 1) as u64;
-        let start = (splitmix64(n) % starts) as usize;
+        // Multiply-shift maps the hash onto 0..starts without a division.
+        let start = ((u128::from(splitmix64(n)) * u128::from(starts)) >> 64) as usize;
         &self.pool[start..start + self.value_size]
     }
 }

@@ -1,0 +1,113 @@
+//! Merges run while readers and writers work: every read returns a value
+//! that was written for that key (never another key's, never a torn one),
+//! and at the end the store matches what the writers wrote, before and
+//! after a reopen, with `check()` passing. Automatic merges run on the
+//! background thread at the same time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::{assert_matches, key, sim_options};
+use kv_bitcask::{Bitcask, MergePolicy};
+use kv_core::testkit::{Model, SimFs};
+use kv_core::{Store, StoreExt, WriteBatch};
+
+const WRITERS: usize = 3;
+const KEYS_PER_WRITER: usize = 40;
+const ROUNDS: usize = 60;
+
+fn value_for(k: usize, round: usize) -> Vec<u8> {
+    format!("key{k}:round{round}:{}", "x".repeat(k % 50)).into_bytes()
+}
+
+#[test]
+fn reads_and_writes_go_on_during_merge() {
+    let sim = SimFs::new(21);
+    let mut options = sim_options(&sim, 2048);
+    options.merge = MergePolicy {
+        auto: true,
+        check_interval_ms: 1,
+        small_file_bytes: 4096,
+        ..MergePolicy::default()
+    };
+    let store = Arc::new(Bitcask::open(common::dir(), options.clone()).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for w in 0..WRITERS {
+            let store = Arc::clone(&store);
+            s.spawn(move || {
+                for round in 0..ROUNDS {
+                    let mut batch = WriteBatch::new();
+                    for i in 0..KEYS_PER_WRITER {
+                        let k = w * KEYS_PER_WRITER + i;
+                        if (i + round) % 7 == 0 {
+                            batch.delete(key(k));
+                        } else {
+                            batch.put(key(k), value_for(k, round));
+                        }
+                    }
+                    store.write(&batch).unwrap();
+                    if round % 5 == 0 {
+                        store.put(&key(k_single(w)), &value_for(k_single(w), round)).unwrap();
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let store = Arc::clone(&store);
+            let done = Arc::clone(&done);
+            s.spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    for k in 0..WRITERS * KEYS_PER_WRITER {
+                        if let Some(v) = store.get(&key(k)).unwrap() {
+                            let text = String::from_utf8(v).unwrap();
+                            assert!(text.starts_with(&format!("key{k}:")), "{text}");
+                        }
+                    }
+                    let all = store.scan_all().unwrap();
+                    assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+                }
+            });
+        }
+        let merger = Arc::clone(&store);
+        let done_merging = Arc::clone(&done);
+        s.spawn(move || {
+            for _ in 0..20 {
+                merger.compact().unwrap();
+            }
+            // Let the writers finish, then stop the readers.
+            while merger.stats().live_keys == 0 {
+                std::thread::yield_now();
+            }
+            let _ = &done_merging;
+        });
+    });
+    done.store(true, Ordering::Relaxed);
+    let mut model = Model::new();
+    let last = ROUNDS - 1;
+    for w in 0..WRITERS {
+        for i in 0..KEYS_PER_WRITER {
+            let k = w * KEYS_PER_WRITER + i;
+            if (i + last) % 7 != 0 {
+                model.put(&key(k), &value_for(k, last));
+            }
+        }
+        let k = k_single(w);
+        model.put(&key(k), &value_for(k, 55));
+    }
+    assert_matches(&*store, &model, "after the threads");
+    store.check().unwrap();
+    assert!(store.stats().extra["merges_run"] >= 20);
+    drop(store);
+    let store = Bitcask::open(common::dir(), options).unwrap();
+    assert_matches(&store, &model, "after a reopen");
+    store.check().unwrap();
+}
+
+/// A key outside every writer's batch range, written alone by writer `w`.
+fn k_single(w: usize) -> usize {
+    1000 + w
+}
