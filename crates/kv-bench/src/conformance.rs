@@ -170,14 +170,16 @@ pub fn suite_engine(info: EngineInfo) -> Engine {
         name,
         persistent: info.persistent,
         uses_fs: info.uses_fs,
-        open: Arc::new(move |dir: &Path, options: Options| -> Result<Box<dyn Store>> {
-            let config = OpenConfig {
-                sync: options.sync,
-                fs: Some(options.fs),
-                ..OpenConfig::default()
-            };
-            registry::open(name, dir, &config)
-        }),
+        open: Arc::new(
+            move |dir: &Path, options: Options| -> Result<Box<dyn Store>> {
+                let config = OpenConfig {
+                    sync: options.sync,
+                    fs: Some(options.fs),
+                    ..OpenConfig::default()
+                };
+                registry::open(name, dir, &config)
+            },
+        ),
     }
 }
 

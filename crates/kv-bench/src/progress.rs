@@ -31,9 +31,9 @@ impl PhaseProgress {
     pub fn start(label: &str, total: Option<u64>) -> Self {
         let style = match total {
             Some(_) => ProgressStyle::with_template(
-                "{msg:32} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} ({per_sec}, eta {eta})",
+                "{msg} [{wide_bar}] {percent:>3}% {per_sec:0} eta {eta}",
             ),
-            None => ProgressStyle::with_template("{msg:32} [{elapsed_precise}] {spinner}"),
+            None => ProgressStyle::with_template("{msg} {spinner} {elapsed}"),
         }
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden())

@@ -146,13 +146,12 @@ const fn harness(name: &'static str, description: &'static str) -> EngineInfo {
 /// Every engine available in this build: ours first, then peers, then the
 /// harness engines.
 pub fn engines() -> Vec<EngineInfo> {
-    let mut list = Vec::new();
     // Our engines, one line each as they land (lsm, btree next).
-    list.push(ours(
+    let mut list = vec![ours(
         "bitcask",
         "kvlab Bitcask: append-only log segments, in-memory ordered keydir, hint files, merge",
         "none (keydir in memory, values read through the OS page cache)",
-    ));
+    )];
     #[cfg(feature = "redb")]
     list.push(peer(
         "redb",

@@ -33,26 +33,35 @@ fn memory_and_a_peer_pass_or_skip_every_case() {
         assert_eq!(engine.info.name, name);
         assert_eq!(engine.results.len(), cases().len());
         let (passed, _, skipped) = engine.counts();
-        assert!(passed > cases().len() / 3, "{name}: only {passed} cases ran");
+        assert!(
+            passed > cases().len() / 3,
+            "{name}: only {passed} cases ran"
+        );
         // Every skip says why.
         for result in &engine.results {
             if let CaseResult::Skipped(reason) = result {
                 assert!(!reason.is_empty());
             }
         }
-        assert!(skipped > 0, "{name}: SimFs cases must skip for a store that ignores Fs");
+        assert!(
+            skipped > 0,
+            "{name}: SimFs cases must skip for a store that ignores Fs"
+        );
     }
     assert_no_failures(&report);
 
     let text = report.render();
     assert_eq!(
-        text.lines().filter(|l| l.contains("  pass") || l.contains("  skip")).count(),
+        text.lines()
+            .filter(|l| l.contains("  pass") || l.contains("  skip"))
+            .count(),
         cases().len(),
         "one row per case:\n{text}"
     );
     for name in &names {
         assert!(
-            text.lines().any(|l| l.starts_with(&format!("{name} (")) && l.contains("0 failed")),
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name} (")) && l.contains("0 failed")),
             "summary line for {name}:\n{text}"
         );
     }

@@ -84,7 +84,10 @@ fn scans_honour_bounds_both_ways(engine: &str) {
     let owned = |ks: &[&[u8]]| ks.iter().map(|k| k.to_vec()).collect::<Vec<_>>();
 
     let all = KeyRange::all();
-    assert_eq!(keys_of(&*store, all.clone(), Direction::Forward), owned(&keys));
+    assert_eq!(
+        keys_of(&*store, all.clone(), Direction::Forward),
+        owned(&keys)
+    );
     let mut reversed = owned(&keys);
     reversed.reverse();
     assert_eq!(keys_of(&*store, all, Direction::Reverse), reversed);
@@ -164,7 +167,9 @@ fn quick_reopens_keep_every_write(engine: &str) {
             round as usize,
             "{engine}: round {round}"
         );
-        store.put(&round.to_be_bytes(), &vec![7u8; 300_000]).unwrap();
+        store
+            .put(&round.to_be_bytes(), &vec![7u8; 300_000])
+            .unwrap();
     }
 }
 
@@ -201,7 +206,10 @@ fn oversized_requests_are_too_large(engine: &str) {
         store.write(&batch),
         Err(Error::TooLarge { what: "key", .. })
     ));
-    assert!(store.scan_all().unwrap().is_empty(), "{engine}: nothing written");
+    assert!(
+        store.scan_all().unwrap().is_empty(),
+        "{engine}: nothing written"
+    );
     // Refused requests do not poison the store.
     store.put(b"after", b"ok").unwrap();
     store.sync().unwrap();
@@ -224,7 +232,10 @@ fn every_registered_peer_opens() {
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
     .collect();
-    assert_eq!(peers, enabled, "one registry entry per enabled peer feature");
+    assert_eq!(
+        peers, enabled,
+        "one registry entry per enabled peer feature"
+    );
     for engine in peers {
         let info = registry::info(engine).unwrap();
         assert!(info.persistent && !info.uses_fs && !info.ours, "{info:?}");
@@ -249,7 +260,11 @@ fn lmdb_keys_over_its_limit_are_too_large_and_long_bounds_work() {
     store.put(&at_limit, b"longest").unwrap();
     let over = vec![b'a'; limit + 1];
     match store.put(&over, b"v") {
-        Err(Error::TooLarge { what, limit: l, got }) => {
+        Err(Error::TooLarge {
+            what,
+            limit: l,
+            got,
+        }) => {
             assert_eq!((what, l, got), ("key (LMDB limit)", limit, limit + 1));
         }
         other => panic!("expected TooLarge, got {other:?}"),
@@ -259,7 +274,10 @@ fn lmdb_keys_over_its_limit_are_too_large_and_long_bounds_work() {
     store.put(b"b", b"after").unwrap();
     // Bounds longer than LMDB's limit: [over..] excludes at_limit, includes b.
     let from_over = KeyRange::new(over.clone()..);
-    assert_eq!(keys_of(&*store, from_over, Direction::Forward), vec![b"b".to_vec()]);
+    assert_eq!(
+        keys_of(&*store, from_over, Direction::Forward),
+        vec![b"b".to_vec()]
+    );
     let to_over = KeyRange::new(..over.clone());
     assert_eq!(
         keys_of(&*store, to_over, Direction::Reverse),

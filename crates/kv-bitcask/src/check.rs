@@ -71,7 +71,10 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
             // Equal sequence numbers are byte-identical copies (a merge that
             // crashed after committing its output but before deleting its
             // input leaves both).
-            Some((k, e)) if k == key && (e == newest || (e.stored_seq == newest.stored_seq && e.len == newest.len)) => {}
+            Some((k, e))
+                if k == key
+                    && (e == newest
+                        || (e.stored_seq == newest.stored_seq && e.len == newest.len)) => {}
             Some((k, e)) => {
                 mismatch = Some(format!(
                     "keydir has key {k:?} at {e:?}, but the newest record of key {key:?} is {newest:?}"
@@ -92,7 +95,11 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
         }
     }
     if let Some(what) = mismatch {
-        return Err(Error::corruption(&inner.dir, 0, CorruptionKind::Invariant(what)));
+        return Err(Error::corruption(
+            &inner.dir,
+            0,
+            CorruptionKind::Invariant(what),
+        ));
     }
     report.live_keys = st.keydir.len() as u64;
     Ok(report)
@@ -114,7 +121,10 @@ fn check_file(
     if len != f.total_bytes {
         return Err(invariant(
             0,
-            format!("data file has {len} bytes, the store wrote {}", f.total_bytes),
+            format!(
+                "data file has {len} bytes, the store wrote {}",
+                f.total_bytes
+            ),
         ));
     }
     let data = f.handle.file.read_all()?;
@@ -124,27 +134,36 @@ fn check_file(
     let mut run = EntryList::new();
     let mut placed = Vec::new();
     let body = data.get(DATA_HEADER_BYTES as usize..).unwrap_or_default();
-    let outcome = scan_log(path, body, DATA_HEADER_BYTES, false, |offset, rec_len, rec| {
-        let tombstone = rec.kind == RecordKind::Delete;
-        let entry = crate::keydir::Entry {
-            file_id: id,
-            offset: offset as u32,
-            len: rec_len,
-            stored_seq: rec.seq,
-        };
-        run.push(rec.key, tombstone, entry);
-        placed.push(Placed {
-            offset,
-            len: rec_len,
-            stored_seq: rec.seq,
-            tombstone,
-        });
-        Ok(())
-    })?;
+    let outcome = scan_log(
+        path,
+        body,
+        DATA_HEADER_BYTES,
+        false,
+        |offset, rec_len, rec| {
+            let tombstone = rec.kind == RecordKind::Delete;
+            let entry = crate::keydir::Entry {
+                file_id: id,
+                offset: offset as u32,
+                len: rec_len,
+                stored_seq: rec.seq,
+            };
+            run.push(rec.key, tombstone, entry);
+            placed.push(Placed {
+                offset,
+                len: rec_len,
+                stored_seq: rec.seq,
+                tombstone,
+            });
+            Ok(())
+        },
+    )?;
     if outcome.torn_bytes > 0 {
         return Err(invariant(
             outcome.valid_end,
-            format!("{} bytes after the last complete record", outcome.torn_bytes),
+            format!(
+                "{} bytes after the last complete record",
+                outcome.torn_bytes
+            ),
         ));
     }
     report.files_checked += 1;

@@ -240,11 +240,15 @@ mod tests {
         };
         let p = Path::new("f");
         assert_eq!(verify_put(p, &entry, b"k", &buf).unwrap().value, b"v");
-        assert!(verify_put(p, &entry, b"x", &buf).unwrap_err().is_corruption());
+        assert!(verify_put(p, &entry, b"x", &buf)
+            .unwrap_err()
+            .is_corruption());
         let stale = Entry {
             stored_seq: 6,
             ..entry
         };
-        assert!(verify_put(p, &stale, b"k", &buf).unwrap_err().is_corruption());
+        assert!(verify_put(p, &stale, b"k", &buf)
+            .unwrap_err()
+            .is_corruption());
     }
 }

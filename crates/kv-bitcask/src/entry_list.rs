@@ -126,7 +126,13 @@ mod tests {
         list.push(b"a", true, e(2));
         list.push(b"b", true, e(3));
         list.sort_and_keep_newest();
-        let got: Vec<_> = list.iter().map(|(k, t, e)| (k.to_vec(), t, e.seq())).collect();
-        assert_eq!(got, vec![(b"a".to_vec(), true, 2), (b"b".to_vec(), false, 5)]);
+        let got: Vec<_> = list
+            .iter()
+            .map(|(k, t, e)| (k.to_vec(), t, e.seq()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(b"a".to_vec(), true, 2), (b"b".to_vec(), false, 5)]
+        );
     }
 }

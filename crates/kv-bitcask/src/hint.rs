@@ -61,7 +61,9 @@ pub struct Hint {
 /// Encodes a hint. REQUIRES: `hint.entries` sorted with one item per key
 /// ([`EntryList::sort_and_keep_newest`]).
 pub fn encode_hint(hint: &Hint) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FILE_HEADER_BYTES + FIXED_BYTES + hint.entries.len() * (ENTRY_HEADER_BYTES + 16));
+    let mut out = Vec::with_capacity(
+        FILE_HEADER_BYTES + FIXED_BYTES + hint.entries.len() * (ENTRY_HEADER_BYTES + 16),
+    );
     out.extend_from_slice(&encode_file_header(HINT_MAGIC, HINT_FORMAT_VERSION));
     out.extend_from_slice(&hint.data_file_id.to_le_bytes());
     out.extend_from_slice(&hint.covered_len.to_le_bytes());
@@ -130,7 +132,10 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
     if decode_file_header(bytes, path, HINT_MAGIC, HINT_FORMAT_VERSION)?.is_none()
         || bytes.len() < FILE_HEADER_BYTES + FIXED_BYTES + 4
     {
-        return Err(bad(0, format!("hint file of {} bytes is truncated", bytes.len())));
+        return Err(bad(
+            0,
+            format!("hint file of {} bytes is truncated", bytes.len()),
+        ));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let mut stored = [0; 4];
@@ -169,7 +174,14 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
         let entry = decode_entry(&mut c, covered_len)
             .ok_or_else(|| bad(at, "entry is truncated or out of range".into()))?;
         let (key, tombstone, entry) = entry;
-        hint.entries.push(key, tombstone, Entry { file_id: id, ..entry });
+        hint.entries.push(
+            key,
+            tombstone,
+            Entry {
+                file_id: id,
+                ..entry
+            },
+        );
     }
     if c.at != body.len() {
         return Err(bad(c.at, "bytes after the last entry".into()));
@@ -217,8 +229,26 @@ mod tests {
 
     fn sample() -> Hint {
         let mut entries = EntryList::new();
-        entries.push(b"a", false, Entry { file_id: 3, offset: 16, len: 30, stored_seq: 1 });
-        entries.push(b"b", true, Entry { file_id: 3, offset: 46, len: 24, stored_seq: 2 });
+        entries.push(
+            b"a",
+            false,
+            Entry {
+                file_id: 3,
+                offset: 16,
+                len: 30,
+                stored_seq: 1,
+            },
+        );
+        entries.push(
+            b"b",
+            true,
+            Entry {
+                file_id: 3,
+                offset: 46,
+                len: 24,
+                stored_seq: 2,
+            },
+        );
         Hint {
             data_file_id: 3,
             covered_len: 70,
@@ -233,8 +263,16 @@ mod tests {
         let bytes = encode_hint(&sample());
         let hint = decode_hint(&bytes, Path::new("h"), 3).unwrap();
         assert_eq!((hint.covered_len, hint.min_seq, hint.max_seq), (70, 1, 2));
-        let got: Vec<_> = hint.entries.iter().map(|(k, t, e)| (k.to_vec(), t, e)).collect();
-        let want: Vec<_> = sample().entries.iter().map(|(k, t, e)| (k.to_vec(), t, e)).collect();
+        let got: Vec<_> = hint
+            .entries
+            .iter()
+            .map(|(k, t, e)| (k.to_vec(), t, e))
+            .collect();
+        let want: Vec<_> = sample()
+            .entries
+            .iter()
+            .map(|(k, t, e)| (k.to_vec(), t, e))
+            .collect();
         assert_eq!(got, want);
     }
 
@@ -245,7 +283,10 @@ mod tests {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;
             assert!(decode_hint(&bad, Path::new("h"), 3).is_err(), "flip at {i}");
-            assert!(decode_hint(&bytes[..i], Path::new("h"), 3).is_err(), "cut at {i}");
+            assert!(
+                decode_hint(&bytes[..i], Path::new("h"), 3).is_err(),
+                "cut at {i}"
+            );
         }
         assert!(decode_hint(&bytes, Path::new("h"), 4).is_err());
     }

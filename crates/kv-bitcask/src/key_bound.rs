@@ -47,7 +47,10 @@ pub fn key_prefix(key: &[u8]) -> u64 {
 
 #[derive(Debug, Clone)]
 enum KeyBytes {
-    Inline { len: u8, bytes: [u8; INLINE_KEY_BYTES] },
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_KEY_BYTES],
+    },
     Heap(Box<[u8]>),
 }
 

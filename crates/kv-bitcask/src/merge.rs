@@ -133,7 +133,12 @@ fn plan(inner: &Inner, selection: Selection) -> Result<Option<Plan>> {
     let st = inner.read_state();
     let active = w.active.id;
     let ids: Vec<u32> = match selection {
-        Selection::All => st.files.keys().copied().filter(|id| *id != active).collect(),
+        Selection::All => st
+            .files
+            .keys()
+            .copied()
+            .filter(|id| *id != active)
+            .collect(),
         Selection::Auto => auto_inputs(&st, active, &inner.options.merge),
     };
     if ids.is_empty() {
@@ -183,20 +188,31 @@ fn reclaimable(st: &State, id: u32, f: &FileInfo) -> u64 {
 fn auto_inputs(st: &State, active: u32, policy: &MergePolicy) -> Vec<u32> {
     let meets = |id: u32, f: &FileInfo, percent: u32, bytes: u64| {
         let dead = reclaimable(st, id, f);
-        let payload = f.total_bytes.saturating_sub(crate::data_file::DATA_HEADER_BYTES);
+        let payload = f
+            .total_bytes
+            .saturating_sub(crate::data_file::DATA_HEADER_BYTES);
         dead > 0 && (dead * 100 >= u64::from(percent) * payload || dead >= bytes)
     };
     let immutable = || st.files.iter().filter(|(id, _)| **id != active);
     let triggered = immutable().any(|(id, f)| {
-        meets(*id, f, policy.trigger_dead_percent, policy.trigger_dead_bytes)
+        meets(
+            *id,
+            f,
+            policy.trigger_dead_percent,
+            policy.trigger_dead_bytes,
+        )
     });
     if !triggered {
         return Vec::new();
     }
     immutable()
         .filter(|(id, f)| {
-            meets(**id, f, policy.threshold_dead_percent, policy.threshold_dead_bytes)
-                || f.total_bytes < policy.small_file_bytes
+            meets(
+                **id,
+                f,
+                policy.threshold_dead_percent,
+                policy.threshold_dead_bytes,
+            ) || f.total_bytes < policy.small_file_bytes
         })
         .map(|(id, _)| *id)
         .collect()
@@ -227,45 +243,51 @@ fn rewrite(
     input.handle.file.read_exact_at(&mut data, header)?;
     let mut tombstone = Vec::new();
     let path = &input.handle.path;
-    scan_log(path, &data, header, inner.options.salvage, |offset, len, rec| {
-        let old = Entry {
-            file_id: input.id,
-            offset: offset as u32,
-            len,
-            stored_seq: rec.seq,
-        };
-        let start = (offset - header) as usize;
-        let bytes = data.get(start..start + len as usize).unwrap_or_default();
-        let current = inner.read_state().keydir.get(rec.key);
-        // Could a surviving file hold an older record of this key?
-        let older_may_survive = old.seq() >= plan.survivors_min_seq;
-        match rec.kind {
-            RecordKind::Put if current == Some(old) => {
-                let expired = old.has_ttl()
-                    && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
-                if !expired {
-                    let new = outputs.append(bytes, rec.key, false, rec.seq)?;
-                    moves.copied.push(rec.key, false, new);
-                    moves.old.push(old);
-                    return Ok(());
+    scan_log(
+        path,
+        &data,
+        header,
+        inner.options.salvage,
+        |offset, len, rec| {
+            let old = Entry {
+                file_id: input.id,
+                offset: offset as u32,
+                len,
+                stored_seq: rec.seq,
+            };
+            let start = (offset - header) as usize;
+            let bytes = data.get(start..start + len as usize).unwrap_or_default();
+            let current = inner.read_state().keydir.get(rec.key);
+            // Could a surviving file hold an older record of this key?
+            let older_may_survive = old.seq() >= plan.survivors_min_seq;
+            match rec.kind {
+                RecordKind::Put if current == Some(old) => {
+                    let expired = old.has_ttl()
+                        && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
+                    if !expired {
+                        let new = outputs.append(bytes, rec.key, false, rec.seq)?;
+                        moves.copied.push(rec.key, false, new);
+                        moves.old.push(old);
+                        return Ok(());
+                    }
+                    if older_may_survive {
+                        tombstone.clear();
+                        encode_delete(&mut tombstone, old.seq(), rec.key);
+                        outputs.append(&tombstone, rec.key, true, old.seq())?;
+                    }
+                    moves.expired.push(rec.key, false, old);
                 }
-                if older_may_survive {
-                    tombstone.clear();
-                    encode_delete(&mut tombstone, old.seq(), rec.key);
-                    outputs.append(&tombstone, rec.key, true, old.seq())?;
+                RecordKind::Delete => {
+                    let superseded = current.is_some_and(|c| c.seq() > old.seq());
+                    if !superseded && older_may_survive {
+                        outputs.append(bytes, rec.key, true, rec.seq)?;
+                    }
                 }
-                moves.expired.push(rec.key, false, old);
+                _ => {} // a dead put
             }
-            RecordKind::Delete => {
-                let superseded = current.is_some_and(|c| c.seq() > old.seq());
-                if !superseded && older_may_survive {
-                    outputs.append(bytes, rec.key, true, rec.seq)?;
-                }
-            }
-            _ => {} // a dead put
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 
@@ -323,7 +345,11 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         return Err(e.into());
     }
     let written: u64 = outputs.iter().map(|o| o.len + o.hint_bytes).sum();
-    let before: u64 = plan.inputs.iter().map(|i| i.total_bytes + i.hint_bytes).sum();
+    let before: u64 = plan
+        .inputs
+        .iter()
+        .map(|i| i.total_bytes + i.hint_bytes)
+        .sum();
     inner
         .counters
         .add_merge(written, before.saturating_sub(written));
@@ -362,7 +388,13 @@ impl<'a> Outputs<'a> {
     }
 
     /// Appends one encoded record; returns where it went.
-    fn append(&mut self, record: &[u8], key: &[u8], tombstone: bool, stored_seq: u64) -> Result<Entry> {
+    fn append(
+        &mut self,
+        record: &[u8],
+        key: &[u8],
+        tombstone: bool,
+        stored_seq: u64,
+    ) -> Result<Entry> {
         let full = self.current.as_ref().is_some_and(|o| {
             o.min_seq <= o.max_seq
                 && o.len + record.len() as u64 > self.inner.options.max_file_bytes

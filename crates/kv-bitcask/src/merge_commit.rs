@@ -79,7 +79,12 @@ pub fn decode_merge_commit(bytes: &[u8], path: &Path) -> Result<Vec<u32>> {
 
 /// Writes the record durably.
 pub fn write_merge_commit(fs: &dyn Fs, dir: &Path, input_ids: &[u32]) -> io::Result<()> {
-    write_file_atomic(fs, dir, MERGE_COMMIT_FILE_NAME, &encode_merge_commit(input_ids))
+    write_file_atomic(
+        fs,
+        dir,
+        MERGE_COMMIT_FILE_NAME,
+        &encode_merge_commit(input_ids),
+    )
 }
 
 /// Removes the data and hint files of `ids` (those that still exist) and

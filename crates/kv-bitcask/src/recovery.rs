@@ -99,7 +99,15 @@ pub(crate) fn recover(
     let mut loaded = Vec::new();
     for &id in &data_ids {
         let has_hint = hint_ids.contains(&id);
-        if let Some(file) = load_file(&**fs, dir, id, has_hint, options.salvage, counters, &mut notes)? {
+        if let Some(file) = load_file(
+            &**fs,
+            dir,
+            id,
+            has_hint,
+            options.salvage,
+            counters,
+            &mut notes,
+        )? {
             loaded.push(file);
         }
     }
@@ -135,7 +143,10 @@ pub(crate) fn recover(
         }
     };
     let active_id = writer.active.id;
-    for f in loaded.iter().filter(|f| f.handle.id != active_id && f.hint_covers != f.len) {
+    for f in loaded
+        .iter()
+        .filter(|f| f.handle.id != active_id && f.hint_covers != f.len)
+    {
         rebuild_hint(&**fs, dir, f, &mut state, counters);
     }
     Ok(Recovered {
@@ -205,7 +216,9 @@ fn load_file(
             Ok(())
         })?;
         if outcome.salvaged_bytes > 0 {
-            counters.salvaged_bytes.fetch_add(outcome.salvaged_bytes, Relaxed);
+            counters
+                .salvaged_bytes
+                .fetch_add(outcome.salvaged_bytes, Relaxed);
             notes.push(format!(
                 "salvage skipped {} damaged bytes of {}",
                 outcome.salvaged_bytes,
@@ -215,7 +228,9 @@ fn load_file(
         if outcome.torn_bytes > 0 {
             file.truncate(outcome.valid_end)?;
             file.sync()?;
-            counters.torn_bytes_truncated.fetch_add(outcome.torn_bytes, Relaxed);
+            counters
+                .torn_bytes_truncated
+                .fetch_add(outcome.torn_bytes, Relaxed);
             len = outcome.valid_end;
         }
     }
@@ -259,7 +274,9 @@ fn load_hint(
             Ok(None)
         }
         Err(e) => {
-            notes.push(format!("hint unusable ({e}); scanned the data file instead"));
+            notes.push(format!(
+                "hint unusable ({e}); scanned the data file instead"
+            ));
             Ok(None)
         }
     }

@@ -107,7 +107,9 @@ mod tests {
         b.push(b"k2", true, e(2, 6));
         b.push(b"k4", true, e(2, 1));
         let mut got = Vec::new();
-        resolve(&[&a, &b], |k, t, e| got.push((k.to_vec(), t, e.file_id, e.seq())));
+        resolve(&[&a, &b], |k, t, e| {
+            got.push((k.to_vec(), t, e.file_id, e.seq()))
+        });
         assert_eq!(
             got,
             vec![

@@ -82,15 +82,21 @@ impl ChunkedScan<'_> {
         {
             let st = self.inner.read_state();
             let chunk = &mut self.chunk;
-            st.keydir
-                .visit_range(as_slice(&self.start), as_slice(&self.end), self.reverse, |k, e| {
+            st.keydir.visit_range(
+                as_slice(&self.start),
+                as_slice(&self.end),
+                self.reverse,
+                |k, e| {
                     chunk.push(k, false, e);
                     chunk.len() < limit
-                });
+                },
+            );
             for (_, _, e) in self.chunk.iter() {
-                if !self.handles.contains_key(&e.file_id) {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    self.handles.entry(e.file_id)
+                {
                     if let Some(h) = st.handle(e.file_id) {
-                        self.handles.insert(e.file_id, h);
+                        slot.insert(h);
                     }
                 }
             }

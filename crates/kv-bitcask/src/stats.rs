@@ -77,13 +77,28 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
         ("keydir_bytes", keydir_bytes),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),
-        ("merge_bytes_reclaimed", counters.merge_bytes_reclaimed.load(Relaxed)),
-        ("merge_bytes_written", counters.merge_bytes_written.load(Relaxed)),
-        ("hint_write_failures", counters.hint_write_failures.load(Relaxed)),
+        (
+            "merge_bytes_reclaimed",
+            counters.merge_bytes_reclaimed.load(Relaxed),
+        ),
+        (
+            "merge_bytes_written",
+            counters.merge_bytes_written.load(Relaxed),
+        ),
+        (
+            "hint_write_failures",
+            counters.hint_write_failures.load(Relaxed),
+        ),
         ("salvaged_bytes", counters.salvaged_bytes.load(Relaxed)),
         ("hints_loaded_at_open", counters.hints_loaded.load(Relaxed)),
-        ("data_files_scanned_at_open", counters.data_files_scanned.load(Relaxed)),
-        ("hints_rebuilt_at_open", counters.hints_rebuilt.load(Relaxed)),
+        (
+            "data_files_scanned_at_open",
+            counters.data_files_scanned.load(Relaxed),
+        ),
+        (
+            "hints_rebuilt_at_open",
+            counters.hints_rebuilt.load(Relaxed),
+        ),
     ];
     for (name, value) in figures {
         extra.insert(name.to_string(), value);

@@ -3,9 +3,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
-};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -66,7 +64,9 @@ impl Inner {
     }
 
     pub(crate) fn lock_merge(&self) -> MutexGuard<'_, ()> {
-        self.merge_lock.lock().unwrap_or_else(PoisonError::into_inner)
+        self.merge_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A fresh data file id.
@@ -112,8 +112,8 @@ impl Inner {
         handle: &DataFile,
         buf: &mut Vec<u8>,
     ) -> Result<Option<Vec<u8>>> {
-        let buffered = entry.end() > handle.readable_len()
-            && self.lock_writer().copy_buffered(&entry, buf);
+        let buffered =
+            entry.end() > handle.readable_len() && self.lock_writer().copy_buffered(&entry, buf);
         if !buffered {
             handle.read_record(&entry, buf)?;
         }

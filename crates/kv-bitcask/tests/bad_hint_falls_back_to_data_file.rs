@@ -44,7 +44,10 @@ fn bad_hint_falls_back_to_data_file() {
 
     let store = open(&sim, MAX_FILE_BYTES);
     let stats = store.stats();
-    assert_eq!(stats.extra["data_files_scanned_at_open"], 0, "every file has a hint");
+    assert_eq!(
+        stats.extra["data_files_scanned_at_open"], 0,
+        "every file has a hint"
+    );
     assert_eq!(stats.extra["hints_loaded_at_open"], stats.extra["files"]);
     assert_matches(&store, &model, "opened from hints");
     drop(store);
@@ -54,7 +57,11 @@ fn bad_hint_falls_back_to_data_file() {
     // 1: a flipped byte in the middle (checksum mismatch).
     let flipped = &hints[0];
     let len = sim.contents(flipped).unwrap().len() as u64;
-    assert!(sim.corrupt(flipped, len / 2, &[0xA5 ^ sim.contents(flipped).unwrap()[len as usize / 2]]));
+    assert!(sim.corrupt(
+        flipped,
+        len / 2,
+        &[0xA5 ^ sim.contents(flipped).unwrap()[len as usize / 2]]
+    ));
     // 2: cut short.
     assert!(sim.set_len_durably(&hints[1], 30));
     // 3: a valid hint, but of another data file.
@@ -112,7 +119,10 @@ fn missing_hint_of_the_reused_active_file_is_scanned_past_its_coverage() {
     let store = open(&crashed, 1 << 20);
     let stats = store.stats();
     assert_eq!(stats.extra["hints_loaded_at_open"], 1);
-    assert_eq!(stats.extra["data_files_scanned_at_open"], 1, "the unhinted tail is scanned");
+    assert_eq!(
+        stats.extra["data_files_scanned_at_open"], 1,
+        "the unhinted tail is scanned"
+    );
     assert_matches(&store, &model, "hint for the prefix, scan for the rest");
     store.check().unwrap();
 }

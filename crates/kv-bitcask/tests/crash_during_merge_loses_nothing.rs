@@ -91,7 +91,10 @@ fn crash_at_every_operation(name: &str, merge: fn(&Bitcask) -> kv_core::Result<(
     let before = sim.op_count();
     merge(&store).unwrap();
     let total = sim.op_count() - before;
-    assert!(store.stats().extra["merges_run"] == 2, "{name}: no merge ran");
+    assert!(
+        store.stats().extra["merges_run"] == 2,
+        "{name}: no merge ran"
+    );
     assert_matches(&store, &model, "after an uninterrupted merge");
     drop(store);
     assert!(total > 5, "{name}: the merge did only {total} operations");

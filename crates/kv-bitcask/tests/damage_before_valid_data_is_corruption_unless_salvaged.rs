@@ -29,7 +29,11 @@ fn setup() -> (SimFs, PathBuf) {
         store.put(&key(i), &value(i, 0, 50)).unwrap();
     }
     drop(store);
-    for hint in sim.files().into_iter().filter(|p| p.extension().is_some_and(|e| e == "hint")) {
+    for hint in sim
+        .files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "hint"))
+    {
         assert!(sim.set_len_durably(&hint, 0), "drop the hint so open scans");
     }
     let file = data_files(&sim).pop().unwrap();
@@ -45,7 +49,9 @@ fn damage_before_valid_data_is_corruption() {
     assert!(sim.corrupt(&file, third + 30, b"X"));
     let err = Bitcask::open(common::dir(), sim_options(&sim, 1 << 20)).unwrap_err();
     match err {
-        Error::Corruption { file: f, offset, .. } => {
+        Error::Corruption {
+            file: f, offset, ..
+        } => {
             assert_eq!(f, file);
             assert_eq!(offset, third);
         }

@@ -55,7 +55,10 @@ fn tombstone_outlives_merge_while_an_older_put_survives() {
     }
     assert_matches(&store, &model, "before the merge");
     let files_before = store.stats().extra["files"];
-    assert!(store.merge_if_needed().unwrap(), "the policy should pick the churned files");
+    assert!(
+        store.merge_if_needed().unwrap(),
+        "the policy should pick the churned files"
+    );
     let tombstone_bytes: u64 = store
         .stats()
         .extra

@@ -36,26 +36,35 @@ fn reads_and_writes_go_on_during_merge() {
     let store = Arc::new(Bitcask::open(common::dir(), options.clone()).unwrap());
     let done = Arc::new(AtomicBool::new(false));
     std::thread::scope(|s| {
+        let mut busy = Vec::new();
         for w in 0..WRITERS {
             let store = Arc::clone(&store);
-            s.spawn(move || {
+            busy.push(s.spawn(move || {
                 for round in 0..ROUNDS {
                     let mut batch = WriteBatch::new();
                     for i in 0..KEYS_PER_WRITER {
                         let k = w * KEYS_PER_WRITER + i;
-                        if (i + round) % 7 == 0 {
+                        if (i + round).is_multiple_of(7) {
                             batch.delete(key(k));
                         } else {
                             batch.put(key(k), value_for(k, round));
                         }
                     }
                     store.write(&batch).unwrap();
-                    if round % 5 == 0 {
-                        store.put(&key(k_single(w)), &value_for(k_single(w), round)).unwrap();
+                    if round.is_multiple_of(5) {
+                        store
+                            .put(&key(k_single(w)), &value_for(k_single(w), round))
+                            .unwrap();
                     }
                 }
-            });
+            }));
         }
+        let merger = Arc::clone(&store);
+        busy.push(s.spawn(move || {
+            for _ in 0..20 {
+                merger.compact().unwrap();
+            }
+        }));
         for _ in 0..2 {
             let store = Arc::clone(&store);
             let done = Arc::clone(&done);
@@ -72,26 +81,17 @@ fn reads_and_writes_go_on_during_merge() {
                 }
             });
         }
-        let merger = Arc::clone(&store);
-        let done_merging = Arc::clone(&done);
-        s.spawn(move || {
-            for _ in 0..20 {
-                merger.compact().unwrap();
-            }
-            // Let the writers finish, then stop the readers.
-            while merger.stats().live_keys == 0 {
-                std::thread::yield_now();
-            }
-            let _ = &done_merging;
-        });
+        for handle in busy {
+            handle.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
     });
-    done.store(true, Ordering::Relaxed);
     let mut model = Model::new();
     let last = ROUNDS - 1;
     for w in 0..WRITERS {
         for i in 0..KEYS_PER_WRITER {
             let k = w * KEYS_PER_WRITER + i;
-            if (i + last) % 7 != 0 {
+            if !(i + last).is_multiple_of(7) {
                 model.put(&key(k), &value_for(k, last));
             }
         }

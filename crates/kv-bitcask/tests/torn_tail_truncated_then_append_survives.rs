@@ -40,7 +40,9 @@ fn torn_tail_truncated_then_append_survives() {
             encode_put(&mut torn, 1000, b"torn", &[7; 50]);
         } else {
             let mut batch = WriteBatch::new();
-            batch.put(b"a".to_vec(), b"1".to_vec()).put(b"b".to_vec(), b"2".to_vec());
+            batch
+                .put(b"a".to_vec(), b"1".to_vec())
+                .put(b"b".to_vec(), b"2".to_vec());
             kv_core::codec::encode_batch(&mut torn, 1000, &batch);
         }
         let f = sim.open(&active).unwrap();
@@ -52,15 +54,27 @@ fn torn_tail_truncated_then_append_survives() {
         // The clean close above wrote a hint; the torn bytes lie past it.
         let store = open(&crashed, 1 << 20);
         assert_eq!(store.stats().torn_bytes_truncated, torn_bytes, "cut {cut}");
-        assert_eq!(crashed.contents(&active).unwrap().len(), synced_len, "cut {cut}");
+        assert_eq!(
+            crashed.contents(&active).unwrap().len(),
+            synced_len,
+            "cut {cut}"
+        );
         assert_matches(&store, &model, &format!("cut {cut}: after truncation"));
         store.put(b"next", b"after the tear").unwrap();
         model.put(b"next", b"after the tear");
         store.sync().unwrap();
         drop(store);
         let store = open(&crashed.crash(), 1 << 20);
-        assert_eq!(store.stats().torn_bytes_truncated, 0, "cut {cut}: nothing torn now");
-        assert_matches(&store, &model, &format!("cut {cut}: after an append and a crash"));
+        assert_eq!(
+            store.stats().torn_bytes_truncated,
+            0,
+            "cut {cut}: nothing torn now"
+        );
+        assert_matches(
+            &store,
+            &model,
+            &format!("cut {cut}: after an append and a crash"),
+        );
         store.check().unwrap();
     }
 }

@@ -35,7 +35,11 @@ fn ttl_expired_keys_vanish_and_merge_drops_them() {
     }
     for i in 0..10 {
         store
-            .put_with_ttl(&key(100 + i), &value(100 + i, 0, 60), Duration::from_secs(60))
+            .put_with_ttl(
+                &key(100 + i),
+                &value(100 + i, 0, 60),
+                Duration::from_secs(60),
+            )
             .unwrap();
     }
     // A TTL put over an older plain put of the same key.
@@ -55,7 +59,11 @@ fn ttl_expired_keys_vanish_and_merge_drops_them() {
     assert_eq!(store.get(&key(103)).unwrap(), Some(value(103, 0, 60)));
     assert_eq!(store.get(&key(5)).unwrap(), Some(value(5, 1, 60)));
     clock.advance(Duration::from_secs(59));
-    assert_eq!(store.get(&key(103)).unwrap(), Some(value(103, 0, 60)), "not yet");
+    assert_eq!(
+        store.get(&key(103)).unwrap(),
+        Some(value(103, 0, 60)),
+        "not yet"
+    );
     clock.advance(Duration::from_secs(1));
 
     model.delete(&key(5));
@@ -65,7 +73,11 @@ fn ttl_expired_keys_vanish_and_merge_drops_them() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(reverse.len(), model.len(), "reverse scans skip expired keys");
+    assert_eq!(
+        reverse.len(),
+        model.len(),
+        "reverse scans skip expired keys"
+    );
     store.sync().unwrap();
     drop(store);
 
@@ -75,7 +87,11 @@ fn ttl_expired_keys_vanish_and_merge_drops_them() {
     let disk_before = store.stats().disk_bytes;
     store.compact().unwrap();
     let stats = store.stats();
-    assert_eq!(stats.live_keys, model.len() as u64, "merge dropped the expired keys");
+    assert_eq!(
+        stats.live_keys,
+        model.len() as u64,
+        "merge dropped the expired keys"
+    );
     assert!(
         stats.disk_bytes < disk_before,
         "merge reclaimed the expired puts ({disk_before} -> {})",
@@ -144,10 +160,16 @@ fn ttl_values_leave_room_for_the_expiry() {
     let err = store
         .put_with_ttl(b"k", &big, Duration::from_secs(1))
         .unwrap_err();
-    assert!(matches!(err, Error::TooLarge { what: "value", .. }), "{err}");
+    assert!(
+        matches!(err, Error::TooLarge { what: "value", .. }),
+        "{err}"
+    );
     store
         .put_with_ttl(b"k", &big[1..], Duration::from_secs(1))
         .unwrap();
-    assert_eq!(store.get(b"k").unwrap().map(|v| v.len()), Some(MAX_VALUE_BYTES - 8));
+    assert_eq!(
+        store.get(b"k").unwrap().map(|v| v.len()),
+        Some(MAX_VALUE_BYTES - 8)
+    );
     assert_eq!(store.scan_all().unwrap().len(), 1);
 }

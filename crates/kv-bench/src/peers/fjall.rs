@@ -108,9 +108,9 @@ fn map_error(dir: &Path, what: &str, err: fjall::Error) -> Error {
         fjall::Error::JournalRecovery(inner) => {
             peer_corruption(NAME, dir, format!("{what}: journal recovery: {inner:?}"))
         }
-        fjall::Error::InvalidTrailer | fjall::Error::InvalidTag(_) | fjall::Error::Unrecoverable => {
-            peer_corruption(NAME, dir, format!("{what}: {err:?}"))
-        }
+        fjall::Error::InvalidTrailer
+        | fjall::Error::InvalidTag(_)
+        | fjall::Error::Unrecoverable => peer_corruption(NAME, dir, format!("{what}: {err:?}")),
         fjall::Error::Locked => Error::Locked {
             path: dir.to_path_buf(),
         },
@@ -170,9 +170,7 @@ impl Peer for FjallPeer {
         let entries = self.db.snapshot().range(&self.keyspace, bounds);
         let dir = self.data_dir.clone();
         let items = entries.map(move |guard| {
-            let (key, value) = guard
-                .into_inner()
-                .map_err(|e| map_error(&dir, "scan", e))?;
+            let (key, value) = guard.into_inner().map_err(|e| map_error(&dir, "scan", e))?;
             let key = key_prefix::decode(&key).ok_or_else(|| {
                 peer_corruption(NAME, &dir, "a stored key lacks kvlab's key prefix")
             })?;
@@ -218,10 +216,7 @@ impl Peer for FjallPeer {
         );
         extra.insert("tables".into(), self.keyspace.table_count() as u64);
         extra.insert("l0_tables".into(), self.keyspace.l0_table_count() as u64);
-        extra.insert(
-            "cache_used_bytes".into(),
-            self.db.cache_size(),
-        );
+        extra.insert("cache_used_bytes".into(), self.db.cache_size());
         extra
     }
 }

@@ -97,8 +97,8 @@ impl LmdbPeer {
         // SAFETY: the directory is locked by kvlab's LOCK file for as long as
         // this environment lives, so no other handle of ours maps the file,
         // and nothing else in this process modifies it behind LMDB's back.
-        let env = unsafe { options.open(&data_dir) }
-            .map_err(|e| map_error(&data_dir, "open", e))?;
+        let env =
+            unsafe { options.open(&data_dir) }.map_err(|e| map_error(&data_dir, "open", e))?;
         let wtxn = env
             .write_txn()
             .map_err(|e| map_error(&data_dir, "begin write", e))?;
@@ -211,6 +211,9 @@ fn as_ref_bound(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
+/// Stored entries in one direction, borrowed from a read transaction.
+type RawEntries<'t> = Box<dyn Iterator<Item = heed::Result<(&'t [u8], &'t [u8])>> + 't>;
+
 /// A scan over one read transaction, read [`SCAN_CHUNK`] entries at a time.
 struct ChunkedScan {
     txn: RoTxn<'static, WithoutTls>,
@@ -231,8 +234,7 @@ impl ChunkedScan {
         let range = (as_ref_bound(&self.lower), as_ref_bound(&self.upper));
         let mut last_stored: Option<Vec<u8>> = None;
         let mut read = 0;
-        let entries: Box<dyn Iterator<Item = heed::Result<(&[u8], &[u8])>>> = match self.direction
-        {
+        let entries: RawEntries<'_> = match self.direction {
             Direction::Forward => Box::new(
                 self.table
                     .range(&self.txn, &range)
@@ -247,7 +249,11 @@ impl ChunkedScan {
         for entry in entries.take(SCAN_CHUNK) {
             let (stored, value) = entry.map_err(|e| map_error(&self.data_dir, "scan", e))?;
             let key = key_prefix::decode(stored).ok_or_else(|| {
-                peer_corruption(NAME, &self.data_dir, "a stored key lacks kvlab's key prefix")
+                peer_corruption(
+                    NAME,
+                    &self.data_dir,
+                    "a stored key lacks kvlab's key prefix",
+                )
             })?;
             self.buffer.push_back((key.to_vec(), value.to_vec()));
             last_stored = Some(stored.to_vec());

@@ -1,5 +1,5 @@
-//! Peers: well-known embedded stores behind kvlab's [`kv_core::Store`] trait, so the
-//! benchmark and the conformance table can compare them with our engines.
+//! Peers: well-known embedded stores behind kvlab's [`kv_core::Store`] trait,
+//! so the benchmark and the conformance table can compare them with ours.
 //!
 //! Every peer is opened through [`PeerStore`], which gives all of them the
 //! same behaviour at the edges:
@@ -16,10 +16,10 @@
 //!   return `Error::Poisoned` until it is reopened, as the `Store` contract
 //!   asks (some peers poison themselves too).
 //! - **Sync policy**: [`SyncPolicy::Always`] commits every write or batch with
-//!   an fsync on every peer; `Manual` defers durability to [`kv_core::Store::sync`];
-//!   `Interval` is `Manual` plus a background thread that calls the peer's
-//!   durable sync every `interval_ms` while there are unsynced writes (sled
-//!   does this natively with `flush_every_ms`).
+//!   an fsync on every peer; `Manual` defers durability to
+//!   [`kv_core::Store::sync`]; `Interval` is `Manual` plus a background
+//!   thread that calls the peer's durable sync every `interval_ms` while there
+//!   are unsynced writes (sled also runs its own flusher at that interval).
 //! - **Cache**: one budget, [`PeerConfig::cache_bytes`], passed to every peer
 //!   that has a cache of its own, reported in `Stats::extra["cache_bytes"]`.
 //! - **Compression**: off everywhere (our engines do not compress).
@@ -38,9 +38,9 @@
 //! |---|---|---|---|---|---|
 //! | redb | `Durability::Immediate` per commit | `Durability::None` commits; `sync()` = an empty `Immediate` commit | `Builder::set_cache_size` | `Database::compact` | `Database::check_integrity` |
 //! | fjall | `persist(SyncAll)` after each write, batch `durability(SyncAll)` | journal flushed to the OS per write, no fsync; `sync()` = `persist(SyncAll)` | `cache_size` | rotate memtable + major compaction | full scan (block checksums verified on read) |
-//! | lmdb (heed) | default env flags: every commit is synced | `NO_SYNC` env flag; `sync()` = `mdb_env_sync(force)` | none: LMDB reads through the OS page cache (`mmap`) | no-op (see [`lmdb`]) | full scan |
-//! | sled | `flush()` after each write | no flush, `flush_every_ms(None)`; `sync()` = `flush()` | `cache_capacity` | no-op (see [`sled`]) | full scan |
-//! | rocksdb | `WriteOptions::set_sync(true)` | WAL written, not synced; `sync()` = `flush_wal(true)` | LRU block cache | `compact_range(None, None)` | full scan with checksums verified |
+//! | lmdb (heed) | default env flags: every commit is synced | `NO_SYNC` env flag; `sync()` = `mdb_env_sync(force)` | none: LMDB reads through the OS page cache (`mmap`) | no-op (see `peers::lmdb`) | full scan |
+//! | sled | `flush()` after each write | no flush, `flush_every_ms(None)`; `sync()` = `flush()` | `cache_capacity` | no-op (see `peers::sled`) | full scan |
+//! | rocksdb (feature off by default) | `WriteOptions::set_sync(true)` | WAL written, not synced; `sync()` = `flush_wal(true)` | LRU block cache | `compact_range(None, None)` | full scan with checksums verified |
 //!
 //! Key encoding: fjall and LMDB refuse the empty key, which kvlab allows, so
 //! their adapters store every key behind a one-byte prefix (see
@@ -183,7 +183,11 @@ where
 /// # Errors
 /// The first read error, or `Corruption` on `file` if two keys come out of
 /// order.
-pub(crate) fn check_by_full_scan(peer: &str, file: &Path, scan: ScanIter<'_>) -> Result<CheckReport> {
+pub(crate) fn check_by_full_scan(
+    peer: &str,
+    file: &Path,
+    scan: ScanIter<'_>,
+) -> Result<CheckReport> {
     let mut report = CheckReport::default();
     let mut previous: Option<Vec<u8>> = None;
     for item in scan {

@@ -67,7 +67,8 @@ impl SledPeer {
             .cache_capacity(config.cache_bytes as u64)
             .use_compression(false)
             .flush_every_ms(flush_every_ms);
-        let db = open_waiting_for_close(&sled_config).map_err(|e| map_error(&data_dir, "open", e))?;
+        let db =
+            open_waiting_for_close(&sled_config).map_err(|e| map_error(&data_dir, "open", e))?;
         Ok(Self {
             db,
             data_dir,
@@ -89,7 +90,7 @@ impl SledPeer {
 
 /// How long an open waits for sled's own lock, which a previous handle's
 /// background threads can hold for a moment after it was dropped.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 /// Opens sled, retrying while its own file lock is still held. Only a
 /// handle of this adapter that is finishing its close can hold it: kvlab's
@@ -99,14 +100,19 @@ fn open_waiting_for_close(config: &::sled::Config) -> ::sled::Result<::sled::Db>
     let deadline = Instant::now() + CLOSE_WAIT;
     loop {
         match config.open() {
-            Err(::sled::Error::Io(e))
-                if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline =>
-            {
+            Err(::sled::Error::Io(e)) if is_lock_busy(&e) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            other => return other,
+            other => { let w = CLOSE_WAIT - deadline.saturating_duration_since(Instant::now()); if w > Duration::from_millis(1) { eprintln!("SLEDWAIT {:?}", w); } return other },
         }
     }
+}
+
+/// True for sled 0.34's "lock held" error, which it reports as
+/// `ErrorKind::Other` with this message (wrapping the `WouldBlock` of
+/// `flock`).
+fn is_lock_busy(err: &io::Error) -> bool {
+    err.to_string().starts_with("could not acquire lock on")
 }
 
 impl Drop for SledPeer {
@@ -176,7 +182,10 @@ impl Peer for SledPeer {
     }
 
     fn sync(&self) -> Result<()> {
-        self.db.flush().map(drop).map_err(|e| self.error("flush", e))
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|e| self.error("flush", e))
     }
 
     fn compact(&self) -> Result<()> {

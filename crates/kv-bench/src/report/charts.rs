@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::compare::{amplification_summary, engines, find, workloads, Figure};
-use super::format::{nanos, rate};
+use super::format::nanos;
 use crate::metrics::latency::LatencySummary;
 use crate::results::RunReport;
 
@@ -189,17 +189,48 @@ fn by_workload(
 }
 
 fn ratio_text(v: f64) -> String {
-    if v >= 10.0 {
-        format!("{v:.0}")
-    } else if v >= 0.1 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1e}")
-    }
+    short(v)
 }
 
 fn bytes_text(v: f64) -> String {
-    super::format::bytes(v as u64)
+    if v < 1.0 {
+        format!("{}B", short(v))
+    } else {
+        super::format::bytes(v as u64)
+    }
+}
+
+/// A number in at most three significant digits with an SI suffix, for
+/// axis labels: `0.01`, `250`, `10K`, `1.5M`, `20G`.
+fn si(v: f64) -> String {
+    let (scaled, suffix) = if v >= 1e9 {
+        (v / 1e9, "G")
+    } else if v >= 1e6 {
+        (v / 1e6, "M")
+    } else if v >= 1e3 {
+        (v / 1e3, "K")
+    } else {
+        (v, "")
+    };
+    format!("{}{suffix}", short(scaled))
+}
+
+/// Up to three significant digits, without trailing zeros.
+fn short(v: f64) -> String {
+    let text = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 0.1 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 /// Writes `throughput.svg`, `latency.svg` and `amplification.svg` into `dir`.
@@ -216,7 +247,7 @@ pub fn write_charts(report: &RunReport, dir: &Path) -> Result<Vec<ChartFile>, St
         groups,
         series,
         values,
-        format: rate,
+        format: si,
     };
     write_panels(
         &dir.join("throughput.svg"),
@@ -350,4 +381,20 @@ fn write_amplification(report: &RunReport, dir: &Path) -> Result<(), String> {
         (1, 3),
         &panels,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(si(10_000.0), "10K");
+        assert_eq!(si(1_500_000.0), "1.5M");
+        assert_eq!(si(250.0), "250");
+        assert_eq!(si(2e10), "20G");
+        assert_eq!(short(0.01), "0.01");
+        assert_eq!(ratio_text(1.0), "1");
+        assert_eq!(bytes_text(0.05), "0.05B");
+    }
 }

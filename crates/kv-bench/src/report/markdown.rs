@@ -8,6 +8,7 @@ use super::charts::write_charts;
 use super::compare::{harness_cost, ratios_to_best_peer, workloads, HARNESS_COST_LIMIT};
 use super::format::{bytes, nanos, opt_bytes, rate, ratio, secs};
 use crate::results::RunReport;
+use crate::settings::Isolation;
 
 /// Writes `report.md` and the SVG charts into `dir` (created if missing);
 /// returns the path of `report.md`.
@@ -63,7 +64,7 @@ fn header(report: &RunReport, md: &mut String) {
         "| settings | |\n|---|---|\n| engines | {} |\n| workloads | {} |\n| keys (`--num`) | {} |\n\
          | key / value size | {} B / {} B |\n| batch | {} |\n| threads | {} |\n| sync | {} |\n\
          | seed | {} |\n| fillsync ops | {} |\n| seek nexts | {} |\n| duration cap | {} |\n\
-         | isolation | {:?} |\n",
+         | isolation | {} |\n",
         s.engines.join(", "),
         workloads.join(", "),
         c.num,
@@ -76,7 +77,10 @@ fn header(report: &RunReport, md: &mut String) {
         c.sync_ops.min(c.num),
         c.seek_nexts,
         c.duration_secs.map_or_else(|| "none".into(), |d| format!("{d} s")),
-        s.isolation
+        match s.isolation {
+            Isolation::Process => "one child process per engine",
+            Isolation::Shared => "every engine in one process",
+        }
     );
 }
 

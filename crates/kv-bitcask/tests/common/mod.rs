@@ -65,7 +65,11 @@ pub fn assert_matches(store: &dyn Store, model: &Model, context: &str) {
         kv_core::testkit::diff_lines(model, &got)
     );
     for (k, v) in model.map() {
-        assert_eq!(store.get(k).unwrap().as_deref(), Some(&v[..]), "{context}: get");
+        assert_eq!(
+            store.get(k).unwrap().as_deref(),
+            Some(&v[..]),
+            "{context}: get"
+        );
     }
 }
 
@@ -98,7 +102,10 @@ pub fn random_writes(
                     if rng.random_range(0..3) == 0 {
                         batch.delete(key(j));
                     } else {
-                        batch.put(key(j), value(j, step * 8 + m, rng.random_range(0..=max_value_bytes)));
+                        batch.put(
+                            key(j),
+                            value(j, step * 8 + m, rng.random_range(0..=max_value_bytes)),
+                        );
                     }
                 }
                 store.write(&batch).unwrap();

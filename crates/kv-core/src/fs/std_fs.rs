@@ -13,9 +13,8 @@ pub const LOCK_FILE_NAME: &str = "LOCK";
 
 /// The operating system's file system.
 ///
-/// `sync` is `fdatasync`-strength (`File::sync_data`) plus a full
-/// `sync_all` whenever the length changed since the last sync, so a grown file
-/// is durable with its new length. Directory locks are `flock`-style locks on
+/// `sync` is `fdatasync` (`File::sync_data`), which makes the data and the
+/// file's length durable (it skips only timestamps). Directory locks are `flock`-style locks on
 /// a `LOCK` file (`std::fs::File::try_lock`), which the OS releases if the
 /// process dies.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,8 +62,10 @@ impl File for StdFile {
     }
 
     fn sync(&self) -> io::Result<()> {
-        // sync_all also flushes the size, which a grown file needs.
-        self.file.sync_all()
+        // fdatasync: flushes the data and the metadata needed to read it back,
+        // which includes a grown file's size (fdatasync(2)); timestamps are
+        // not needed for durability.
+        self.file.sync_data()
     }
 
     fn len(&self) -> io::Result<u64> {
