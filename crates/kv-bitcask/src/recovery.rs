@@ -8,8 +8,9 @@
 //!    [`crate::merge_commit`]). Remove `*.tmp` (an unfinished merge's
 //!    output: the merge had not committed, its inputs are intact) and hints
 //!    whose data file is gone.
-//! 2. For each data file: a file shorter than its header is a torn creation
-//!    and holds no records; otherwise check the header, then take the
+//! 2. For each data file: a file shorter than its header, or whose header
+//!    is garbage with no valid record after it, is a torn creation and holds
+//!    no records; otherwise check the header, then take the
 //!    newest record per key from its hint (if the hint decodes, checksums,
 //!    and covers at most the file's length) and scan the rest of the file
 //!    (all of it without a usable hint) with every record's CRC checked. A
@@ -28,7 +29,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use kv_core::codec::{decode_file_header, RecordKind};
+use kv_core::codec::{decode_file_header, decode_record, Decoded, RecordKind};
 use kv_core::fs::read_file_if_exists;
 use kv_core::{CountingFs, Fs, Result};
 
@@ -185,7 +186,19 @@ fn load_file(
     }
     let mut header = [0; DATA_HEADER_BYTES as usize];
     file.read_exact_at(&mut header, 0)?;
-    decode_file_header(&header, &path, DATA_MAGIC, DATA_FORMAT_VERSION)?;
+    if let Err(damage) = decode_file_header(&header, &path, DATA_MAGIC, DATA_FORMAT_VERSION) {
+        // A header that never reached the disk whole, with garbage where it
+        // should be (a crash right after the file was created), looks like
+        // damage. With no valid record anywhere after it, nothing was ever
+        // synced there: it is a torn creation. Otherwise it is damage.
+        let body = read_range(&*file, DATA_HEADER_BYTES, len)?;
+        let any_record = (0..body.len())
+            .any(|at| matches!(decode_record(&body[at..]), Decoded::Record { .. }));
+        if !any_record {
+            return remove_empty(len);
+        }
+        return Err(damage);
+    }
 
     let mut hint = None;
     if has_hint {
@@ -201,8 +214,7 @@ fn load_file(
     let scan_from = hint_covers.max(DATA_HEADER_BYTES);
     if scan_from < len {
         counters.data_files_scanned.fetch_add(1, Relaxed);
-        let mut data = vec![0; (len - scan_from) as usize];
-        file.read_exact_at(&mut data, scan_from)?;
+        let data = read_range(&*file, scan_from, len)?;
         let outcome = scan_log(&path, &data, scan_from, salvage, |offset, rec_len, rec| {
             let entry = Entry {
                 file_id: id,
@@ -247,6 +259,13 @@ fn load_file(
         hint_covers,
         hint_bytes,
     }))
+}
+
+/// Bytes `from..to` of `file`.
+fn read_range(file: &dyn kv_core::File, from: u64, to: u64) -> Result<Vec<u8>> {
+    let mut data = vec![0; to.saturating_sub(from) as usize];
+    file.read_exact_at(&mut data, from)?;
+    Ok(data)
 }
 
 /// The hint of data file `id` if it is usable for a data file of

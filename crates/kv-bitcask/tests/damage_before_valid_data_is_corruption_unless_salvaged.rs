@@ -97,3 +97,14 @@ fn reading_a_damaged_record_is_corruption() {
     let err = store.check().unwrap_err();
     assert!(err.is_corruption(), "{err}");
 }
+
+#[test]
+fn damaged_header_with_records_after_it_is_corruption() {
+    let (sim, file) = setup();
+    assert!(sim.corrupt(&file, 3, b"Z"));
+    let err = Bitcask::open(common::dir(), sim_options(&sim, 1 << 20)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { file: f, offset: 0, .. } if *f == file),
+        "{err}"
+    );
+}

@@ -39,7 +39,7 @@
 //! | redb | `Durability::Immediate` per commit | `Durability::None` commits; `sync()` = an empty `Immediate` commit | `Builder::set_cache_size` | `Database::compact` | `Database::check_integrity` |
 //! | fjall | `persist(SyncAll)` after each write, batch `durability(SyncAll)` | journal flushed to the OS per write, no fsync; `sync()` = `persist(SyncAll)` | `cache_size` | rotate memtable + major compaction | full scan (block checksums verified on read) |
 //! | lmdb (heed) | default env flags: every commit is synced | `NO_SYNC` env flag; `sync()` = `mdb_env_sync(force)` | none: LMDB reads through the OS page cache (`mmap`) | no-op (see `peers::lmdb`) | full scan |
-//! | sled | `flush()` after each write | no flush, `flush_every_ms(None)`; `sync()` = `flush()` | `cache_capacity` | no-op (see `peers::sled`) | full scan |
+//! | sled | `flush()` + `fdatasync` of its log after each write (sled's own flush is only `sync_file_range` on Linux) | no flush, `flush_every_ms(None)`; `sync()` = `flush()` + `fdatasync` | `cache_capacity` | no-op (see `peers::sled`) | full scan |
 //! | rocksdb (feature off by default) | `WriteOptions::set_sync(true)` | WAL written, not synced; `sync()` = `flush_wal(true)` | LRU block cache | `compact_range(None, None)` | full scan with checksums verified |
 //!
 //! Key encoding: fjall and LMDB refuse the empty key, which kvlab allows, so
