@@ -2,7 +2,9 @@
 //! record format changes, this test fails until the document is updated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use kv_core::codec::{encode_batch, encode_delete, encode_put, HEADER_BYTES, MAX_RECORD_BYTES};
+use kv_core::codec::{
+    encode_batch, encode_delete, encode_file_header, encode_put, HEADER_BYTES, MAX_RECORD_BYTES,
+};
 use kv_core::WriteBatch;
 
 /// The bytes of every `hexdump -C` style block in the document, in order.
@@ -40,7 +42,16 @@ fn documented_hex_dumps_match_the_encoder() {
     ))
     .unwrap();
     let dumps = hex_dumps(&doc);
-    assert_eq!(dumps.len(), 3, "expected put, delete and batch dumps");
+    assert_eq!(
+        dumps.len(),
+        4,
+        "expected file header, put, delete and batch dumps"
+    );
+
+    let header = encode_file_header(u64::from_le_bytes(*b"KVBCDATA"), 1);
+    assert_eq!(dumps[0], header, "bitcask data file header");
+    assert_eq!(&header[12..], &0xd2e4_c40e_u32.to_le_bytes());
+    let dumps = &dumps[1..];
 
     let mut put = Vec::new();
     encode_put(&mut put, 1, b"k", b"v");

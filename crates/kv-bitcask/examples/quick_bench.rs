@@ -1,7 +1,7 @@
 //! A quick, rough timing of the hot paths (not the project's benchmark; see
 //! kv-bench for that): 1M random puts of 16-byte keys and 100-byte values in
-//! batches of 1,000 (Manual sync), 1M random gets, a sync, and open with
-//! and without hint files.
+//! batches of 1,000 (Manual sync), 1M random gets, a sync, open with and
+//! without hint files, and 2,000 puts under `SyncPolicy::Always`.
 //!
 //! Run with `cargo run --release -p kv-bitcask --example quick_bench [N]`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
-use kv_core::{Store, WriteBatch};
+use kv_core::{Store, SyncPolicy, WriteBatch};
 
 /// splitmix64: a tiny deterministic generator for keys.
 fn mix(mut x: u64) -> u64 {
@@ -32,7 +32,12 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0 // utime, stime in clock ticks of 10 ms
 }
 
@@ -131,4 +136,23 @@ fn main() {
         with_hints.as_secs_f64() / without.as_secs_f64()
     );
     assert_eq!(s.live_keys, n);
+    drop(store);
+
+    // fillsync: every put synced before it returns.
+    let sync_dir = tempfile::tempdir().unwrap();
+    let mut sync_options = options();
+    sync_options.core.sync = SyncPolicy::Always;
+    let store = Bitcask::open(sync_dir.path(), sync_options).unwrap();
+    let puts = 2000;
+    let start = Instant::now();
+    for i in 0..puts {
+        store.put(&key(i), &value).unwrap();
+    }
+    let took = start.elapsed();
+    println!(
+        "fillsync: {puts} synced puts: {:.3} s, {:.0} ops/s, {} file syncs",
+        took.as_secs_f64(),
+        puts as f64 / took.as_secs_f64(),
+        store.stats().io.file_syncs
+    );
 }

@@ -3,9 +3,10 @@
 //! For every data file: its length matches what the store expects, its
 //! header decodes, and every record decodes with a valid CRC up to the exact
 //! end (a torn tail in an open store is corruption). For every hint file:
-//! it decodes and checksums, and each of its entries names a real record
-//! (same offset, length, sequence number, kind and key) within the length
-//! it covers, with sequence numbers inside its stated bounds. Finally the
+//! it decodes and checksums, counts the records it covers right, every one
+//! of them has a sequence number inside its stated bounds, and each of its
+//! entries names a real record (same offset, length, sequence number, kind
+//! and key) within the length it covers. Finally the
 //! newest record of every key across all files (resolved as open does) is
 //! compared with the keydir: every keydir entry must be exactly that record,
 //! and every key whose newest record is a put must be in the keydir.
@@ -209,6 +210,16 @@ fn check_hint(
             "hint covers {} bytes of a {}-byte data file",
             hint.covered_len,
             data.len()
+        )));
+    }
+    let covered = placed
+        .iter()
+        .filter(|p| p.offset < hint.covered_len)
+        .count() as u64;
+    if covered != hint.records {
+        return Err(bad(format!(
+            "hint counts {} records, the {} bytes it covers hold {covered}",
+            hint.records, hint.covered_len
         )));
     }
     for p in placed.iter().filter(|p| p.offset < hint.covered_len) {

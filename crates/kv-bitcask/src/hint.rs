@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! | file header (16): magic "KVBCHINT", version 1                         |
-//! | data_file_id u32 | covered_len u64 | min_seq u64 | max_seq u64 | count u64 |
+//! | data_file_id u32 | covered_len u64 | min_seq u64 | max_seq u64 | records u64 | count u64 |
 //! | count entries: kind u8 | key_len u16 | offset u32 | len u32 | stored_seq u64 | key |
 //! | crc32 (4) of every byte before it                                      |
 //! ```
@@ -13,7 +13,8 @@
 //! that is longer (the active file reused after a clean close) is scanned
 //! from there; one that is shorter makes the hint invalid. `min_seq` and
 //! `max_seq` bound the sequence numbers of every record in the data file,
-//! dead ones included. A hint is never trusted for data: every `get` checks
+//! dead ones included, and `records` counts them (puts and tombstones). A
+//! hint is never trusted for data: every `get` checks
 //! the record it points at. A missing or bad hint only costs a scan of the
 //! data file at open.
 
@@ -37,7 +38,7 @@ pub const HINT_MAGIC: u64 = u64::from_le_bytes(*b"KVBCHINT");
 pub const HINT_FORMAT_VERSION: u32 = 1;
 
 /// Bytes of the fixed part after the file header.
-const FIXED_BYTES: usize = 4 + 8 + 8 + 8 + 8;
+const FIXED_BYTES: usize = 4 + 8 + 8 + 8 + 8 + 8;
 
 /// Bytes of an entry before its key.
 const ENTRY_HEADER_BYTES: usize = 1 + 2 + 4 + 4 + 8;
@@ -54,6 +55,9 @@ pub struct Hint {
     pub min_seq: u64,
     /// Highest sequence number of any record in the data file (0 if none).
     pub max_seq: u64,
+    /// Put and delete records in the covered part of the data file, dead
+    /// ones included.
+    pub records: u64,
     /// Newest record per key, sorted by key.
     pub entries: EntryList,
 }
@@ -69,6 +73,7 @@ pub fn encode_hint(hint: &Hint) -> Vec<u8> {
     out.extend_from_slice(&hint.covered_len.to_le_bytes());
     out.extend_from_slice(&hint.min_seq.to_le_bytes());
     out.extend_from_slice(&hint.max_seq.to_le_bytes());
+    out.extend_from_slice(&hint.records.to_le_bytes());
     out.extend_from_slice(&(hint.entries.len() as u64).to_le_bytes());
     for (key, tombstone, e) in hint.entries.iter() {
         let kind = if tombstone {
@@ -152,8 +157,8 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
         bytes: body,
         at: FILE_HEADER_BYTES,
     };
-    let fixed = (|| Some((c.u32()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?)))();
-    let Some((id, covered_len, min_seq, max_seq, count)) = fixed else {
+    let fixed = (|| Some((c.u32()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?)))();
+    let Some((id, covered_len, min_seq, max_seq, records, count)) = fixed else {
         return Err(bad(FILE_HEADER_BYTES, "fixed fields truncated".into()));
     };
     if id != data_file_id {
@@ -167,6 +172,7 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
         covered_len,
         min_seq,
         max_seq,
+        records,
         entries: EntryList::new(),
     };
     for _ in 0..count {
@@ -254,6 +260,7 @@ mod tests {
             covered_len: 70,
             min_seq: 1,
             max_seq: 2,
+            records: 2,
             entries,
         }
     }

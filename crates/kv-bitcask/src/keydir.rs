@@ -130,8 +130,16 @@ impl Leaf {
         // A branch-free count over the whole (at most 1 KiB) prefix array:
         // sequential reads the prefetcher streams, and vectorized compares,
         // beat a binary search's chain of dependent cache misses.
-        let mut lo = self.prefixes.iter().map(|&p| usize::from(p < prefix)).sum::<usize>();
-        let mut hi = lo + self.prefixes[lo..].iter().take_while(|&&p| p == prefix).count();
+        let mut lo = self
+            .prefixes
+            .iter()
+            .map(|&p| usize::from(p < prefix))
+            .sum::<usize>();
+        let mut hi = lo
+            + self.prefixes[lo..]
+                .iter()
+                .take_while(|&&p| p == prefix)
+                .count();
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match compare_keys(self.key(mid), key) {
@@ -473,7 +481,7 @@ impl Keydir {
 }
 
 /// Builds a [`Keydir`] from keys pushed in strictly ascending order, filling
-/// leaves to [`BULK_FILL_ENTRIES`]: O(n), no searching.
+/// leaves to 112 entries (room to grow): O(n), no searching.
 #[derive(Debug, Default)]
 pub struct KeydirBuilder {
     leaves: Vec<(LeafBound, Leaf)>,

@@ -318,6 +318,7 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
             let mut info = FileInfo::new(handle, o.len);
             info.min_seq = o.min_seq;
             info.max_seq = o.max_seq;
+            info.records = o.records;
             info.hint_bytes = o.hint_bytes;
             for (_, tombstone, e) in o.hint.iter() {
                 if tombstone {
@@ -368,6 +369,8 @@ struct Output {
     hint: EntryList,
     min_seq: u64,
     max_seq: u64,
+    /// Records appended.
+    records: u64,
     hint_bytes: u64,
 }
 
@@ -415,6 +418,7 @@ impl<'a> Outputs<'a> {
         o.buffer.extend_from_slice(record);
         o.len += record.len() as u64;
         o.hint.push(key, tombstone, entry);
+        o.records += 1;
         o.min_seq = o.min_seq.min(entry.seq());
         o.max_seq = o.max_seq.max(entry.seq());
         let flush = o.buffer.len() >= self.inner.options.write_buffer_bytes;
@@ -445,6 +449,7 @@ impl<'a> Outputs<'a> {
             hint: EntryList::new(),
             min_seq: u64::MAX,
             max_seq: 0,
+            records: 0,
             hint_bytes: 0,
         })
     }
@@ -484,6 +489,7 @@ fn seal_output(fs: &kv_core::CountingFs, o: &mut Output) -> Result<()> {
         covered_len: o.len,
         min_seq: o.min_seq,
         max_seq: o.max_seq,
+        records: o.records,
         entries: std::mem::take(&mut o.hint),
     };
     let bytes = encode_hint(&hint);

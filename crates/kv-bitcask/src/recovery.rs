@@ -66,6 +66,7 @@ struct LoadedFile {
     run: EntryList,
     min_seq: u64,
     max_seq: u64,
+    records: u64,
     /// Length covered by a usable hint (0 if none).
     hint_covers: u64,
     hint_bytes: u64,
@@ -124,6 +125,7 @@ pub(crate) fn recover(
             let mut w = Writer::new(Arc::clone(&f.handle), f.len, next_seq);
             w.min_seq = f.min_seq;
             w.max_seq = f.max_seq;
+            w.records = f.records;
             w.hint_covers = f.hint_covers;
             for (key, tombstone, entry) in f.run.iter().filter(|(_, t, _)| *t) {
                 w.tombstones.push(key, tombstone, entry);
@@ -192,8 +194,8 @@ fn load_file(
         // damage. With no valid record anywhere after it, nothing was ever
         // synced there: it is a torn creation. Otherwise it is damage.
         let body = read_range(&*file, DATA_HEADER_BYTES, len)?;
-        let any_record = (0..body.len())
-            .any(|at| matches!(decode_record(&body[at..]), Decoded::Record { .. }));
+        let any_record =
+            (0..body.len()).any(|at| matches!(decode_record(&body[at..]), Decoded::Record { .. }));
         if !any_record {
             return remove_empty(len);
         }
@@ -204,12 +206,19 @@ fn load_file(
     if has_hint {
         hint = load_hint(fs, &hint_path, id, len, notes)?;
     }
-    let (mut run, mut min_seq, mut max_seq, hint_covers, hint_bytes) = match hint {
+    let (mut run, mut min_seq, mut max_seq, mut records, hint_covers, hint_bytes) = match hint {
         Some((h, bytes)) => {
             counters.hints_loaded.fetch_add(1, Relaxed);
-            (h.entries, h.min_seq, h.max_seq, h.covered_len, bytes)
+            (
+                h.entries,
+                h.min_seq,
+                h.max_seq,
+                h.records,
+                h.covered_len,
+                bytes,
+            )
         }
-        None => (EntryList::new(), u64::MAX, 0, 0, 0),
+        None => (EntryList::new(), u64::MAX, 0, 0, 0, 0),
     };
     let scan_from = hint_covers.max(DATA_HEADER_BYTES);
     if scan_from < len {
@@ -227,6 +236,7 @@ fn load_file(
             run.push(rec.key, rec.kind == RecordKind::Delete, entry);
             Ok(())
         })?;
+        records += outcome.records;
         if outcome.salvaged_bytes > 0 {
             counters
                 .salvaged_bytes
@@ -256,6 +266,7 @@ fn load_file(
         run,
         min_seq,
         max_seq,
+        records,
         hint_covers,
         hint_bytes,
     }))
@@ -308,6 +319,7 @@ fn build_state(loaded: &[LoadedFile]) -> (State, BTreeMap<u32, FileInfo>) {
         let mut info = FileInfo::new(Arc::clone(&f.handle), f.len);
         info.min_seq = f.min_seq;
         info.max_seq = f.max_seq;
+        info.records = f.records;
         info.hint_bytes = f.hint_bytes;
         for (_, tombstone, e) in f.run.iter() {
             if tombstone {
@@ -376,6 +388,7 @@ fn rebuild_hint(
         covered_len: f.len,
         min_seq: f.min_seq,
         max_seq: f.max_seq,
+        records: f.records,
         entries: f.run.clone(),
     };
     let bytes = encode_hint(&hint);

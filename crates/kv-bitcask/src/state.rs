@@ -34,6 +34,8 @@ pub struct FileInfo {
     pub max_seq: u64,
     /// Size of its hint file (0 if none).
     pub hint_bytes: u64,
+    /// Put and delete records in the file, dead ones included.
+    pub records: u64,
 }
 
 impl FileInfo {
@@ -49,7 +51,14 @@ impl FileInfo {
             min_seq: u64::MAX,
             max_seq: 0,
             hint_bytes: 0,
+            records: 0,
         }
+    }
+
+    /// Records that are not a key's live version: superseded puts and
+    /// tombstones.
+    pub fn dead_records(&self) -> u64 {
+        self.records.saturating_sub(self.live_keys)
     }
 
     /// Bytes that hold no live record: superseded puts, tombstones, batch

@@ -1,8 +1,9 @@
 //! Counters and the [`kv_core::Stats`] report.
 //!
 //! `stats().extra` holds, besides the store-wide figures, per data file
-//! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`
-//! and `.tombstone_bytes`.
+//! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
+//! `.dead_keys` (records that are not a key's live version) and
+//! `.tombstone_bytes`.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -68,6 +69,7 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
         extra.insert(name("live_bytes"), f.live_bytes);
         extra.insert(name("live_keys"), f.live_keys);
         extra.insert(name("dead_bytes"), f.dead_bytes());
+        extra.insert(name("dead_keys"), f.dead_records());
         extra.insert(name("tombstone_bytes"), f.tombstone_bytes);
     }
     let keydir_bytes = state.keydir.heap_bytes() as u64;

@@ -22,6 +22,10 @@ use crate::state::FileInfo;
 use crate::store::Inner;
 use crate::ttl::{EXPIRY_PREFIX_BYTES, MAX_SEQUENCE, TTL_SEQ_FLAG};
 
+/// A write buffer grown past this by a huge batch is given back after the
+/// flush.
+const MAX_RETAINED_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+
 /// One write request, before encoding.
 #[derive(Debug, Clone, Copy)]
 pub enum WriteOp<'a> {
@@ -97,6 +101,8 @@ pub struct Writer {
     pub min_seq: u64,
     /// Highest sequence number in the active file (0 if none).
     pub max_seq: u64,
+    /// Put and delete records in the active file.
+    pub records: u64,
     /// Tombstones written to the active file, for its hint.
     pub tombstones: EntryList,
     /// Length of the active file its current hint covers (0 if none).
@@ -124,6 +130,7 @@ impl Writer {
             next_seq,
             min_seq: u64::MAX,
             max_seq: 0,
+            records: 0,
             tombstones: EntryList::new(),
             hint_covers: 0,
             unsynced: false,
@@ -181,6 +188,9 @@ impl Writer {
         self.flushed_len += self.buffer.len() as u64;
         self.active.set_readable_len(self.flushed_len);
         self.buffer.clear();
+        if self.buffer.capacity() > MAX_RETAINED_BUFFER_BYTES {
+            self.buffer = Vec::new(); // a huge batch passed through
+        }
         self.unsynced = true;
         Ok(())
     }
@@ -280,6 +290,7 @@ impl Writer {
         self.flushed_len = 0;
         self.min_seq = u64::MAX;
         self.max_seq = 0;
+        self.records = 0;
         self.tombstones.clear();
         self.hint_covers = 0;
         self.unsynced = false;
@@ -337,9 +348,11 @@ impl Inner {
         let last_seq = first_seq + op.sequence_numbers() - 1;
         w.min_seq = w.min_seq.min(first_seq);
         w.max_seq = w.max_seq.max(last_seq);
+        w.records += op.sequence_numbers();
         let mut st = self.write_state();
         if let Some(f) = st.files.get_mut(&w.active.id) {
             f.total_bytes = w.logical_len();
+            f.records = w.records;
             f.note_seq(first_seq);
             f.note_seq(last_seq);
         }
@@ -454,6 +467,7 @@ impl Inner {
             covered_len: w.flushed_len,
             min_seq: w.min_seq,
             max_seq: w.max_seq,
+            records: w.records,
             entries,
         };
         let bytes = encode_hint(&hint);

@@ -99,6 +99,7 @@ fn hint_dump() {
         covered_len: 65,
         min_seq: 1,
         max_seq: 2,
+        records: 2,
         entries,
     };
     let bytes = encode_hint(&hint);

@@ -26,7 +26,7 @@ fn picky() -> MergePolicy {
 }
 
 #[test]
-fn tombstone_outlives_merge_while_an_older_put_survives() {
+fn no_resurrected_deletes_across_merge() {
     let sim = SimFs::new(1);
     let mut options = sim_options(&sim, 1024);
     options.merge = picky();
