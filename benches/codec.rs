@@ -54,7 +54,9 @@ fn codec(c: &mut Criterion) {
     });
     let kib = vec![0xa5_u8; 1024];
     group.throughput(Throughput::Bytes(1024));
-    group.bench_function("crc32_1KiB", |b| b.iter(|| crc32fast::hash(black_box(&kib))));
+    group.bench_function("crc32_1KiB", |b| {
+        b.iter(|| crc32fast::hash(black_box(&kib)))
+    });
     group.finish();
 }
 

@@ -3,14 +3,23 @@
 //!
 //! # Torn tail or corruption
 //!
-//! When the record at some offset does not decode (bad checksum, impossible
-//! length, unknown kind, or the bytes end before it does), the reader looks
-//! for any valid record starting at a later byte. If there is one, the damage
-//! is in the middle of the log: `Err(Corruption { file, offset })`. If there
-//! is none, it is a torn tail: iteration ends, [`LogReader::tail`] reports it,
-//! and the engine truncates the file at [`LogReader::valid_end`]. A batch
-//! group cut short by the end of the log is part of the torn tail: the whole
-//! group is dropped.
+//! When the record at some offset does not decode, the reader decides:
+//!
+//! - **The header is well formed but the record runs past the end of the
+//!   data**: a torn tail. Nothing can follow a record that extends past the
+//!   end, so there is nothing to search.
+//! - **The header is well formed, the record fits, but its checksum fails**:
+//!   the reader looks for a valid record starting at or after the record's
+//!   claimed end (not inside it: a value may itself hold a record image).
+//! - **The header is malformed** (unknown kind, inconsistent lengths): the
+//!   record's extent is unknown, so the reader looks for a valid record at
+//!   any later byte.
+//!
+//! If a valid record is found, the damage is in the middle of the log:
+//! `Err(Corruption { file, offset })`. If none is, it is a torn tail:
+//! iteration ends, [`LogReader::tail`] reports it, and the engine truncates
+//! the file at [`LogReader::valid_end`]. A batch group cut short by the end of
+//! the log is part of the torn tail: the whole group is dropped.
 
 use std::path::Path;
 
@@ -73,7 +82,20 @@ pub struct LogReader<'a> {
 
 enum Step<'a> {
     Entry(LogEntry<'a>, usize),
-    Damaged { at: usize, kind: CorruptionKind },
+    /// The entry at `at` does not decode. `search_from` is where valid data
+    /// after the damage would prove corruption; `None` means nothing can
+    /// follow (the record runs past the end): a torn tail.
+    Damaged {
+        at: usize,
+        kind: CorruptionKind,
+        search_from: Option<usize>,
+    },
+}
+
+/// Why the record at some offset did not decode.
+struct Damage {
+    kind: CorruptionKind,
+    search_from: Option<usize>,
 }
 
 impl<'a> LogReader<'a> {
@@ -99,15 +121,30 @@ impl<'a> LogReader<'a> {
         self.tail
     }
 
-    fn decode_at(&self, at: usize) -> std::result::Result<(RecordRef<'a>, usize), CorruptionKind> {
+    fn decode_at(&self, at: usize) -> std::result::Result<(RecordRef<'a>, usize), Damage> {
         let data: &'a [u8] = self.data;
         match decode_record(&data[at..]) {
             Decoded::Record { record, len } => Ok((record, len)),
-            Decoded::Incomplete { needed } => Err(CorruptionKind::BadLength {
-                got: needed as u64,
-                max: (data.len() - at) as u64,
+            Decoded::Incomplete { needed } => Err(Damage {
+                kind: CorruptionKind::BadLength {
+                    got: needed as u64,
+                    max: (data.len() - at) as u64,
+                },
+                search_from: None,
             }),
-            Decoded::Invalid(kind) => Err(kind),
+            Decoded::Invalid(kind) => {
+                let search_from = match kind {
+                    // The header held together: skip the record's own bytes.
+                    CorruptionKind::ChecksumMismatch { .. } => {
+                        record_end(&data[at..]).map_or(at + 1, |len| at + len.max(1))
+                    }
+                    _ => at + 1,
+                };
+                Err(Damage {
+                    kind,
+                    search_from: Some(search_from),
+                })
+            }
         }
     }
 
@@ -123,7 +160,7 @@ impl<'a> LogReader<'a> {
         let start = self.pos;
         let (first, len) = match self.decode_at(start) {
             Ok(ok) => ok,
-            Err(kind) => return Step::Damaged { at: start, kind },
+            Err(d) => return damaged(start, d),
         };
         if first.kind != RecordKind::BatchBegin {
             return Step::Entry(LogEntry::Single(self.located(start, first, len)), len);
@@ -134,6 +171,7 @@ impl<'a> LogReader<'a> {
             if at >= self.data.len() {
                 return Step::Damaged {
                     at,
+                    search_from: None,
                     kind: CorruptionKind::Mismatch(format!(
                         "batch at offset {} ends after {i} of {} members",
                         self.base_offset + start as u64,
@@ -143,11 +181,14 @@ impl<'a> LogReader<'a> {
             }
             let (member, mlen) = match self.decode_at(at) {
                 Ok(ok) => ok,
-                Err(kind) => return Step::Damaged { at, kind },
+                Err(d) => return damaged(at, d),
             };
             if member.kind == RecordKind::BatchBegin || member.seq != first.seq.wrapping_add(i) {
+                // A valid record where a member belongs: valid data follows
+                // the damage by definition.
                 return Step::Damaged {
                     at,
+                    search_from: Some(at),
                     kind: CorruptionKind::Mismatch(format!(
                         "batch member {i} has kind {:?} and sequence {} (expected a put or delete with sequence {})",
                         member.kind,
@@ -175,6 +216,23 @@ impl<'a> LogReader<'a> {
     }
 }
 
+fn damaged<'a>(at: usize, d: Damage) -> Step<'a> {
+    Step::Damaged {
+        at,
+        kind: d.kind,
+        search_from: d.search_from,
+    }
+}
+
+/// The encoded length a well-formed header claims, if the header's length
+/// fields are consistent (only called after a checksum mismatch, where they
+/// are known to be).
+fn record_end(buf: &[u8]) -> Option<usize> {
+    let len = buf.get(4..8)?;
+    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    Some(8 + len)
+}
+
 impl<'a> Iterator for LogReader<'a> {
     type Item = Result<LogEntry<'a>>;
 
@@ -191,8 +249,12 @@ impl<'a> Iterator for LogReader<'a> {
                 self.pos += len;
                 Some(Ok(entry))
             }
-            Step::Damaged { at, kind } => {
-                if self.valid_record_after(at + 1) {
+            Step::Damaged {
+                at,
+                kind,
+                search_from,
+            } => {
+                if search_from.is_some_and(|from| self.valid_record_after(from)) {
                     // Something valid follows: this is damage, not a tear.
                     self.tail = Tail::Clean;
                     Some(Err(Error::corruption(
@@ -300,6 +362,50 @@ mod tests {
                 assert!(entries.len() < good.len(), "flip at {i} went unnoticed");
                 assert_eq!(&good[..entries.len()], &entries[..]);
             }
+        }
+    }
+
+    /// Regression: a torn last record whose value holds a complete record
+    /// image (a user storing a log file as a value) was reported as
+    /// corruption, because the search for valid data after the damage
+    /// started inside the torn record and found the image.
+    #[test]
+    fn torn_record_holding_a_record_image_is_still_torn() {
+        let mut image = Vec::new();
+        encode_put(&mut image, 9, b"inner", b"value");
+        let mut value = vec![0u8; 8];
+        value.extend_from_slice(&image);
+        value.extend_from_slice(&[0u8; 8]);
+        let (mut buf, ends) = sample_log();
+        let good_len = buf.len();
+        encode_put(&mut buf, 6, b"outer", &value);
+        for cut in good_len + 1..buf.len() {
+            let (entries, tail, end) = read_all(&buf[..cut]);
+            assert_eq!(entries.unwrap().len(), ends.len(), "cut {cut}");
+            assert!(matches!(tail, Tail::Torn { .. }), "cut {cut}");
+            assert_eq!(end, 100 + good_len as u64);
+        }
+        // With its checksum broken but all bytes present, the embedded image
+        // is skipped too: the record is the last thing in the log, so torn.
+        let mut whole = buf.clone();
+        let last = whole.len() - 1;
+        whole[last] ^= 1;
+        let (entries, tail, _) = read_all(&whole);
+        assert_eq!(entries.unwrap().len(), ends.len());
+        assert!(matches!(tail, Tail::Torn { .. }));
+    }
+
+    #[test]
+    fn checksum_failure_before_valid_record_is_corruption() {
+        let (buf, ends) = sample_log();
+        let mut bad = buf.clone();
+        bad[ends[1] - 1] ^= 1; // last byte of the batch's last member
+        match read_all(&bad).0 {
+            Err(Error::Corruption {
+                kind: CorruptionKind::ChecksumMismatch { .. },
+                ..
+            }) => {}
+            other => panic!("expected a checksum corruption, got {other:?}"),
         }
     }
 
