@@ -9,7 +9,9 @@ use kv_core::limits::{MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use kv_core::{Error, Result};
 
 use crate::registry;
-use crate::settings::{Isolation, Settings, SyncChoice};
+use crate::settings::{
+    EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB, MAX_CACHE_MB,
+};
 use crate::workload::keys::MIN_KEY_BYTES;
 use crate::workload::{Workload, WorkloadConfig};
 
@@ -58,7 +60,8 @@ pub enum Command {
 /// Options of `kv-bench conformance`.
 #[derive(Debug, Args)]
 pub struct ConformanceArgs {
-    /// Engines to check, comma-separated (default: every engine).
+    /// Engines to check, comma-separated (default: every engine of this
+    /// build except `null`, which stores nothing; name it to include it).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub engines: Vec<String>,
 }
@@ -117,6 +120,10 @@ pub struct RunArgs {
     /// Seed of every key order, value and operation mix.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Cache budget of every engine that has a cache, in MiB (the same for
+    /// all; the output says what each engine gives it to).
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MB))]
+    pub cache_mb: u64,
     /// Cap on the measured time of each workload, in seconds.
     #[arg(long, value_name = "SECS", value_parser = parse_duration_secs)]
     pub duration: Option<f64>,
@@ -214,6 +221,7 @@ impl RunArgs {
             Isolation::Process
         };
         Ok(Settings {
+            engine_caches: EngineCache::of(&engines),
             engines,
             workloads,
             config: WorkloadConfig {
@@ -230,6 +238,7 @@ impl RunArgs {
             sync: self.sync,
             store_dir: self.dir.clone(),
             isolation,
+            cache_mb: self.cache_mb,
         })
     }
 }
@@ -261,6 +270,7 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
         ("--seed", c.seed),
         ("--seek-nexts", u64::from(c.seek_nexts)),
         ("--sync-num", c.sync_ops),
+        ("--cache-mb", settings.cache_mb),
     ];
     for (flag, value) in numbers {
         args.push(flag.into());
@@ -308,9 +318,13 @@ mod tests {
             "4",
             "--sync-num",
             "17",
+            "--cache-mb",
+            "96",
         ])
         .unwrap();
         let settings = cli.run.settings().unwrap();
+        assert_eq!(settings.cache_mb, 96);
+        assert_eq!(settings.cache_bytes(), 96 << 20);
         let args = child_args(&settings, "memory", Path::new("/tmp/x"));
         let child =
             Cli::try_parse_from(std::iter::once(OsString::from("kv-bench")).chain(args)).unwrap();
@@ -318,5 +332,31 @@ mod tests {
         assert_eq!(again.store_dir.as_deref(), Some(Path::new("/tmp/x")));
         again.store_dir = None;
         assert_eq!(again, settings);
+    }
+
+    #[test]
+    fn cache_budget_defaults_to_64_mib_and_rejects_zero() {
+        let settings = parse(&["--engines", "memory"])
+            .unwrap()
+            .run
+            .settings()
+            .unwrap();
+        assert_eq!(settings.cache_mb, 64);
+        assert_eq!(settings.cache_bytes(), crate::peers::DEFAULT_CACHE_BYTES);
+        assert_eq!(settings.cache_of("memory"), Some("none (in memory)"));
+        assert!(parse(&["--cache-mb", "0"]).is_err());
+    }
+
+    #[test]
+    fn conformance_help_says_null_is_left_out() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("conformance")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("except `null`"), "{help}");
+        assert!(!help.contains("default: every engine)"), "{help}");
     }
 }

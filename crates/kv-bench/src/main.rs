@@ -79,17 +79,7 @@ fn bench(args: &RunArgs) -> ExitCode {
         return single_engine(&settings, engine, args);
     }
     let json_to_stdout = args.json.as_deref() == Some("-");
-    let c = &settings.config;
-    eprintln!(
-        "kv-bench: {} engine(s) x {} workload(s), {} keys of {}+{} bytes, seed {}, sync {}",
-        settings.engines.len(),
-        settings.workloads.len(),
-        c.num,
-        c.key_size,
-        c.value_size,
-        c.seed,
-        settings.sync.name()
-    );
+    eprint!("{}", table::render_header(&settings));
     let exe = std::env::current_exe().ok();
     let report = match runner::run(&settings, exe.as_deref()) {
         Ok(report) => report,

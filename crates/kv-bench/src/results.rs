@@ -85,7 +85,10 @@ pub struct WorkloadResult {
     pub write_amp_fs: Option<f64>,
     /// `proc_io.wchar / user_bytes_written`.
     pub write_amp_wchar: Option<f64>,
-    /// `proc_io.write_bytes / user_bytes_written` (page-cache bytes dirtied).
+    /// `(proc_io.write_bytes - proc_io.cancelled_write_bytes) /
+    /// user_bytes_written`: page-cache bytes dirtied for the device, less
+    /// those dropped before writeback because their file was truncated or
+    /// deleted (see `ProcIo::device_write_bytes`).
     pub write_amp_device: Option<f64>,
     /// `fs_io.bytes_read / reads`.
     pub read_bytes_per_read_fs: Option<f64>,

@@ -58,6 +58,41 @@ pub enum Isolation {
     Shared,
 }
 
+/// Default cache budget per engine, in MiB (`--cache-mb`): the same 64 MiB
+/// as [`crate::peers::DEFAULT_CACHE_BYTES`].
+pub const DEFAULT_CACHE_MB: u64 = 64;
+
+/// Largest `--cache-mb` (64 GiB).
+pub const MAX_CACHE_MB: u64 = 64 * 1024;
+
+/// Bytes in one unit of `--cache-mb` (a mebibyte).
+const BYTES_PER_CACHE_MB: u64 = 1 << 20;
+
+/// What one engine does with the cache budget, for reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineCache {
+    /// Engine name.
+    pub engine: String,
+    /// What the budget is given to (the registry's `EngineInfo::cache`),
+    /// e.g. `fjall block cache (cache_size)` or `none (in memory)`.
+    pub cache: String,
+}
+
+impl EngineCache {
+    /// The registry's cache description of every engine in `engines` that
+    /// it knows, in the same order.
+    pub fn of(engines: &[String]) -> Vec<EngineCache> {
+        engines
+            .iter()
+            .filter_map(|name| crate::registry::info(name).ok())
+            .map(|info| EngineCache {
+                engine: info.name.to_owned(),
+                cache: info.cache.to_owned(),
+            })
+            .collect()
+    }
+}
+
 /// A validated benchmark run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -75,12 +110,37 @@ pub struct Settings {
     pub store_dir: Option<PathBuf>,
     /// How engines are isolated.
     pub isolation: Isolation,
+    /// Cache budget of every engine that has a cache, in MiB (`--cache-mb`):
+    /// passed to each engine as `OpenConfig::cache_bytes`.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
+    /// What each engine does with that budget, in engine order (see
+    /// [`EngineCache::of`]).
+    #[serde(default)]
+    pub engine_caches: Vec<EngineCache>,
+}
+
+fn default_cache_mb() -> u64 {
+    DEFAULT_CACHE_MB
 }
 
 impl Settings {
     /// The per-workload time cap.
     pub fn duration(&self) -> Option<Duration> {
         self.config.duration_secs.map(Duration::from_secs_f64)
+    }
+
+    /// The cache budget in bytes (`cache_mb` MiB), as engines are given it.
+    pub fn cache_bytes(&self) -> usize {
+        usize::try_from(self.cache_mb.saturating_mul(BYTES_PER_CACHE_MB)).unwrap_or(usize::MAX)
+    }
+
+    /// What `engine` does with the cache budget, if known.
+    pub fn cache_of(&self, engine: &str) -> Option<&str> {
+        self.engine_caches
+            .iter()
+            .find(|c| c.engine == engine)
+            .map(|c| c.cache.as_str())
     }
 }
 
@@ -97,4 +157,28 @@ fn de_workloads<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Workload>, D::Err
                 .ok_or_else(|| serde::de::Error::custom(format!("unknown workload '{n}'")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cache_budget_is_the_registry_default() {
+        assert_eq!(
+            DEFAULT_CACHE_MB * BYTES_PER_CACHE_MB,
+            crate::peers::DEFAULT_CACHE_BYTES as u64
+        );
+    }
+
+    #[test]
+    fn engine_caches_follow_the_registry() {
+        let caches = EngineCache::of(&["memory".into(), "bitcask".into(), "nope".into()]);
+        let names: Vec<&str> = caches.iter().map(|c| c.engine.as_str()).collect();
+        assert_eq!(names, ["memory", "bitcask"]);
+        assert_eq!(
+            caches[0].cache,
+            crate::registry::info("memory").unwrap().cache
+        );
+    }
 }

@@ -7,7 +7,7 @@
 
 use kv_bench::results::WorkloadResult;
 use kv_bench::runner::run_engine;
-use kv_bench::settings::{Isolation, Settings, SyncChoice};
+use kv_bench::settings::{EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB};
 use kv_bench::workload::{Workload, WorkloadConfig};
 use kv_core::codec::encoded_len;
 
@@ -29,6 +29,8 @@ fn fillseq(batch: usize, dir: &std::path::Path) -> WorkloadResult {
         sync: SyncChoice::Manual,
         store_dir: Some(dir.to_path_buf()),
         isolation: Isolation::Shared,
+        cache_mb: DEFAULT_CACHE_MB,
+        engine_caches: EngineCache::of(&["bitcask".into()]),
     };
     let (mut results, run) = run_engine(&settings, "bitcask", dir);
     assert!(run.error.is_none(), "{:?}", run.error);

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kv_bench::conformance::{run_conformance, ConformanceReport};
+use kv_bench::peers::known_limit;
 use kv_core::testkit::conformance::{cases, CaseResult};
 
 fn assert_no_failures(report: &ConformanceReport) {
@@ -70,8 +71,8 @@ fn memory_and_a_peer_pass_or_skip_every_case() {
 /// The whole table (every engine of the build but `null`, or the
 /// comma-separated `KV_CONFORMANCE_ENGINES`), behind `KV_SOAK=1` because it
 /// runs the suite once per engine. Our engines and the harness pass
-/// everything; a peer may fail only the cases listed in
-/// [`KNOWN_PEER_LIMITS`], each a documented limitation of that peer.
+/// everything; a peer may fail only the cases its adapter lists as known
+/// limits (`kv_bench::peers::known_limits`), and the table then says why.
 #[test]
 fn full_table_only_fails_known_peer_limits() {
     if std::env::var("KV_SOAK").map_or(true, |v| v != "1") {
@@ -83,21 +84,20 @@ fn full_table_only_fails_known_peer_limits() {
         .unwrap_or_default();
     let report = run_conformance(&engines).unwrap();
     report.print();
+    let text = report.render();
     for engine in &report.engines {
         for (case, result) in report.cases.iter().zip(&engine.results) {
             if let CaseResult::Failed(message) = result {
+                let limit = known_limit(engine.info.name, case);
                 assert!(
-                    KNOWN_PEER_LIMITS.contains(&(engine.info.name, *case)),
+                    limit.is_some(),
                     "{} / {case} failed: {message}",
                     engine.info.name
                 );
+                if let Some(limit) = limit {
+                    assert!(text.contains(limit.reason), "{text}");
+                }
             }
         }
     }
 }
-
-/// `(engine, case)` failures that come from a peer's own limits.
-const KNOWN_PEER_LIMITS: &[(&str, &str)] = &[
-    // LMDB caps keys at about 1.9 KiB (4 KiB pages), below kvlab's 4 KiB.
-    ("lmdb", "max_key_and_value_sizes_are_accepted"),
-];

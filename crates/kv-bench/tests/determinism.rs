@@ -5,7 +5,7 @@
 
 use kv_bench::results::WorkloadResult;
 use kv_bench::runner::run_engine;
-use kv_bench::settings::{Isolation, Settings, SyncChoice};
+use kv_bench::settings::{EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB};
 use kv_bench::workload::{WorkloadConfig, ALL};
 
 fn settings(seed: u64, dir: &std::path::Path) -> Settings {
@@ -21,6 +21,8 @@ fn settings(seed: u64, dir: &std::path::Path) -> Settings {
         sync: SyncChoice::Manual,
         store_dir: Some(dir.to_path_buf()),
         isolation: Isolation::Shared,
+        cache_mb: DEFAULT_CACHE_MB,
+        engine_caches: EngineCache::of(&["memory".into()]),
     }
 }
 

@@ -75,7 +75,7 @@ const MACHINE_FIELDS: [&str; 7] = [
     "build",
     "kv_bench_version",
 ];
-const SETTINGS_FIELDS: [&str; 14] = [
+const SETTINGS_FIELDS: [&str; 16] = [
     "engines",
     "workloads",
     "num",
@@ -90,6 +90,8 @@ const SETTINGS_FIELDS: [&str; 14] = [
     "sync",
     "store_dir",
     "isolation",
+    "cache_mb",
+    "engine_caches",
 ];
 
 const NUM: u64 = 2_000;
@@ -219,7 +221,15 @@ fn tiny_run_of_every_workload_writes_complete_json_and_a_report() {
             "--num",
             "2000",
         ])
-        .args(["--sync-num", "200", "--seed", "7", "--json"])
+        .args([
+            "--sync-num",
+            "200",
+            "--seed",
+            "7",
+            "--cache-mb",
+            "48",
+            "--json",
+        ])
         .arg(&json)
         .arg("--report")
         .arg(&report)
@@ -243,6 +253,24 @@ fn tiny_run_of_every_workload_writes_complete_json_and_a_report() {
     assert_eq!(u(&doc["settings"], "seed"), 7);
     assert_eq!(u(&doc["settings"], "num"), NUM);
     assert_eq!(doc["settings"]["isolation"], "process");
+    // The cache budget and what each engine gives it to: JSON, header, table.
+    assert_eq!(u(&doc["settings"], "cache_mb"), 48);
+    let caches = doc["settings"]["engine_caches"].as_array().unwrap();
+    assert_eq!(caches.len(), 2);
+    for (entry, name) in caches.iter().zip(["memory", "bitcask"]) {
+        let cache = kv_bench::registry::info(name).unwrap().cache;
+        assert_eq!(entry["engine"], name);
+        assert_eq!(entry["cache"], cache);
+        assert!(
+            stderr.contains(cache),
+            "header lacks {name}'s cache: {stderr}"
+        );
+        assert!(table.contains(cache), "table lacks {name}'s cache: {table}");
+    }
+    assert!(
+        stderr.contains("cache budget: 48.0MiB per engine (--cache-mb 48)"),
+        "{stderr}"
+    );
     let engines = doc["engines"].as_array().unwrap();
     assert_eq!(engines.len(), 2);
     for e in engines {
@@ -294,6 +322,10 @@ fn tiny_run_of_every_workload_writes_complete_json_and_a_report() {
         );
     }
     assert!(md.contains("ycsb-e") && md.contains("| CPU |"), "{md}");
+    assert!(
+        md.contains("| cache budget (`--cache-mb`) | 48.0MiB"),
+        "{md}"
+    );
     assert!(
         std::fs::read_dir(&stores).unwrap().next().is_none(),
         "stores were not cleaned up"

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kv_core::codec::{decode_record, encode_file_header, Decoded, RecordKind, FILE_HEADER_BYTES};
-use kv_core::{CorruptionKind, Error, File, Result};
+use kv_core::{CorruptionKind, Error, File, Fs, Result};
 
 use crate::keydir::Entry;
 use crate::ttl::split_expiry;
@@ -71,6 +71,34 @@ pub fn parse_file_name(name: &str) -> FileName {
         return FileName::Hint(id);
     }
     FileName::Other
+}
+
+/// The error when no data file id is left: ids are `u32`, and every new
+/// data file (rollover, merge output, open) takes the next one.
+pub fn file_ids_exhausted() -> Error {
+    Error::InvalidArgument(format!(
+        "data file ids are exhausted (the next id would be past {}); remove stray data files with high ids from the store directory, or copy the data to a new store",
+        u32::MAX
+    ))
+}
+
+/// Creates the file at `path`, which must not exist yet: `Fs::create`
+/// truncates an existing file, and a new data file must never take the
+/// place of one that holds data.
+///
+/// # Errors
+/// `AlreadyExists` if the name is taken; other I/O errors.
+pub fn create_new_file(fs: &dyn Fs, path: &Path) -> io::Result<Arc<dyn File>> {
+    if fs.exists(path)? {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} already exists where the store was about to create a new file; refusing to overwrite it",
+                path.display()
+            ),
+        ));
+    }
+    fs.create(path)
 }
 
 /// The header every data file starts with.
@@ -226,6 +254,19 @@ mod tests {
         assert_eq!(parse_file_name("LOCK"), FileName::Other);
         assert_eq!(parse_file_name("42.data"), FileName::Other);
         assert_eq!(parse_file_name("9999999999.data"), FileName::Other);
+    }
+
+    #[test]
+    fn a_new_file_never_replaces_an_existing_one() {
+        let sim = kv_core::testkit::SimFs::new(3);
+        let dir = Path::new("/d");
+        sim.create_dir(dir).unwrap();
+        let path = dir.join(data_file_name(1));
+        let file = create_new_file(&sim, &path).unwrap();
+        file.append(b"data").unwrap();
+        let err = create_new_file(&sim, &path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(sim.contents(&path).unwrap(), b"data");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use kv_core::codec::{
     decode_file_header, encode_file_header, RecordKind, FILE_HEADER_BYTES, HEADER_BYTES,
+    MAX_RECORD_BYTES,
 };
 use kv_core::limits::MAX_KEY_BYTES;
 use kv_core::{CorruptionKind, Error, Result};
@@ -29,7 +30,7 @@ use kv_core::{CorruptionKind, Error, Result};
 use crate::data_file::DATA_HEADER_BYTES;
 use crate::entry_list::EntryList;
 use crate::keydir::Entry;
-use crate::ttl::{is_ttl_seq, EXPIRY_PREFIX_BYTES};
+use crate::ttl::{is_ttl_seq, EXPIRY_PREFIX_BYTES, MAX_SEQUENCE};
 
 /// Magic number of a hint file header: `KVBCHINT` in little-endian order.
 pub const HINT_MAGIC: u64 = u64::from_le_bytes(*b"KVBCHINT");
@@ -129,7 +130,11 @@ impl<'a> Cursor<'a> {
 ///
 /// # Errors
 /// `Corruption` for a bad header or checksum, a hint of another data file,
-/// or an entry that cannot describe a record of its data file.
+/// impossible sequence bounds (`min_seq > max_seq`, or `max_seq` at or
+/// above [`MAX_SEQUENCE`]), or an entry that cannot describe a record of its
+/// data file (outside `covered_len`, longer than `MAX_RECORD_BYTES`, a
+/// sequence number outside the bounds, a length that does not fit its
+/// kind).
 pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint> {
     let bad = |offset: usize, what: String| {
         Error::corruption(path, offset as u64, CorruptionKind::Invariant(what))
@@ -167,6 +172,17 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
             format!("hint describes data file {id}, expected {data_file_id}"),
         ));
     }
+    // No records: the empty bounds (u64::MAX, 0); else lowest <= highest.
+    let empty = min_seq == u64::MAX && max_seq == 0 && count == 0;
+    let bounds_ok = max_seq < MAX_SEQUENCE && (min_seq <= max_seq || empty);
+    if !bounds_ok {
+        return Err(bad(
+            FILE_HEADER_BYTES,
+            format!(
+                "sequence bounds {min_seq}..={max_seq} are impossible for {count} entries (numbers stay below {MAX_SEQUENCE})"
+            ),
+        ));
+    }
     let mut hint = Hint {
         data_file_id: id,
         covered_len,
@@ -180,6 +196,15 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
         let entry = decode_entry(&mut c, covered_len)
             .ok_or_else(|| bad(at, "entry is truncated or out of range".into()))?;
         let (key, tombstone, entry) = entry;
+        if !(min_seq..=max_seq).contains(&entry.seq()) {
+            return Err(bad(
+                at,
+                format!(
+                    "entry has sequence {}, outside the hint's bounds {min_seq}..={max_seq}",
+                    entry.seq()
+                ),
+            ));
+        }
         hint.entries.push(
             key,
             tombstone,
@@ -208,6 +233,7 @@ fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], b
         _ => return None,
     };
     let shape_ok = key_len <= MAX_KEY_BYTES
+        && len as usize <= MAX_RECORD_BYTES
         && u64::from(offset) >= DATA_HEADER_BYTES
         && u64::from(offset) + u64::from(len) <= covered_len
         && if tombstone {
@@ -281,6 +307,43 @@ mod tests {
             .map(|(k, t, e)| (k.to_vec(), t, e))
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn impossible_bounds_and_lengths_are_rejected() {
+        let refused = |hint: &Hint| decode_hint(&encode_hint(hint), Path::new("h"), 3).is_err();
+        let mut h = sample();
+        h.max_seq = MAX_SEQUENCE;
+        assert!(refused(&h), "max_seq at the sequence limit");
+        let mut h = sample();
+        h.max_seq = 1; // below the entry with sequence 2
+        assert!(refused(&h), "entry above max_seq");
+        let mut h = sample();
+        h.min_seq = 2; // above the entry with sequence 1
+        assert!(refused(&h), "entry below min_seq");
+        let mut h = sample();
+        (h.min_seq, h.max_seq) = (5, 4);
+        assert!(refused(&h), "min_seq above max_seq");
+        let mut h = sample();
+        let mut entries = EntryList::new();
+        let len = (MAX_RECORD_BYTES + 1) as u32;
+        entries.push(
+            b"a",
+            false,
+            Entry {
+                file_id: 3,
+                offset: 16,
+                len,
+                stored_seq: 1,
+            },
+        );
+        h.entries = entries;
+        h.covered_len = 16 + u64::from(len);
+        assert!(refused(&h), "an entry longer than any record");
+        let mut h = sample();
+        h.entries = EntryList::new();
+        (h.min_seq, h.max_seq) = (u64::MAX, 0);
+        assert!(!refused(&h), "a hint of no records has empty bounds");
     }
 
     #[test]

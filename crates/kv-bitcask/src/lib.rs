@@ -42,14 +42,21 @@
 //!   after the interval has passed and by a background thread when writes
 //!   stop.
 //! - A batch is one framed record group: after a crash all of it or none.
+//! - Open makes what it recovered durable (the reused active file, then the
+//!   directory) before it returns, so a state a reopen showed survives a
+//!   later crash even if nothing is synced after it.
 //! - Dropping the store flushes, syncs and writes the active file's hint.
 //!
 //! # Errors
 //!
 //! - `Locked`: another handle has the directory open.
 //! - `Corruption { file, offset }`: a record fails its CRC, key or sequence
-//!   check on read, or damage with valid data after it at open (opt in to
-//!   [`BitcaskOptions::salvage`] to skip it, reported in `stats()`).
+//!   check on read; at open, damage with valid data after it, or a bad tail
+//!   in a data file no crash could have torn (only the newest file can be;
+//!   opt in to [`BitcaskOptions::salvage`] to drop the damage, reported in
+//!   `stats()`).
+//! - `InvalidArgument`: bad options, or sequence numbers or data file ids
+//!   used up.
 //! - `Poisoned`: an earlier write, sync or merge commit failed; reopen.
 //! - `TooLarge`: a key, value or batch over `kv_core::limits`, nothing
 //!   written.
@@ -67,8 +74,10 @@ pub mod log_scan;
 pub mod merge_commit;
 pub mod options;
 pub mod resolve;
+pub mod salvage;
 pub mod state;
 pub mod stats;
+pub mod torn_tail;
 pub mod ttl;
 
 mod check;

@@ -30,6 +30,7 @@
 //! then hold files the in-memory state does not know of, and only a reopen
 //! accounts for them (the tombstone rule above relies on knowing every file).
 
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -429,16 +430,26 @@ impl<'a> Outputs<'a> {
     }
 
     fn create(&self) -> Result<Output> {
-        let id = self.inner.allocate_file_id();
-        let tmp_data = self
-            .inner
-            .dir
-            .join(format!("{}{TMP_SUFFIX}", data_file_name(id)));
-        let tmp_hint = self
-            .inner
-            .dir
-            .join(format!("{}{TMP_SUFFIX}", hint_file_name(id)));
-        let file = self.inner.fs.create(&tmp_data)?;
+        let id = self.inner.allocate_file_id()?;
+        let dir = &self.inner.dir;
+        let fs = &*self.inner.fs;
+        // The commit renames the output onto these names: they must be free.
+        for name in [data_file_name(id), hint_file_name(id)] {
+            let path = dir.join(&name);
+            if fs.exists(&path)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} already exists where a merge was about to put its output; refusing to overwrite it",
+                        path.display()
+                    ),
+                )
+                .into());
+            }
+        }
+        let tmp_data = dir.join(format!("{}{TMP_SUFFIX}", data_file_name(id)));
+        let tmp_hint = dir.join(format!("{}{TMP_SUFFIX}", hint_file_name(id)));
+        let file = fs.create(&tmp_data)?;
         Ok(Output {
             id,
             tmp_data,

@@ -31,9 +31,16 @@ pub struct BitcaskOptions {
     pub max_file_bytes: u64,
     /// When merges run on their own, and which files they take.
     pub merge: MergePolicy,
-    /// Open a store with a damaged record in the middle of a data file by
-    /// skipping the damage (reported in `stats().extra["salvaged_bytes"]`)
-    /// instead of failing with `Corruption`. Off by default.
+    /// Open a store with damaged records by dropping them instead of failing
+    /// with `Corruption`: damage in the middle of a data file is skipped up
+    /// to the next valid record, and a bad tail of a data file that no crash
+    /// could have torn (any file but the newest) is truncated. Salvage never
+    /// keeps part of a batch: the intact members of a batch the damage broke
+    /// are dropped too (see [`crate::salvage`] for the rules and their one
+    /// limitation). Everything dropped is reported: bytes in
+    /// `stats().extra["salvaged_bytes"]`, intact records dropped with a batch
+    /// in `stats().extra["salvaged_records"]`, and a note per file in
+    /// `check()`. Off by default.
     pub salvage: bool,
     /// Bytes of appended records buffered in memory before they are handed
     /// to the file system in one call (default 1 MiB). `SyncPolicy::Always`

@@ -1,6 +1,6 @@
 //! Open: list the directory, load every data file's hint or scan the data
-//! file, truncate a torn tail, rebuild the keydir, pick the active file and
-//! rebuild missing hints.
+//! file, truncate a torn tail, rebuild the keydir, pick the active file,
+//! rebuild missing hints, and make all of it durable.
 //!
 //! Steps, in order (each is safe to crash in; open is idempotent):
 //!
@@ -9,20 +9,26 @@
 //!    output: the merge had not committed, its inputs are intact) and hints
 //!    whose data file is gone.
 //! 2. For each data file: a file shorter than its header, or whose header
-//!    is garbage with no valid record after it, is a torn creation and holds
-//!    no records; otherwise check the header, then take the
-//!    newest record per key from its hint (if the hint decodes, checksums,
-//!    and covers at most the file's length) and scan the rest of the file
-//!    (all of it without a usable hint) with every record's CRC checked. A
-//!    torn tail is truncated and synced; damage with valid data after it is
-//!    `Corruption` unless `salvage`.
-//! 3. Remove files with no records.
+//!    is garbage with no valid record after it, holds no records and is all
+//!    tail; otherwise check the header, then take the newest record per key
+//!    from its hint (if the hint decodes, checksums, and covers at most the
+//!    file's length) and scan the rest of the file (all of it without a
+//!    usable hint) with every record's CRC checked. Damage with valid data
+//!    after it is `Corruption` unless `salvage`.
+//! 3. Settle the tails: only the file a crash may have torn (see
+//!    [`crate::torn_tail`]) has its torn tail truncated (and synced); a bad
+//!    tail anywhere else is `Corruption`, or with `salvage` truncated and
+//!    reported as salvaged. Remove files with no records.
 //! 4. Resolve the newest record per key across files (sequence numbers
 //!    decide, not file ids) and build the keydir from the sorted stream.
 //! 5. Reuse the file holding the newest records as the active file if every
 //!    record in it is newer than every record elsewhere and it has room;
-//!    otherwise create a new one.
+//!    otherwise create a new one (never over an existing name).
 //! 6. Write hints for immutable files that had no usable one.
+//! 7. Make what was recovered durable: sync the reused active file, then
+//!    the directory (removals, truncations' names, the new file). A state a
+//!    reopen showed is never lost by a later crash, and the writer can start
+//!    with nothing unsynced.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -31,11 +37,11 @@ use std::sync::Arc;
 
 use kv_core::codec::{decode_file_header, decode_record, Decoded, RecordKind};
 use kv_core::fs::read_file_if_exists;
-use kv_core::{CountingFs, Fs, Result};
+use kv_core::{CorruptionKind, CountingFs, Error, Fs, Result};
 
 use crate::data_file::{
-    data_file_name, hint_file_name, parse_file_name, DataFile, FileName, DATA_FORMAT_VERSION,
-    DATA_HEADER_BYTES, DATA_MAGIC,
+    create_new_file, data_file_name, file_ids_exhausted, hint_file_name, parse_file_name, DataFile,
+    FileName, DATA_FORMAT_VERSION, DATA_HEADER_BYTES, DATA_MAGIC,
 };
 use crate::entry_list::EntryList;
 use crate::hint::{decode_hint, encode_hint, Hint};
@@ -46,6 +52,7 @@ use crate::options::BitcaskOptions;
 use crate::resolve::resolve;
 use crate::state::{payload_bytes, FileInfo, State};
 use crate::stats::EngineCounters;
+use crate::torn_tail::{may_be_torn, TailFacts};
 use crate::ttl::plain_seq;
 use crate::writer::Writer;
 
@@ -54,7 +61,9 @@ use crate::writer::Writer;
 pub(crate) struct Recovered {
     pub state: State,
     pub writer: Writer,
-    pub next_file_id: u32,
+    /// The next data file id to hand out (a `u64`, so it cannot wrap; ids
+    /// past `u32::MAX` are refused when taken).
+    pub next_file_id: u64,
     pub notes: Vec<String>,
 }
 
@@ -70,6 +79,20 @@ struct LoadedFile {
     /// Length covered by a usable hint (0 if none).
     hint_covers: u64,
     hint_bytes: u64,
+    /// A hint file of this data file exists (usable or not).
+    has_hint_file: bool,
+    /// Bytes after the last complete record, not acted on yet.
+    bad_tail: Option<BadTail>,
+}
+
+/// Bytes at the end of a data file that hold no complete record: a torn
+/// write, or damage.
+#[derive(Debug, Clone, Copy)]
+struct BadTail {
+    /// Where they start (0 for a file whose header is bad too).
+    valid_end: u64,
+    /// How many there are.
+    bytes: u64,
 }
 
 /// Rebuilds the store's state from the directory.
@@ -101,7 +124,7 @@ pub(crate) fn recover(
     let mut loaded = Vec::new();
     for &id in &data_ids {
         let has_hint = hint_ids.contains(&id);
-        if let Some(file) = load_file(
+        loaded.push(load_file(
             &**fs,
             dir,
             id,
@@ -109,17 +132,38 @@ pub(crate) fn recover(
             options.salvage,
             counters,
             &mut notes,
-        )? {
-            loaded.push(file);
+        )?);
+    }
+    settle_tails(&mut loaded, options.salvage, counters, &mut notes)?;
+    let mut kept = Vec::with_capacity(loaded.len());
+    for f in loaded {
+        if f.min_seq <= f.max_seq {
+            kept.push(f);
+        } else {
+            remove_file(&**fs, dir, &f)?; // no records
         }
     }
+    let loaded = kept;
     let (keydir_state, files) = build_state(&loaded);
     let mut state = keydir_state;
     state.files = files;
-    let next_seq = loaded.iter().map(|f| f.max_seq + 1).max().unwrap_or(1);
-    let mut next_file_id = data_ids.iter().max().map_or(1, |id| id + 1);
+    let newest_seq = loaded.iter().map(|f| f.max_seq).max().unwrap_or(0);
+    let next_seq = newest_seq.checked_add(1).ok_or_else(|| {
+        Error::corruption(
+            dir,
+            0,
+            CorruptionKind::Invariant(format!("sequence number {newest_seq} has no successor")),
+        )
+    })?;
+    // Hint ids count too: a hint whose removal a crash undid must never
+    // describe a new data file.
+    let mut next_file_id = data_ids
+        .iter()
+        .chain(&hint_ids)
+        .max()
+        .map_or(1, |id| u64::from(*id) + 1);
     let active = pick_active(&loaded, options.max_file_bytes);
-    let writer = match active {
+    let mut writer = match active {
         Some(i) => {
             let f = &loaded[i];
             let mut w = Writer::new(Arc::clone(&f.handle), f.len, next_seq);
@@ -133,10 +177,10 @@ pub(crate) fn recover(
             w
         }
         None => {
-            let id = next_file_id;
+            let id = u32::try_from(next_file_id).map_err(|_| file_ids_exhausted())?;
             next_file_id += 1;
             let path = dir.join(data_file_name(id));
-            let file = fs.create(&path)?;
+            let file = create_new_file(&**fs, &path)?;
             let handle = Arc::new(DataFile::new(id, path, file, 0));
             let w = Writer::with_new_file(Arc::clone(&handle), next_seq);
             state
@@ -152,6 +196,14 @@ pub(crate) fn recover(
     {
         rebuild_hint(&**fs, dir, f, &mut state, counters);
     }
+    // Everything recovered is durable before the first write: the reused
+    // file's bytes (a killed process may have left them unsynced), then every
+    // name this open created or removed (the new active file included).
+    if active.is_some() {
+        writer.active.file.sync()?;
+    }
+    fs.sync_dir(dir)?;
+    writer.dir_unsynced = false;
     Ok(Recovered {
         state,
         writer,
@@ -160,8 +212,74 @@ pub(crate) fn recover(
     })
 }
 
-/// Loads one data file; `None` (and the file removed) if it holds no
-/// records.
+/// Removes a data file that holds no records, and its hint.
+fn remove_file(fs: &dyn Fs, dir: &Path, f: &LoadedFile) -> Result<()> {
+    if f.has_hint_file {
+        fs.remove(&dir.join(hint_file_name(f.handle.id)))?;
+    }
+    fs.remove(&f.handle.path)?;
+    Ok(())
+}
+
+/// Acts on the bad tails found: truncates the torn tail of the one file a
+/// crash may have torn; any other bad tail is damage.
+///
+/// # Errors
+/// `Corruption` for a bad tail in a file no crash could have torn, unless
+/// `salvage` (then it is truncated and reported as salvaged); I/O errors.
+fn settle_tails(
+    loaded: &mut [LoadedFile],
+    salvage: bool,
+    counters: &EngineCounters,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let facts: Vec<TailFacts> = loaded
+        .iter()
+        .map(|f| TailFacts {
+            id: f.handle.id,
+            records: f.records,
+            max_seq: f.max_seq,
+            has_hint_file: f.has_hint_file,
+        })
+        .collect();
+    let torn_candidate = may_be_torn(&facts);
+    for f in loaded.iter_mut() {
+        let Some(tail) = f.bad_tail.take() else {
+            continue;
+        };
+        let path = &f.handle.path;
+        if Some(f.handle.id) == torn_candidate {
+            counters.torn_bytes_truncated.fetch_add(tail.bytes, Relaxed);
+        } else if salvage {
+            counters.salvaged_bytes.fetch_add(tail.bytes, Relaxed);
+            notes.push(format!(
+                "salvage dropped {} damaged bytes at the end of {} (from offset {})",
+                tail.bytes,
+                path.display(),
+                tail.valid_end
+            ));
+        } else {
+            return Err(Error::corruption(
+                path,
+                tail.valid_end,
+                CorruptionKind::Invariant(format!(
+                    "{} bytes after the last complete record of a data file that was not being appended to (only that file can be torn by a crash, so this is damage)",
+                    tail.bytes
+                )),
+            ));
+        }
+        if f.records > 0 {
+            f.handle.file.truncate(tail.valid_end)?;
+            f.handle.file.sync()?;
+            f.handle.set_readable_len(tail.valid_end);
+            f.len = tail.valid_end;
+        } // else the whole file goes
+    }
+    Ok(())
+}
+
+/// Loads one data file: its records, and its bad tail if it has one (not
+/// acted on here: whether it is a torn write depends on the other files).
 fn load_file(
     fs: &dyn Fs,
     dir: &Path,
@@ -170,21 +288,30 @@ fn load_file(
     salvage: bool,
     counters: &EngineCounters,
     notes: &mut Vec<String>,
-) -> Result<Option<LoadedFile>> {
+) -> Result<LoadedFile> {
     let path = dir.join(data_file_name(id));
     let hint_path = dir.join(hint_file_name(id));
     let file = fs.open(&path)?;
-    let mut len = file.len()?;
-    let remove_empty = |torn: u64| -> Result<Option<LoadedFile>> {
-        counters.torn_bytes_truncated.fetch_add(torn, Relaxed);
-        if has_hint {
-            fs.remove(&hint_path)?;
-        }
-        fs.remove(&path)?;
-        Ok(None)
+    let len = file.len()?;
+    let mut loaded = LoadedFile {
+        handle: Arc::new(DataFile::new(id, path.clone(), Arc::clone(&file), len)),
+        len,
+        run: EntryList::new(),
+        min_seq: u64::MAX,
+        max_seq: 0,
+        records: 0,
+        hint_covers: 0,
+        hint_bytes: 0,
+        has_hint_file: has_hint,
+        bad_tail: None,
     };
+    let all_tail = Some(BadTail {
+        valid_end: 0,
+        bytes: len,
+    });
     if len < DATA_HEADER_BYTES {
-        return remove_empty(len); // created, never written whole: no records
+        loaded.bad_tail = all_tail.filter(|t| t.bytes > 0); // never written whole
+        return Ok(loaded);
     }
     let mut header = [0; DATA_HEADER_BYTES as usize];
     file.read_exact_at(&mut header, 0)?;
@@ -192,38 +319,38 @@ fn load_file(
         // A header that never reached the disk whole, with garbage where it
         // should be (a crash right after the file was created), looks like
         // damage. With no valid record anywhere after it, nothing was ever
-        // synced there: it is a torn creation. Otherwise it is damage.
+        // synced there: the whole file is a bad tail. Otherwise it is damage.
         let body = read_range(&*file, DATA_HEADER_BYTES, len)?;
         let any_record =
             (0..body.len()).any(|at| matches!(decode_record(&body[at..]), Decoded::Record { .. }));
-        if !any_record {
-            return remove_empty(len);
+        if any_record {
+            return Err(damage);
         }
-        return Err(damage);
+        loaded.bad_tail = all_tail;
+        return Ok(loaded);
     }
 
-    let mut hint = None;
     if has_hint {
-        hint = load_hint(fs, &hint_path, id, len, notes)?;
-    }
-    let (mut run, mut min_seq, mut max_seq, mut records, hint_covers, hint_bytes) = match hint {
-        Some((h, bytes)) => {
+        if let Some((h, bytes)) = load_hint(fs, &hint_path, id, len, notes)? {
             counters.hints_loaded.fetch_add(1, Relaxed);
-            (
-                h.entries,
-                h.min_seq,
-                h.max_seq,
-                h.records,
-                h.covered_len,
-                bytes,
-            )
+            loaded.run = h.entries;
+            loaded.min_seq = h.min_seq;
+            loaded.max_seq = h.max_seq;
+            loaded.records = h.records;
+            loaded.hint_covers = h.covered_len;
+            loaded.hint_bytes = bytes;
         }
-        None => (EntryList::new(), u64::MAX, 0, 0, 0, 0),
-    };
-    let scan_from = hint_covers.max(DATA_HEADER_BYTES);
+    }
+    let scan_from = loaded.hint_covers.max(DATA_HEADER_BYTES);
     if scan_from < len {
         counters.data_files_scanned.fetch_add(1, Relaxed);
         let data = read_range(&*file, scan_from, len)?;
+        let LoadedFile {
+            run,
+            min_seq,
+            max_seq,
+            ..
+        } = &mut loaded;
         let outcome = scan_log(&path, &data, scan_from, salvage, |offset, rec_len, rec| {
             let entry = Entry {
                 file_id: id,
@@ -231,45 +358,35 @@ fn load_file(
                 len: rec_len,
                 stored_seq: rec.seq,
             };
-            min_seq = min_seq.min(plain_seq(rec.seq));
-            max_seq = max_seq.max(plain_seq(rec.seq));
+            *min_seq = (*min_seq).min(plain_seq(rec.seq));
+            *max_seq = (*max_seq).max(plain_seq(rec.seq));
             run.push(rec.key, rec.kind == RecordKind::Delete, entry);
             Ok(())
         })?;
-        records += outcome.records;
+        loaded.records += outcome.records;
         if outcome.salvaged_bytes > 0 {
             counters
                 .salvaged_bytes
                 .fetch_add(outcome.salvaged_bytes, Relaxed);
+            counters
+                .salvaged_records
+                .fetch_add(outcome.salvaged_records, Relaxed);
             notes.push(format!(
-                "salvage skipped {} damaged bytes of {}",
+                "salvage skipped {} damaged bytes of {} and dropped {} intact records of the batches the damage broke",
                 outcome.salvaged_bytes,
-                path.display()
+                path.display(),
+                outcome.salvaged_records
             ));
         }
         if outcome.torn_bytes > 0 {
-            file.truncate(outcome.valid_end)?;
-            file.sync()?;
-            counters
-                .torn_bytes_truncated
-                .fetch_add(outcome.torn_bytes, Relaxed);
-            len = outcome.valid_end;
+            loaded.bad_tail = Some(BadTail {
+                valid_end: outcome.valid_end,
+                bytes: outcome.torn_bytes,
+            });
         }
     }
-    if min_seq > max_seq {
-        return remove_empty(0);
-    }
-    run.sort_and_keep_newest();
-    Ok(Some(LoadedFile {
-        handle: Arc::new(DataFile::new(id, path, file, len)),
-        len,
-        run,
-        min_seq,
-        max_seq,
-        records,
-        hint_covers,
-        hint_bytes,
-    }))
+    loaded.run.sort_and_keep_newest();
+    Ok(loaded)
 }
 
 /// Bytes `from..to` of `file`.

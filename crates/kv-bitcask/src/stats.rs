@@ -23,6 +23,9 @@ pub struct EngineCounters {
     pub torn_bytes_truncated: AtomicU64,
     /// Bytes skipped by salvage at open.
     pub salvaged_bytes: AtomicU64,
+    /// Intact records salvage dropped at open because they belonged to a
+    /// batch the damage broke.
+    pub salvaged_records: AtomicU64,
     /// Hint files used at open.
     pub hints_loaded: AtomicU64,
     /// Data files (or tails of them) scanned at open.
@@ -92,6 +95,7 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
             counters.hint_write_failures.load(Relaxed),
         ),
         ("salvaged_bytes", counters.salvaged_bytes.load(Relaxed)),
+        ("salvaged_records", counters.salvaged_records.load(Relaxed)),
         ("hints_loaded_at_open", counters.hints_loaded.load(Relaxed)),
         (
             "data_files_scanned_at_open",

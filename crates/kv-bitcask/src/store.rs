@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use kv_core::{
     Stats, Store, WriteBatch,
 };
 
-use crate::data_file::{verify_put, DataFile};
+use crate::data_file::{file_ids_exhausted, verify_put, DataFile};
 use crate::keydir::Entry;
 use crate::maintenance::{self, Signal};
 use crate::options::BitcaskOptions;
@@ -42,7 +42,7 @@ pub(crate) struct Inner {
     pub(crate) writer: Mutex<Writer>,
     /// Serializes merges (and `check`, which must not race one).
     pub(crate) merge_lock: Mutex<()>,
-    next_file_id: AtomicU32,
+    next_file_id: AtomicU64,
     pub(crate) counters: EngineCounters,
     pub(crate) signal: Arc<Signal>,
     /// What open noticed (bad hints, salvaged bytes), for `check`.
@@ -69,9 +69,14 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A fresh data file id.
-    pub(crate) fn allocate_file_id(&self) -> u32 {
-        self.next_file_id.fetch_add(1, Ordering::Relaxed)
+    /// A fresh data file id, never handed out before.
+    ///
+    /// # Errors
+    /// `InvalidArgument` once the `u32` ids are used up (the counter is a
+    /// `u64`, so it never wraps back onto ids in use).
+    pub(crate) fn allocate_file_id(&self) -> Result<u32> {
+        let id = self.next_file_id.fetch_add(1, Ordering::Relaxed);
+        u32::try_from(id).map_err(|_| file_ids_exhausted())
     }
 
     /// Marks the store poisoned (a merge failed after it started changing
@@ -160,7 +165,7 @@ impl Bitcask {
             state: RwLock::new(recovered.state),
             writer: Mutex::new(recovered.writer),
             merge_lock: Mutex::new(()),
-            next_file_id: AtomicU32::new(recovered.next_file_id),
+            next_file_id: AtomicU64::new(recovered.next_file_id),
             counters,
             signal: Arc::new(Signal::default()),
             open_notes: recovered.notes,

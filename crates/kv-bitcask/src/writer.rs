@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use kv_core::codec::{encode_batch, encode_delete, encode_put, encoded_len, HEADER_BYTES};
 use kv_core::{BatchOp, Error, Fs, Result, SyncPolicy, WriteBatch};
 
-use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFile};
+use crate::data_file::{
+    create_new_file, data_file_header, data_file_name, hint_file_name, DataFile,
+};
 use crate::entry_list::EntryList;
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
@@ -424,9 +426,9 @@ impl Inner {
     pub(crate) fn rollover(&self, w: &mut Writer) -> Result<()> {
         self.sync_locked(w)?;
         self.write_active_hint(w, false);
-        let id = self.allocate_file_id();
+        let id = self.allocate_file_id()?;
         let path = self.dir.join(data_file_name(id));
-        let file = match self.fs.create(&path) {
+        let file = match create_new_file(&*self.fs, &path) {
             Ok(file) => file,
             Err(e) => return Err(w.poison(e)),
         };

@@ -12,7 +12,11 @@
 //!   `cancelled_write_bytes` dirty bytes dropped before reaching it (a file
 //!   truncated or deleted first). It covers every thread of the process,
 //!   including an engine's background threads, and the harness's own reads of
-//!   `/proc`.
+//!   `/proc`. The device figure the benchmark reports is
+//!   [`ProcIo::device_write_bytes`]: `write_bytes` less
+//!   `cancelled_write_bytes`, so an engine that deletes or truncates files
+//!   before writeback (a merged segment, an obsolete log) is not charged for
+//!   bytes that never reached the device.
 
 use kv_core::IoCounters;
 use serde::{Deserialize, Serialize};
@@ -103,6 +107,21 @@ impl ProcIo {
         (seen == 7).then_some(io)
     }
 
+    /// Net bytes written toward the storage device: `write_bytes` minus
+    /// `cancelled_write_bytes`, saturating at 0.
+    ///
+    /// `write_bytes` counts page cache dirtied when it is dirtied; if the
+    /// file is then truncated or deleted before writeback, the kernel adds
+    /// those bytes to `cancelled_write_bytes` instead of writing them. Over a
+    /// window (a delta from [`ProcIo::since`]) the difference is what this
+    /// window's writes cost the device. It can under-count when the window
+    /// cancels pages dirtied before it began (hence the saturation at 0),
+    /// and it counts pages dirtied but not yet written back at the end of
+    /// the window (every workload ends with `sync()`, so those are few).
+    pub fn device_write_bytes(&self) -> u64 {
+        self.write_bytes.saturating_sub(self.cancelled_write_bytes)
+    }
+
     /// Counters accumulated since `earlier`.
     pub fn since(&self, earlier: &ProcIo) -> ProcIo {
         ProcIo {
@@ -131,6 +150,23 @@ mod tests {
         assert!(ProcIo::parse("rchar: 1\n").is_none());
         let later = ProcIo { wchar: 50, ..io };
         assert_eq!(later.since(&io).wchar, 30);
+    }
+
+    #[test]
+    fn device_bytes_exclude_cancelled_writes() {
+        let io = ProcIo {
+            write_bytes: 3 * 4096,
+            cancelled_write_bytes: 4096,
+            ..ProcIo::default()
+        };
+        assert_eq!(io.device_write_bytes(), 2 * 4096);
+        // A window can cancel pages dirtied before it began: never negative.
+        let io = ProcIo {
+            write_bytes: 4096,
+            cancelled_write_bytes: 3 * 4096,
+            ..ProcIo::default()
+        };
+        assert_eq!(io.device_write_bytes(), 0);
     }
 
     #[test]

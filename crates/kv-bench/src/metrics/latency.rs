@@ -54,11 +54,22 @@ impl LatencyRecorder {
         self.histogram.saturating_record_n(ns, count);
     }
 
-    /// Adds every sample of `other`.
+    /// Adds every sample of `other`, exactly: the result is the histogram
+    /// that recording every sample of both into one recorder would give
+    /// (same bucket counts, same min, max and percentiles).
+    ///
+    /// Uses `Histogram::add`, which adds bucket counts one to one. Every
+    /// recorder has the same bounds ([`MAX_TRACKABLE_NS`], 3 digits), so the
+    /// addition always fits; were it ever refused, each bucket of `other` is
+    /// recorded at its lowest value instead (same counts, a bucket's
+    /// low edge rather than the top edge).
     pub fn merge(&mut self, other: &LatencyRecorder) {
-        for value in other.histogram.iter_recorded() {
-            self.histogram
-                .saturating_record_n(value.value_iterated_to(), value.count_at_value());
+        if self.histogram.add(&other.histogram).is_err() {
+            for value in other.histogram.iter_recorded() {
+                let low = other.histogram.lowest_equivalent(value.value_iterated_to());
+                self.histogram
+                    .saturating_record_n(low, value.count_at_value());
+            }
         }
     }
 
@@ -121,5 +132,44 @@ mod tests {
         assert!((985_000..=1_000_999).contains(&s.p99_ns), "{s:?}");
         assert!((4_990_000..=5_010_000).contains(&s.max_ns), "{s:?}");
         assert_eq!(LatencyRecorder::new().summary(), LatencySummary::default());
+    }
+
+    /// Merging per-thread recorders must give exactly what one recorder of
+    /// every sample gives: bucket counts, min, max and every percentile (a
+    /// merge that re-records each bucket's top edge moves the minimum up and
+    /// loses the exact extremes).
+    #[test]
+    fn merge_equals_recording_every_sample_in_one_recorder() {
+        use rand::rngs::Xoshiro256PlusPlus;
+        use rand::{RngExt, SeedableRng};
+
+        let guard =
+            kv_core::testkit::SeedGuard::new("merge_equals_recording_every_sample_in_one_recorder");
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(guard.seed());
+        let mut threads = vec![LatencyRecorder::new(); 3];
+        let mut single = LatencyRecorder::new();
+        for i in 0..30_000u64 {
+            // Log-uniform from 100 ns to about 100 ms: many buckets, and
+            // samples that are not on a bucket's edge.
+            let ns = (100.0 * 10f64.powf(rng.random::<f64>() * 6.0)) as u64;
+            threads[(i % 3) as usize].record(ns);
+            single.record(ns);
+        }
+        threads[1].record_n(1_234_567, 7);
+        single.record_n(1_234_567, 7);
+        let mut merged = LatencyRecorder::new();
+        for recorder in &threads {
+            merged.merge(recorder);
+        }
+        assert_eq!(merged.summary(), single.summary());
+        assert_eq!(merged.histogram.min_nz(), single.histogram.min_nz());
+        assert_eq!(merged.histogram, single.histogram);
+        for quantile in [0.1, 0.5, 0.9, 0.99, 0.999, 0.9999] {
+            assert_eq!(
+                merged.histogram.value_at_quantile(quantile),
+                single.histogram.value_at_quantile(quantile),
+                "quantile {quantile}"
+            );
+        }
     }
 }

@@ -6,10 +6,17 @@
 //!
 //! - Durability: every write goes to fjall's journal and is flushed to the OS
 //!   (fjall's default). Under `SyncPolicy::Always` each write is followed by
-//!   `persist(PersistMode::SyncAll)` and each batch commits with
-//!   `durability(Some(SyncAll))`, so it is fsynced before it returns. Under
-//!   `Manual`/`Interval` nothing is fsynced until [`FjallPeer::sync`], which
-//!   is `persist(SyncAll)`.
+//!   `persist(PersistMode::SyncData)` and each batch commits with
+//!   `durability(Some(SyncData))`, so the journal is `fdatasync`ed before it
+//!   returns. Under `Manual`/`Interval` nothing is synced until
+//!   [`FjallPeer::sync`], which is `persist(SyncData)`. `SyncData`
+//!   ([`DURABLE_PERSIST_MODE`]) rather than `SyncAll` (a full `fsync`) because
+//!   every other engine's durable sync is `fdatasync`-level (kvlab's `StdFs`,
+//!   redb, LMDB, RocksDB, and the sled adapter): the comparison must not
+//!   charge fjall for metadata flushes the others skip. It is enough for
+//!   durability: `fdatasync` flushes the journal's data and its length, and
+//!   fjall fsyncs the journal directory itself when it creates a journal
+//!   file (and seals a full journal with `SyncAll`).
 //! - Cache: `DatabaseBuilder::cache_size(cache_bytes)` (block cache).
 //! - Compression: off for data and index blocks (and the journal, since the
 //!   crate is built without `lz4`).
@@ -36,6 +43,10 @@ use super::{
 };
 
 const NAME: &str = "fjall";
+
+/// How the journal is made durable, per write under `Always` and in `sync()`:
+/// `fdatasync`, the same level of sync as every other engine (module docs).
+pub const DURABLE_PERSIST_MODE: PersistMode = PersistMode::SyncData;
 
 /// fjall behind [`PeerStore`].
 pub type FjallStore = PeerStore<FjallPeer>;
@@ -82,11 +93,11 @@ impl FjallPeer {
         map_error(&self.data_dir, what, err)
     }
 
-    /// Under `Always`, fsyncs the journal after a single write.
+    /// Under `Always`, syncs the journal (`fdatasync`) after a single write.
     fn persist_if_always(&self) -> Result<()> {
         if self.sync_each_write {
             self.db
-                .persist(PersistMode::SyncAll)
+                .persist(DURABLE_PERSIST_MODE)
                 .map_err(|e| self.error("persist", e))?;
         }
         Ok(())
@@ -148,7 +159,7 @@ impl Peer for FjallPeer {
     fn write(&self, batch: &WriteBatch) -> Result<()> {
         let mut fjall_batch = self.db.batch();
         if self.sync_each_write {
-            fjall_batch = fjall_batch.durability(Some(PersistMode::SyncAll));
+            fjall_batch = fjall_batch.durability(Some(DURABLE_PERSIST_MODE));
         }
         for op in batch.ops() {
             match op {
@@ -181,7 +192,7 @@ impl Peer for FjallPeer {
 
     fn sync(&self) -> Result<()> {
         self.db
-            .persist(PersistMode::SyncAll)
+            .persist(DURABLE_PERSIST_MODE)
             .map_err(|e| self.error("persist", e))
     }
 
@@ -218,5 +229,39 @@ impl Peer for FjallPeer {
         extra.insert("l0_tables".into(), self.keyspace.l0_table_count() as u64);
         extra.insert("cache_used_bytes".into(), self.db.cache_size());
         extra
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kv_core::{Store, SyncPolicy};
+
+    /// Fairness: fjall's durable sync must be `fdatasync`, as kvlab's
+    /// `StdFs::sync`, redb, LMDB, RocksDB and the sled adapter use; a full
+    /// `fsync` (`SyncAll`) would charge fjall alone for metadata flushes.
+    #[test]
+    fn durable_sync_is_fdatasync_like_every_other_engine() {
+        assert_eq!(DURABLE_PERSIST_MODE, PersistMode::SyncData);
+    }
+
+    #[test]
+    fn writes_synced_with_sync_data_are_found_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PeerConfig {
+            sync: SyncPolicy::Always,
+            ..PeerConfig::default()
+        };
+        {
+            let store = open(dir.path(), &config).unwrap();
+            store.put(b"k", b"v").unwrap();
+            let mut batch = WriteBatch::new();
+            batch.put(b"b".to_vec(), b"w".to_vec());
+            store.write(&batch).unwrap();
+            store.sync().unwrap();
+        }
+        let store = open(dir.path(), &config).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(store.get(b"b").unwrap().as_deref(), Some(&b"w"[..]));
     }
 }

@@ -44,10 +44,21 @@ use kv_core::{
 
 use super::key_prefix;
 use super::{
-    check_by_full_scan, peer_corruption, peer_io_error, Peer, PeerConfig, PeerStore, WriteOp,
+    check_by_full_scan, peer_corruption, peer_io_error, KnownLimit, Peer, PeerConfig, PeerStore,
+    WriteOp,
 };
 
 const NAME: &str = "lmdb";
+
+/// The conformance case LMDB fails by its own limit (module docs: *Key
+/// size*); `kv-bench conformance` prints the reason next to the failure.
+pub const KNOWN_LIMITS: &[KnownLimit] = &[KnownLimit {
+    engine: NAME,
+    case: "max_key_and_value_sizes_are_accepted",
+    reason: "LMDB caps keys at its compiled maximum (1,982 bytes with 4 KiB pages in heed's \
+             longer-keys build; 1,981 after kvlab's one-byte key prefix), below kvlab's 4 KiB \
+             MAX_KEY_BYTES: longer keys are refused with TooLarge",
+}];
 
 /// Address space reserved for the memory map: 64 GiB (virtual, not memory;
 /// the file grows only as data is written).
@@ -388,6 +399,26 @@ impl Peer for LmdbPeer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kv_core::limits::MAX_KEY_BYTES;
+    use kv_core::Store;
+
+    /// The known limit is real: LMDB refuses a key of kvlab's maximum size,
+    /// and the limit it names is the one the reason states (on 4 KiB pages).
+    #[test]
+    fn known_key_limit_matches_what_lmdb_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), &PeerConfig::default()).unwrap();
+        let err = store.put(&vec![7u8; MAX_KEY_BYTES], b"v").unwrap_err();
+        let Error::TooLarge { limit, .. } = err else {
+            panic!("expected TooLarge, got {err:?}");
+        };
+        assert!(limit < MAX_KEY_BYTES);
+        store.put(&vec![7u8; limit], b"v").unwrap();
+        let reason = KNOWN_LIMITS[0].reason;
+        if limit == 1_981 {
+            assert!(reason.contains("1,981"), "{reason}");
+        }
+    }
 
     #[test]
     fn long_bounds_clamp_to_equivalent_short_ones() {

@@ -16,7 +16,9 @@
 //!   return `Error::Poisoned` until it is reopened, as the `Store` contract
 //!   asks (some peers poison themselves too).
 //! - **Sync policy**: [`SyncPolicy::Always`] commits every write or batch with
-//!   an fsync on every peer; `Manual` defers durability to
+//!   a durable sync on every peer, at the same level everywhere: `fdatasync`
+//!   (or the peer's equivalent), as kvlab's `StdFs::sync` does, never a full
+//!   `fsync` for one engine and `fdatasync` for the rest; `Manual` defers durability to
 //!   [`kv_core::Store::sync`]; `Interval` is `Manual` plus a background
 //!   thread that calls the peer's durable sync every `interval_ms` while there
 //!   are unsynced writes (sled also runs its own flusher at that interval).
@@ -37,7 +39,7 @@
 //! | peer | `Always` | `Manual`, and `sync()` | cache budget | compact | check |
 //! |---|---|---|---|---|---|
 //! | redb | `Durability::Immediate` per commit | `Durability::None` commits; `sync()` = an empty `Immediate` commit | `Builder::set_cache_size` | `Database::compact` | `Database::check_integrity` |
-//! | fjall | `persist(SyncAll)` after each write, batch `durability(SyncAll)` | journal flushed to the OS per write, no fsync; `sync()` = `persist(SyncAll)` | `cache_size` | rotate memtable + major compaction | full scan (block checksums verified on read) |
+//! | fjall | `persist(SyncData)` (`fdatasync` of the journal) after each write, batch `durability(SyncData)` | journal flushed to the OS per write, no sync; `sync()` = `persist(SyncData)` | `cache_size` | rotate memtable + major compaction | full scan (block checksums verified on read) |
 //! | lmdb (heed) | default env flags: every commit is synced | `NO_SYNC` env flag; `sync()` = `mdb_env_sync(force)` | none: LMDB reads through the OS page cache (`mmap`) | no-op (see `peers::lmdb`) | full scan |
 //! | sled | `flush()` + `fdatasync` of its log after each write (sled's own flush is only `sync_file_range` on Linux) | no flush, `flush_every_ms(None)`; `sync()` = `flush()` + `fdatasync` | `cache_capacity` | no-op (see `peers::sled`) | full scan |
 //! | rocksdb (feature off by default) | `WriteOptions::set_sync(true)` | WAL written, not synced; `sync()` = `flush_wal(true)` | LRU block cache | `compact_range(None, None)` | full scan with checksums verified |
@@ -47,6 +49,10 @@
 //! [`key_prefix`]); order is preserved. LMDB also caps keys at its compiled
 //! maximum (about 1.9 KiB with 4 KiB pages, `longer-keys` build), below
 //! kvlab's 4 KiB: longer keys are refused with `TooLarge` naming LMDB's limit.
+//! So LMDB fails the conformance case `max_key_and_value_sizes_are_accepted`;
+//! the adapter lists it in its `KNOWN_LIMITS` ([`known_limits`]), and
+//! `kv-bench conformance` prints that reason under LMDB's summary line (the
+//! failure stays a failure).
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -75,6 +81,35 @@ pub use peer_store::{Peer, PeerStore};
 
 /// Default cache budget for every engine that has a cache: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A conformance case that a peer fails because of a limit of the peer
+/// itself, documented in its adapter: a true failure, kept in the table,
+/// with the reason printed beside it so a reader knows what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownLimit {
+    /// Engine name in the registry.
+    pub engine: &'static str,
+    /// Name of the conformance case it fails.
+    pub case: &'static str,
+    /// Why, in one sentence: the peer's limit and the kvlab rule it breaks.
+    pub reason: &'static str,
+}
+
+/// The known limits of every peer in this build (see [`KnownLimit`]).
+pub fn known_limits() -> Vec<KnownLimit> {
+    #[allow(unused_mut)]
+    let mut limits = Vec::new();
+    #[cfg(feature = "lmdb")]
+    limits.extend_from_slice(lmdb::KNOWN_LIMITS);
+    limits
+}
+
+/// The known limit that explains `engine` failing `case`, if there is one.
+pub fn known_limit(engine: &str, case: &str) -> Option<KnownLimit> {
+    known_limits()
+        .into_iter()
+        .find(|limit| limit.engine == engine && limit.case == case)
+}
 
 /// How to open a peer: the same two knobs for all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

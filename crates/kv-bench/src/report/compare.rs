@@ -163,7 +163,8 @@ pub struct AmplificationSummary {
     pub engine: String,
     /// `wchar` bytes per user byte, from the preferred write workload.
     pub write_amp_wchar: Option<Figure>,
-    /// Device (`write_bytes`) bytes per user byte, same workload.
+    /// Device (`write_bytes - cancelled_write_bytes`) bytes per user byte,
+    /// same workload.
     pub write_amp_device: Option<Figure>,
     /// `Fs` bytes per user byte (kvlab engines), same workload.
     pub write_amp_fs: Option<Figure>,

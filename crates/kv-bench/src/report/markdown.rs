@@ -64,7 +64,8 @@ fn header(report: &RunReport, md: &mut String) {
         "| settings | |\n|---|---|\n| engines | {} |\n| workloads | {} |\n| keys (`--num`) | {} |\n\
          | key / value size | {} B / {} B |\n| batch | {} |\n| threads | {} |\n| sync | {} |\n\
          | seed | {} |\n| fillsync ops | {} |\n| seek nexts | {} |\n| duration cap | {} |\n\
-         | isolation | {} |\n",
+         | isolation | {} |\n| cache budget (`--cache-mb`) | {} per engine (what each engine gives it \
+         to: *Engines* below) |\n",
         s.engines.join(", "),
         workloads.join(", "),
         c.num,
@@ -80,7 +81,8 @@ fn header(report: &RunReport, md: &mut String) {
         match s.isolation {
             Isolation::Process => "one child process per engine",
             Isolation::Shared => "every engine in one process",
-        }
+        },
+        bytes(s.cache_bytes() as u64)
     );
 }
 
@@ -197,16 +199,63 @@ fn comparisons(report: &RunReport, md: &mut String) {
 }
 
 fn engines(report: &RunReport, md: &mut String) {
-    md.push_str("## Engines\n\n| engine | process | peak RSS | wall time | status |\n|---|---|--:|--:|---|\n");
+    let _ = writeln!(
+        md,
+        "## Engines\n\nEvery engine gets the same cache budget, {} (`--cache-mb {}`); the *cache* \
+         column says what each one gives it to.\n\n\
+         | engine | cache | process | peak RSS | wall time | status |\n|---|---|---|--:|--:|---|",
+        bytes(report.settings.cache_bytes() as u64),
+        report.settings.cache_mb
+    );
     for e in &report.engines {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             e.engine,
+            report.settings.cache_of(&e.engine).unwrap_or("unknown"),
             e.process,
             opt_bytes(e.peak_rss_bytes),
             secs(e.wall_secs),
             e.error.as_deref().unwrap_or("ok")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn report_states_the_cache_budget_and_each_engines_cache() {
+        let cli = Cli::try_parse_from([
+            "kv-bench",
+            "--engines",
+            "memory,null",
+            "--workloads",
+            "fillseq",
+            "--num",
+            "100",
+            "--cache-mb",
+            "32",
+            "--in-process",
+        ])
+        .unwrap();
+        let settings = cli.run.settings().unwrap();
+        let report = crate::runner::run(&settings, None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_report(&report, dir.path()).unwrap();
+        let md = std::fs::read_to_string(path).unwrap();
+        assert!(
+            md.contains("| cache budget (`--cache-mb`) | 32.0MiB per engine"),
+            "{md}"
+        );
+        let memory_cache = crate::registry::info("memory").unwrap().cache;
+        assert!(
+            md.contains(&format!("| memory | {memory_cache} | shared |")),
+            "{md}"
+        );
+        assert!(md.contains("| null | "), "{md}");
     }
 }

@@ -4,8 +4,45 @@
 use std::fmt::Write as _;
 
 use super::compare::{harness_cost, ratios_to_best_peer, workloads, HARNESS_COST_LIMIT};
-use super::format::{nanos, opt_bytes, rate, ratio, secs};
+use super::format::{bytes, nanos, opt_bytes, rate, ratio, secs};
 use crate::results::{RunReport, WorkloadResult};
+use crate::settings::Settings;
+
+/// The lines printed before a run starts: what runs, with what keys, seed,
+/// sync policy, and the cache budget with what each engine gives it to.
+pub fn render_header(settings: &Settings) -> String {
+    let c = &settings.config;
+    let mut out = format!(
+        "kv-bench: {} engine(s) x {} workload(s), {} keys of {}+{} bytes, seed {}, sync {}\n",
+        settings.engines.len(),
+        settings.workloads.len(),
+        c.num,
+        c.key_size,
+        c.value_size,
+        c.seed,
+        settings.sync.name()
+    );
+    out.push_str(&cache_lines(settings));
+    out
+}
+
+/// The cache budget and, per engine, what it is given to.
+fn cache_lines(settings: &Settings) -> String {
+    let mut out = format!(
+        "cache budget: {} per engine (--cache-mb {}), given to:\n",
+        bytes(settings.cache_bytes() as u64),
+        settings.cache_mb
+    );
+    let width = settings.engines.iter().map(String::len).max().unwrap_or(0);
+    for engine in &settings.engines {
+        let _ = writeln!(
+            out,
+            "  {engine:<width$}  {}",
+            settings.cache_of(engine).unwrap_or("unknown")
+        );
+    }
+    out
+}
 
 const HEADER: [&str; 13] = [
     "workload",
@@ -86,7 +123,8 @@ pub fn render(report: &RunReport) -> String {
     }
     out.push_str(
         "W-amp: bytes written / user bytes (kvlab engines: own Fs counters; peers: /proc wchar). \
-         W-amp(dev): page-cache bytes dirtied for the device / user bytes. R B/read: bytes read per \
+         W-amp(dev): page-cache bytes dirtied for the device, less those cancelled by a truncate or \
+         delete before writeback, / user bytes. R B/read: bytes read per \
          read (Fs; peers: rchar). space: bytes on disk / live bytes, after the workload; compacted: \
          after compact() of the store's last workload.\n",
     );
@@ -144,6 +182,8 @@ fn render_harness(report: &RunReport, out: &mut String) {
 }
 
 fn render_engines(report: &RunReport, out: &mut String) {
+    out.push('\n');
+    out.push_str(&cache_lines(&report.settings));
     out.push_str("\nEngines (peak RSS over all phases; child = own process):\n");
     for e in &report.engines {
         let _ = writeln!(
@@ -168,5 +208,62 @@ fn render_engines(report: &RunReport, out: &mut String) {
         .collect();
     if !reopen.is_empty() {
         let _ = writeln!(out, "Reopen of the loaded store: {}", reopen.join("; "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Settings {
+        let cli =
+            Cli::try_parse_from(std::iter::once("kv-bench").chain(args.iter().copied())).unwrap();
+        cli.run.settings().unwrap()
+    }
+
+    #[test]
+    fn header_and_table_print_the_cache_budget_and_each_engines_cache() {
+        let settings = settings(&[
+            "--engines",
+            "memory,bitcask",
+            "--workloads",
+            "fillseq",
+            "--num",
+            "100",
+            "--cache-mb",
+            "32",
+            "--in-process",
+        ]);
+        let header = render_header(&settings);
+        assert!(
+            header.contains("cache budget: 32.0MiB per engine (--cache-mb 32)"),
+            "{header}"
+        );
+        for name in ["memory", "bitcask"] {
+            let cache = crate::registry::info(name).unwrap().cache;
+            assert!(
+                header
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(name) && l.ends_with(cache)),
+                "{name}: {header}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            store_dir: Some(dir.path().to_path_buf()),
+            ..settings
+        };
+        let report = crate::runner::run(&settings, None).unwrap();
+        let table = render(&report);
+        assert!(
+            table.contains("cache budget: 32.0MiB per engine"),
+            "{table}"
+        );
+        assert!(
+            table.contains(crate::registry::info("bitcask").unwrap().cache),
+            "{table}"
+        );
     }
 }

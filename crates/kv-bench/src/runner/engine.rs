@@ -15,6 +15,9 @@
 //! - Retiring a store runs `compact()` and records the result on the last
 //!   workload that ran on it, then deletes its directory.
 //!
+//! Every store is opened with the run's sync policy and its cache budget
+//! (`--cache-mb`, [`Settings::cache_bytes`]), the same for every engine.
+//!
 //! # One measurement
 //!
 //! Counters (`Fs`, `/proc/self/io`) are read and the peak RSS reset; the
@@ -175,6 +178,7 @@ impl<'a> EngineBench<'a> {
     fn open_at(&self, dir: &Path, sync: SyncPolicy) -> Result<Box<dyn Store>> {
         let config = OpenConfig {
             sync,
+            cache_bytes: self.settings.cache_bytes(),
             ..OpenConfig::default()
         };
         registry::open(self.info.name, dir, &config)
@@ -373,7 +377,7 @@ impl<'a> EngineBench<'a> {
             proc_io,
             write_amp_fs: fs_io.and_then(|io| ratio(io.bytes_written, user)),
             write_amp_wchar: stored_io.and_then(|io| ratio(io.wchar, user)),
-            write_amp_device: stored_io.and_then(|io| ratio(io.write_bytes, user)),
+            write_amp_device: stored_io.and_then(|io| ratio(io.device_write_bytes(), user)),
             read_bytes_per_read_fs: fs_io.and_then(|io| ratio(io.bytes_read, reads)),
             read_calls_per_read_fs: fs_io.and_then(|io| ratio(io.read_calls, reads)),
             rchar_per_read: stored_io.and_then(|io| ratio(io.rchar, reads)),
@@ -474,5 +478,28 @@ fn per_second(ops: u64, elapsed: Duration) -> f64 {
         ops as f64 / secs
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// `--cache-mb` reaches the engine: a peer reports the budget it was
+    /// opened with in `Stats::extra["cache_bytes"]`.
+    #[cfg(feature = "redb")]
+    #[test]
+    fn stores_are_opened_with_the_cache_budget() {
+        let cli =
+            Cli::try_parse_from(["kv-bench", "--engines", "redb", "--cache-mb", "32"]).unwrap();
+        let settings = cli.run.settings().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut bench = EngineBench::new("redb", &settings, dir.path()).unwrap();
+        bench.open_fresh(SyncPolicy::Manual).unwrap();
+        let stats = bench.slot().unwrap().store.stats();
+        assert_eq!(stats.extra.get("cache_bytes"), Some(&(32 << 20)));
     }
 }

@@ -2,11 +2,20 @@
 //!
 //! Lean by design, because the `null` engine measures exactly this code: one
 //! clock read per operation (the time-stamp counter where the kernel trusts
-//! it, see [`Clock`]), the deadline checked once per
-//! [`PROGRESS_STRIDE`] operations, keys written into one reused buffer, values
+//! it, see [`Clock`]), progress reported once per [`PROGRESS_STRIDE`]
+//! operations, keys written into one reused buffer, values
 //! borrowed from the pool, no allocation per operation except what the
 //! `Store` API itself needs (`get` returns an owned value; a `WriteBatch`
 //! owns its keys and values; a scan owns its start key).
+//!
+//! # The `--duration` cap
+//!
+//! The deadline is converted once, before the loop, into a reading of the
+//! per-operation clock ([`Clock::deadline_ticks`]) and compared with the
+//! reading every operation takes anyway: a loop stops after the first
+//! operation (or write batch) that ends past the deadline, so it overshoots
+//! by at most one operation (a few milliseconds for a synced write), whatever
+//! the speed of the engine, at the cost of one integer comparison.
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -235,6 +244,7 @@ pub fn run_stream(
     let mut pending = WriteBatch::new();
     let mut pending_indices: Vec<(u64, bool)> = Vec::with_capacity(batch);
     let clock = Clock::get();
+    let deadline = clock.deadline_ticks(stop.deadline);
     let mut last = clock.now();
     let mut since_progress = 0u64;
     loop {
@@ -277,12 +287,12 @@ pub fn run_stream(
         if since_progress >= PROGRESS_STRIDE {
             progress.inc(since_progress);
             since_progress = 0;
-            if stop.deadline.is_some_and(|d| Instant::now() >= d) {
-                worker.tally.capped = stream.planned_ops() > 0;
-                break;
-            }
         }
         if next.is_none() {
+            break;
+        }
+        if now >= deadline {
+            worker.tally.capped = stream.planned_ops() > 0;
             break;
         }
     }
@@ -323,6 +333,7 @@ pub fn run_full_scan(
 ) -> Result<Tally> {
     let mut tally = Tally::default();
     let clock = Clock::get();
+    let deadline = clock.deadline_ticks(stop.deadline);
     let mut last = clock.now();
     let mut since_progress = 0u64;
     let mut items = target.store.scan(&KeyRange::all(), direction)?;
@@ -336,10 +347,10 @@ pub fn run_full_scan(
         if since_progress >= PROGRESS_STRIDE {
             progress.inc(since_progress);
             since_progress = 0;
-            if stop.deadline.is_some_and(|d| Instant::now() >= d) {
-                tally.capped = true;
-                break;
-            }
+        }
+        if now >= deadline {
+            tally.capped = true;
+            break;
         }
     }
     progress.inc(since_progress);
@@ -397,4 +408,109 @@ pub fn join_thread<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> R
             "a benchmark thread panicked (see the message above)",
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use kv_core::{CheckReport, Stats};
+
+    use super::*;
+    use crate::null::NullStore;
+    use crate::workload::db_bench::{IndexOp, Sequential};
+
+    /// How long one write takes in [`SlowStore`] (like an fsync on a disk).
+    const WRITE_TIME: Duration = Duration::from_millis(3);
+
+    /// A store whose every write takes [`WRITE_TIME`], like a synced write.
+    struct SlowStore;
+
+    impl Store for SlowStore {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            NullStore.get(key)
+        }
+        fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+            std::thread::sleep(WRITE_TIME);
+            NullStore.put(key, value)
+        }
+        fn delete(&self, key: &[u8]) -> Result<()> {
+            std::thread::sleep(WRITE_TIME);
+            NullStore.delete(key)
+        }
+        fn write(&self, batch: &WriteBatch) -> Result<()> {
+            std::thread::sleep(WRITE_TIME);
+            NullStore.write(batch)
+        }
+        fn scan(&self, range: &KeyRange, direction: Direction) -> Result<kv_core::ScanIter<'_>> {
+            NullStore.scan(range, direction)
+        }
+        fn sync(&self) -> Result<()> {
+            Ok(())
+        }
+        fn compact(&self) -> Result<()> {
+            Ok(())
+        }
+        fn check(&self) -> Result<CheckReport> {
+            NullStore.check()
+        }
+        fn stats(&self) -> Stats {
+            NullStore.stats()
+        }
+    }
+
+    fn run_capped(store: &dyn Store, batch: usize, cap: Duration) -> (Tally, Duration) {
+        let keys = KeyFormat::new(16).unwrap();
+        let values = ValuePool::new(1, 100).unwrap();
+        let live = LiveSet::new(10_000);
+        let target = Target {
+            store,
+            keys,
+            values: &values,
+            live: &live,
+        };
+        let mut stream = OpStream::Sequential(Sequential::new(0, 10_000, IndexOp::Put));
+        let start = Instant::now();
+        let settings = LoopSettings {
+            batch,
+            stop: StopWhen {
+                deadline: Some(start + cap),
+                ..StopWhen::default()
+            },
+            value_base: 0,
+            sole_writer: true,
+        };
+        let tally = run_stream(target, &mut stream, settings, &PhaseProgress::hidden()).unwrap();
+        (tally, start.elapsed())
+    }
+
+    /// `--duration` on slow writes (fillsync) stops within about one write
+    /// of the cap, not after the next thousand writes.
+    #[test]
+    fn duration_cap_holds_for_slow_writes() {
+        let cap = Duration::from_millis(60);
+        for batch in [1, 4] {
+            let (tally, elapsed) = run_capped(&SlowStore, batch, cap);
+            assert!(tally.capped, "batch {batch}: {tally:?}");
+            assert!(
+                tally.ops > 0 && tally.ops < 1_000,
+                "batch {batch}: {tally:?}"
+            );
+            // One write past the cap, plus generous slack for a loaded machine.
+            assert!(
+                elapsed < cap + WRITE_TIME + Duration::from_millis(150),
+                "batch {batch}: the {cap:?} cap overran to {elapsed:?} ({} ops)",
+                tally.ops
+            );
+        }
+    }
+
+    #[test]
+    fn duration_cap_stops_fast_loops_too() {
+        let cap = Duration::from_millis(20);
+        let (tally, elapsed) = run_capped(&NullStore, 1, cap);
+        // 10,000 null puts may finish before the cap on a fast machine.
+        assert!(tally.capped || tally.ops == 10_000, "{tally:?}");
+        assert!(elapsed < cap + Duration::from_millis(150), "{elapsed:?}");
+    }
 }
