@@ -1,7 +1,8 @@
 //! A quick, rough timing of the hot paths (not the project's benchmark; see
 //! kv-bench for that): 1M random puts of 16-byte keys and 100-byte values in
 //! batches of 1,000 (Manual sync), 1M random gets, a sync, open with and
-//! without hint files, and 2,000 puts under `SyncPolicy::Always`.
+//! without hint files, space amplification after overwriting every key once
+//! (before and after a merge), and 2,000 puts under `SyncPolicy::Always`.
 //!
 //! Run with `cargo run --release -p kv-bitcask --example quick_bench [N]`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -136,6 +137,34 @@ fn main() {
         with_hints.as_secs_f64() / without.as_secs_f64()
     );
     assert_eq!(s.live_keys, n);
+
+    // Space amplification after overwriting every key once, before and after
+    // a merge: bytes on disk / live key and value bytes.
+    let mut batch = WriteBatch::new();
+    for i in 0..n {
+        batch.put(key(i).to_vec(), value.to_vec());
+        if batch.len() == 1000 {
+            store.write(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    store.write(&batch).unwrap();
+    store.sync().unwrap();
+    let space_amp = |s: &kv_core::Stats| s.disk_bytes as f64 / s.live_bytes as f64;
+    let before = store.stats();
+    let start = Instant::now();
+    store.compact().unwrap();
+    let merge_time = start.elapsed();
+    let after = store.stats();
+    println!(
+        "space amplification after overwriting every key once: {:.2} before merge, {:.2} after ({:.3} s merge; {} -> {} disk bytes for {} live bytes)",
+        space_amp(&before),
+        space_amp(&after),
+        merge_time.as_secs_f64(),
+        before.disk_bytes,
+        after.disk_bytes,
+        after.live_bytes
+    );
     drop(store);
 
     // fillsync: every put synced before it returns.
