@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::MachineInfo;
 use crate::metrics::amplification::DiskUsage;
-use crate::metrics::io::{FsIo, ProcIo};
+use crate::metrics::io::ProcIo;
 use crate::metrics::latency::LatencySummary;
 use crate::settings::Settings;
+use kv_core::IoCounters;
 
 /// What the peak RSS of a result covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +79,7 @@ pub struct WorkloadResult {
     pub user_bytes_written: u64,
     /// The engine's own `Fs` counters (engines whose I/O goes through
     /// kvlab's `Fs`: ours).
-    pub fs_io: Option<FsIo>,
+    pub fs_io: Option<IoCounters>,
     /// `/proc/self/io` delta (Linux only).
     pub proc_io: Option<ProcIo>,
     /// `fs_io.bytes_written / user_bytes_written`.

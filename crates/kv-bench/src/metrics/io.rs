@@ -1,8 +1,9 @@
 //! I/O counters: the engine's own `Fs` counters and the kernel's
 //! `/proc/self/io`.
 //!
-//! - [`FsIo`]: what a kvlab engine asked its `Fs` to read and write
-//!   (`Store::stats().io`), exact and per store. Peers do not use our `Fs`, so
+//! - `kv_core::IoCounters` (a delta of `Store::stats().io`, kept as
+//!   `fs_io` in the results): what a kvlab engine asked its `Fs` to read and
+//!   write, exact and per store. Peers do not use our `Fs`, so
 //!   they have none.
 //! - [`ProcIo`]: what the whole process asked the kernel for. `wchar` and
 //!   `rchar` count bytes passed to `write`/`read`-family system calls
@@ -18,40 +19,7 @@
 //!   before writeback (a merged segment, an obsolete log) is not charged for
 //!   bytes that never reached the device.
 
-use kv_core::IoCounters;
 use serde::{Deserialize, Serialize};
-
-/// A delta of an engine's `Fs` counters (see `kv_core::IoCounters`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FsIo {
-    /// Bytes returned by reads.
-    pub bytes_read: u64,
-    /// Read calls.
-    pub read_calls: u64,
-    /// Bytes written.
-    pub bytes_written: u64,
-    /// Write calls.
-    pub write_calls: u64,
-    /// File syncs.
-    pub file_syncs: u64,
-    /// Directory syncs.
-    pub dir_syncs: u64,
-}
-
-impl FsIo {
-    /// The counters accumulated from `before` to `after`.
-    pub fn between(before: &IoCounters, after: &IoCounters) -> Self {
-        let d = after.since(before);
-        Self {
-            bytes_read: d.bytes_read,
-            read_calls: d.read_calls,
-            bytes_written: d.bytes_written,
-            write_calls: d.write_calls,
-            file_syncs: d.file_syncs,
-            dir_syncs: d.dir_syncs,
-        }
-    }
-}
 
 /// The fields of `/proc/self/io` (see proc(5)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,7 @@ use super::execute::{
 };
 use crate::metrics::amplification::{disk_usage, ratio, DiskUsage};
 use crate::metrics::clock::Clock;
-use crate::metrics::io::{FsIo, ProcIo};
+use crate::metrics::io::ProcIo;
 use crate::metrics::memory::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
 use crate::progress::{with_spinner, PhaseProgress};
 use crate::registry::{self, EngineInfo, OpenConfig};
@@ -332,7 +332,7 @@ impl<'a> EngineBench<'a> {
         let proc_io = ProcIo::read()
             .zip(proc_before)
             .map(|(after, before)| after.since(&before));
-        let fs_io = fs_before.map(|before| FsIo::between(&before, &slot.store.stats().io));
+        let fs_io = fs_before.map(|before| slot.store.stats().io.since(&before));
         let disk = self
             .info
             .persistent
