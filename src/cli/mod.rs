@@ -283,24 +283,7 @@ pub fn clap_error_line(e: &clap::Error) -> String {
             visible_subcommands().join(", ")
         );
     }
-    let text = e.render().to_string();
-    let mut message = String::new();
-    let mut in_usage = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            in_usage = false;
-        } else if line.starts_with("Usage:") {
-            in_usage = true;
-        } else if !in_usage && !line.starts_with("For more information") {
-            let part = line.strip_prefix("error:").unwrap_or(line).trim();
-            if !message.is_empty() {
-                message.push_str(if part.starts_with("tip:") { "; " } else { " " });
-            }
-            message.push_str(part);
-        }
-    }
-    format!("{} (try 'kv --help')", one_line(&message))
+    kv_bench::cli::clap_error_line(e, "kv")
 }
 
 /// Names of the subcommands shown in `kv --help`.

@@ -283,6 +283,31 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
     args
 }
 
+/// One line for a clap error that is a real error (not `--help` or
+/// `--version`): the message and any tip, without the usage block, ending
+/// with a pointer to `PROGRAM --help`. Shared by `kv-bench` and `kv`, whose
+/// errors are one line each.
+pub fn clap_error_line(e: &clap::Error, program: &str) -> String {
+    let text = e.render().to_string();
+    let mut message = String::new();
+    let mut in_usage = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            in_usage = false;
+        } else if line.starts_with("Usage:") {
+            in_usage = true;
+        } else if !in_usage && !line.starts_with("For more information") {
+            let part = line.strip_prefix("error:").unwrap_or(line).trim();
+            if !message.is_empty() {
+                message.push_str(if part.starts_with("tip:") { "; " } else { " " });
+            }
+            message.push_str(part);
+        }
+    }
+    format!("{message} (try '{program} --help')")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

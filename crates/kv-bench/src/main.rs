@@ -22,9 +22,17 @@ use kv_bench::{conformance, registry, runner};
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!(
+                "kv-bench: error: {}",
+                kv_bench::cli::clap_error_line(&e, "kv-bench")
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
+            // --help and --version: clap's own output, exit 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match cli.command {

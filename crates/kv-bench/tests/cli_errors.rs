@@ -39,7 +39,7 @@ fn unknown_engine_is_one_line_listing_the_engines() {
 }
 
 #[test]
-fn bad_option_values_are_rejected_before_anything_runs() {
+fn bad_option_values_are_one_line_and_rejected_before_anything_runs() {
     let cases: [&[&str]; 11] = [
         &["--num", "0"],
         &["--num", "lots"],
@@ -55,7 +55,8 @@ fn bad_option_values_are_rejected_before_anything_runs() {
     ];
     for args in cases {
         let out = kv_bench(args);
-        assert_clean_failure(args, &out);
+        let stderr = assert_clean_failure(args, &out);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
     }
 }
 
