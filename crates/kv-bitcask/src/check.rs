@@ -2,7 +2,9 @@
 //!
 //! For every data file: its length matches what the store expects, its
 //! header decodes, and every record decodes with a valid CRC up to the exact
-//! end (a torn tail in an open store is corruption). For every hint file:
+//! end of its data (a torn tail in an open store is corruption); past the
+//! data, the active file may hold preallocated space, which must be all
+//! zeros, and no other file may hold anything. For every hint file:
 //! it decodes and checksums, counts the records it covers right, every one
 //! of them has a sequence number inside its stated bounds, and each of its
 //! entries names a real record (same offset, length, sequence number, kind
@@ -119,17 +121,30 @@ fn check_file(
         Error::corruption(path, offset, CorruptionKind::Invariant(what))
     };
     let len = f.handle.file.len()?;
-    if len != f.total_bytes {
+    let data_len = f.total_bytes;
+    let allocated = if is_active {
+        f.handle.allocated_len().max(data_len)
+    } else {
+        data_len
+    };
+    if len != allocated {
         return Err(invariant(
             0,
             format!(
-                "data file has {len} bytes, the store wrote {}",
-                f.total_bytes
+                "data file has {len} bytes, the store wrote {data_len} and preallocated {} past them",
+                allocated - data_len
             ),
         ));
     }
-    let data = f.handle.file.read_all()?;
-    if decode_file_header(&data, path, DATA_MAGIC, DATA_FORMAT_VERSION)?.is_none() {
+    let all = f.handle.file.read_all()?;
+    let (data, preallocated) = all.split_at((data_len as usize).min(all.len()));
+    if let Some(at) = preallocated.iter().position(|&b| b != 0) {
+        return Err(invariant(
+            data_len + at as u64,
+            "a non-zero byte in the preallocated space past the data".into(),
+        ));
+    }
+    if decode_file_header(data, path, DATA_MAGIC, DATA_FORMAT_VERSION)?.is_none() {
         return Err(invariant(0, "data file is shorter than its header".into()));
     }
     let mut run = EntryList::new();
@@ -180,7 +195,7 @@ fn check_file(
         Some(bytes) => {
             report.files_checked += 1;
             report.bytes_checked += bytes.len() as u64;
-            check_hint(&hint_path, id, &bytes, &data, &placed, report)?;
+            check_hint(&hint_path, id, &bytes, data, &placed, report)?;
         }
     }
     Ok(run)

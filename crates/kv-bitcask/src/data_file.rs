@@ -119,16 +119,22 @@ pub struct DataFile {
     /// be read with a positioned read; above it, it is still in the writer's
     /// buffer.
     readable_len: AtomicU64,
+    /// The file's length as the store last set it: `readable_len` plus the
+    /// zero-filled space preallocated past the data (active file under
+    /// `SyncPolicy::Always` only; see `BitcaskOptions::preallocate_bytes`).
+    allocated_len: AtomicU64,
 }
 
 impl DataFile {
-    /// Wraps an open handle whose first `readable_len` bytes are written.
+    /// Wraps an open handle whose first `readable_len` bytes are written and
+    /// that is exactly that long.
     pub fn new(id: u32, path: PathBuf, file: Arc<dyn File>, readable_len: u64) -> Self {
         Self {
             id,
             path,
             file,
             readable_len: AtomicU64::new(readable_len),
+            allocated_len: AtomicU64::new(readable_len),
         }
     }
 
@@ -140,6 +146,28 @@ impl DataFile {
     /// Publishes that the first `len` bytes are in the file.
     pub fn set_readable_len(&self, len: u64) {
         self.readable_len.store(len, Ordering::Release);
+    }
+
+    /// See the field: the file's length, preallocated space included.
+    pub fn allocated_len(&self) -> u64 {
+        self.allocated_len.load(Ordering::Acquire)
+    }
+
+    /// Records that the file's length is now `len`.
+    pub fn set_allocated_len(&self, len: u64) {
+        self.allocated_len.store(len, Ordering::Release);
+    }
+
+    /// Zero-filled bytes preallocated past the data handed to the file
+    /// system (0 for every file but the active one).
+    pub fn preallocated_bytes(&self) -> u64 {
+        self.allocated_len().saturating_sub(self.readable_len())
+    }
+
+    /// Records that the file was truncated to `len` bytes, all of them data.
+    pub fn set_trimmed_len(&self, len: u64) {
+        self.set_readable_len(len);
+        self.set_allocated_len(len);
     }
 
     /// Reads the `entry.len` bytes of the record at `entry.offset` into

@@ -34,7 +34,9 @@
 //! # Durability
 //!
 //! - `SyncPolicy::Always`: each write is flushed and synced (the directory
-//!   too, after a new file) before it returns.
+//!   too, after a new file) before it returns. The active file is extended
+//!   ahead of its data ([`BitcaskOptions::preallocate_bytes`]), so most of
+//!   those syncs have no file size change to persist.
 //! - `SyncPolicy::Manual`: writes collect in a write buffer
 //!   ([`BitcaskOptions::write_buffer_bytes`]) and reach the file system in
 //!   one call when it fills; `sync()` flushes and syncs.
@@ -45,7 +47,8 @@
 //! - Open makes what it recovered durable (the reused active file, then the
 //!   directory) before it returns, so a state a reopen showed survives a
 //!   later crash even if nothing is synced after it.
-//! - Dropping the store flushes, syncs and writes the active file's hint.
+//! - Dropping the store flushes, trims the active file's preallocated
+//!   space, syncs and writes the active file's hint.
 //!
 //! # Errors
 //!

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kv_core::{Error, Options, Result};
+use kv_core::{Error, Options, Result, SyncPolicy};
 
 use crate::ttl::{Clock, SystemClock};
 
@@ -19,6 +19,10 @@ pub const MAX_MAX_FILE_BYTES: u64 = 3 * 1024 * 1024 * 1024;
 /// Default write buffer (1 MiB): appends are collected here and reach the
 /// file system in one call when it fills, on `sync`, or on rollover.
 pub const DEFAULT_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// Default step by which the active data file is extended ahead of its data
+/// under `SyncPolicy::Always` (1 MiB).
+pub const DEFAULT_PREALLOCATE_BYTES: u64 = 1024 * 1024;
 
 /// Options of a Bitcask store.
 #[derive(Debug, Clone)]
@@ -46,6 +50,28 @@ pub struct BitcaskOptions {
     /// to the file system in one call (default 1 MiB). `SyncPolicy::Always`
     /// flushes on every write regardless.
     pub write_buffer_bytes: usize,
+    /// Under `SyncPolicy::Always`, the active data file is extended ahead of
+    /// its data, this many bytes at a time (default 1 MiB; 0 disables), by
+    /// setting its length (`File::truncate`, a sparse extension on most
+    /// file systems). Most synced writes then land inside the file's
+    /// existing length, so the sync after them has no size change to
+    /// persist: only the first sync after an extension pays for one. An
+    /// extension never reaches past `max_file_bytes` unless a single write
+    /// does.
+    ///
+    /// The zero-filled space past the data is trimmed when the file is
+    /// sealed (rollover) and on a clean close; after a crash, open trims it
+    /// and reports it in `stats().extra["preallocated_bytes_trimmed_at_open"]`
+    /// (not as torn bytes). While the store is open, `stats().disk_bytes`
+    /// includes it (`stats().extra["preallocated_bytes"]`).
+    ///
+    /// Ignored under `SyncPolicy::Manual` and `Interval`: there several
+    /// written but unsynced writes can be in flight, and a file system may
+    /// put a later one on disk before an earlier one. Inside preallocated
+    /// space that would leave zeros followed by valid records, which open
+    /// must treat as damage. Under `Always` every write is synced before the
+    /// next one starts, so at most one is ever in flight.
+    pub preallocate_bytes: u64,
     /// The wall clock TTL expiry is measured against (tests substitute a
     /// [`crate::ManualClock`]).
     pub clock: Arc<dyn Clock>,
@@ -59,6 +85,7 @@ impl Default for BitcaskOptions {
             merge: MergePolicy::default(),
             salvage: false,
             write_buffer_bytes: DEFAULT_WRITE_BUFFER_BYTES,
+            preallocate_bytes: DEFAULT_PREALLOCATE_BYTES,
             clock: Arc::new(SystemClock),
         }
     }
@@ -70,6 +97,17 @@ impl BitcaskOptions {
         Self {
             core,
             ..Self::default()
+        }
+    }
+
+    /// The step by which the active file is preallocated under these
+    /// options: `preallocate_bytes` under `SyncPolicy::Always`, else 0 (see
+    /// the field for why).
+    pub fn preallocation_step_bytes(&self) -> u64 {
+        if self.core.sync == SyncPolicy::Always {
+            self.preallocate_bytes
+        } else {
+            0
         }
     }
 

@@ -18,7 +18,16 @@
 //! 3. Settle the tails: only the file a crash may have torn (see
 //!    [`crate::torn_tail`]) has its torn tail truncated (and synced); a bad
 //!    tail anywhere else is `Corruption`, or with `salvage` truncated and
-//!    reported as salvaged. Remove files with no records.
+//!    reported as salvaged. Remove files with no records. A tail of that
+//!    file that is all zero bytes is preallocated space the crash left (see
+//!    `BitcaskOptions::preallocate_bytes`), not a torn write: it is
+//!    truncated the same way but counted in
+//!    `preallocated_bytes_trimmed_at_open`, not in `torn_bytes_truncated`.
+//!    Zeros are only ever judged after the codec's reader has stopped (a
+//!    valid record may end in zero bytes); a complete record never starts
+//!    with eight zero bytes (its checksum and a length of at least 15), so
+//!    a zero tail cannot hide one, and a torn write whose persisted part is
+//!    all zeros is dropped either way.
 //! 4. Resolve the newest record per key across files (sequence numbers
 //!    decide, not file ids) and build the keydir from the sorted stream.
 //! 5. Reuse the file holding the newest records as the active file if every
@@ -86,13 +95,27 @@ struct LoadedFile {
 }
 
 /// Bytes at the end of a data file that hold no complete record: a torn
-/// write, or damage.
+/// write, preallocated space, or damage.
 #[derive(Debug, Clone, Copy)]
 struct BadTail {
     /// Where they start (0 for a file whose header is bad too).
     valid_end: u64,
     /// How many there are.
     bytes: u64,
+    /// Every one of them is zero: in the file a crash may have torn, this
+    /// is preallocated space, not a torn write.
+    zero_filled: bool,
+}
+
+impl BadTail {
+    /// The tail `bytes` of a file, starting at `valid_end`.
+    fn of(valid_end: u64, bytes: &[u8]) -> Self {
+        Self {
+            valid_end,
+            bytes: bytes.len() as u64,
+            zero_filled: bytes.iter().all(|&b| b == 0),
+        }
+    }
 }
 
 /// Rebuilds the store's state from the directory.
@@ -189,6 +212,7 @@ pub(crate) fn recover(
             w
         }
     };
+    writer.set_preallocation(options.preallocation_step_bytes(), options.max_file_bytes);
     let active_id = writer.active.id;
     for f in loaded
         .iter()
@@ -249,7 +273,12 @@ fn settle_tails(
         };
         let path = &f.handle.path;
         if Some(f.handle.id) == torn_candidate {
-            counters.torn_bytes_truncated.fetch_add(tail.bytes, Relaxed);
+            let counter = if tail.zero_filled {
+                &counters.preallocated_bytes_trimmed
+            } else {
+                &counters.torn_bytes_truncated
+            };
+            counter.fetch_add(tail.bytes, Relaxed);
         } else if salvage {
             counters.salvaged_bytes.fetch_add(tail.bytes, Relaxed);
             notes.push(format!(
@@ -271,7 +300,7 @@ fn settle_tails(
         if f.records > 0 {
             f.handle.file.truncate(tail.valid_end)?;
             f.handle.file.sync()?;
-            f.handle.set_readable_len(tail.valid_end);
+            f.handle.set_trimmed_len(tail.valid_end);
             f.len = tail.valid_end;
         } // else the whole file goes
     }
@@ -305,28 +334,27 @@ fn load_file(
         has_hint_file: has_hint,
         bad_tail: None,
     };
-    let all_tail = Some(BadTail {
-        valid_end: 0,
-        bytes: len,
-    });
     if len < DATA_HEADER_BYTES {
-        loaded.bad_tail = all_tail.filter(|t| t.bytes > 0); // never written whole
+        let bytes = read_range(&*file, 0, len)?;
+        loaded.bad_tail = (len > 0).then(|| BadTail::of(0, &bytes)); // never written whole
         return Ok(loaded);
     }
     let mut header = [0; DATA_HEADER_BYTES as usize];
     file.read_exact_at(&mut header, 0)?;
     if let Err(damage) = decode_file_header(&header, &path, DATA_MAGIC, DATA_FORMAT_VERSION) {
-        // A header that never reached the disk whole, with garbage where it
-        // should be (a crash right after the file was created), looks like
-        // damage. With no valid record anywhere after it, nothing was ever
-        // synced there: the whole file is a bad tail. Otherwise it is damage.
-        let body = read_range(&*file, DATA_HEADER_BYTES, len)?;
+        // A header that never reached the disk whole, with garbage (or the
+        // zeros of preallocated space) where it should be (a crash right
+        // after the file was created), looks like damage. With no valid
+        // record anywhere after it, nothing was ever synced there: the
+        // whole file is a bad tail. Otherwise it is damage.
+        let all = read_range(&*file, 0, len)?;
+        let body = all.get(DATA_HEADER_BYTES as usize..).unwrap_or_default();
         let any_record =
             (0..body.len()).any(|at| matches!(decode_record(&body[at..]), Decoded::Record { .. }));
         if any_record {
             return Err(damage);
         }
-        loaded.bad_tail = all_tail;
+        loaded.bad_tail = Some(BadTail::of(0, &all));
         return Ok(loaded);
     }
 
@@ -379,10 +407,9 @@ fn load_file(
             ));
         }
         if outcome.torn_bytes > 0 {
-            loaded.bad_tail = Some(BadTail {
-                valid_end: outcome.valid_end,
-                bytes: outcome.torn_bytes,
-            });
+            let tail_start = outcome.valid_end.saturating_sub(scan_from) as usize;
+            let tail = data.get(tail_start..).unwrap_or_default();
+            loaded.bad_tail = Some(BadTail::of(outcome.valid_end, tail));
         }
     }
     loaded.run.sort_and_keep_newest();

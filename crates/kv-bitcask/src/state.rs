@@ -17,8 +17,9 @@ use crate::ttl::EXPIRY_PREFIX_BYTES;
 pub struct FileInfo {
     /// The shared read handle.
     pub handle: Arc<DataFile>,
-    /// Length of the file, header included (for the active file, including
-    /// bytes still in the write buffer).
+    /// Length of the file's data, header included (for the active file,
+    /// including bytes still in the write buffer, and not its preallocated
+    /// space: see [`DataFile::preallocated_bytes`]).
     pub total_bytes: u64,
     /// Bytes of the records the keydir points at.
     pub live_bytes: u64,

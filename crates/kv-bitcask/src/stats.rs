@@ -4,6 +4,13 @@
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
 //! `.dead_keys` (records that are not a key's live version) and
 //! `.tombstone_bytes`.
+//!
+//! `disk_bytes` is the length of every data and hint file, so it includes
+//! the zero-filled space preallocated past the data of the active file
+//! (`extra["preallocated_bytes"]`, see `BitcaskOptions::preallocate_bytes`;
+//! sparse on most file systems, so it may occupy no blocks). Per-file
+//! `total_bytes` and `dead_bytes` count data only: preallocated space is
+//! neither live nor dead.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -21,6 +28,9 @@ pub struct EngineCounters {
     hint_write_failures: AtomicU64,
     /// Bytes of torn tail truncated at open.
     pub torn_bytes_truncated: AtomicU64,
+    /// Zero-filled preallocated bytes trimmed from the end of the active
+    /// file at open (what a crash or a failed close left).
+    pub preallocated_bytes_trimmed: AtomicU64,
     /// Bytes skipped by salvage at open.
     pub salvaged_bytes: AtomicU64,
     /// Intact records salvage dropped at open because they belonged to a
@@ -64,8 +74,11 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
     let mut extra = std::collections::BTreeMap::new();
     let mut disk_bytes = 0;
     let mut dead_bytes = 0;
+    let mut preallocated_bytes = 0;
     for (id, f) in &state.files {
-        disk_bytes += f.total_bytes + f.hint_bytes;
+        let preallocated = f.handle.preallocated_bytes();
+        preallocated_bytes += preallocated;
+        disk_bytes += f.total_bytes + f.hint_bytes + preallocated;
         dead_bytes += f.dead_bytes();
         let name = |what: &str| format!("file.{id:010}.{what}");
         extra.insert(name("total_bytes"), f.total_bytes);
@@ -79,6 +92,11 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
     let figures = [
         ("files", state.files.len() as u64),
         ("dead_bytes", dead_bytes),
+        ("preallocated_bytes", preallocated_bytes),
+        (
+            "preallocated_bytes_trimmed_at_open",
+            counters.preallocated_bytes_trimmed.load(Relaxed),
+        ),
         ("keydir_bytes", keydir_bytes),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),

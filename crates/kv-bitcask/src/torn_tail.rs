@@ -2,11 +2,12 @@
 //!
 //! Only the file being appended to when the crash hit, the active file, can
 //! end in a torn write. Every other data file was synced whole before it
-//! stopped changing: a rollover syncs the active file before it creates the
-//! next one, and a merge syncs its output before renaming it into place (an
-//! output still being written is a `*.tmp` file, which open deletes). So a
-//! failing tail in any other file is damage, and truncating it could drop a
-//! record that matters, such as the tombstone that hides an older put.
+//! stopped changing: a rollover trims the active file's preallocated space
+//! and syncs the file before it creates the next one, and a merge syncs its
+//! output before renaming it into place (an output still being written is a
+//! `*.tmp` file, which open deletes). So a failing tail in any other file is
+//! damage, and truncating it could drop a record that matters, such as the
+//! tombstone that hides an older put.
 //!
 //! The file system does not record which file was active; the contents
 //! tell. Records are numbered in the order they are written and the active

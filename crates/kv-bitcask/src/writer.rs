@@ -3,9 +3,20 @@
 //!
 //! One `Mutex<Writer>` serializes writers. A write encodes its records into
 //! the buffer (no allocation per record), hands the buffer to the file
-//! system in one `append` when it is full or the sync policy asks, and then
-//! updates the keydir under the state lock, still holding the writer lock so
-//! keydir updates happen in sequence order. Lock order: writer, then state.
+//! system in one positioned write when it is full or the sync policy asks,
+//! and then updates the keydir under the state lock, still holding the
+//! writer lock so keydir updates happen in sequence order. Lock order:
+//! writer, then state.
+//!
+//! # Preallocation
+//!
+//! Under `SyncPolicy::Always` the active file is extended ahead of its data
+//! (see `BitcaskOptions::preallocate_bytes`), so the file is longer than
+//! its data: the writer writes at its own tracked offset (`flushed_len`)
+//! with `File::write_at`, never with `File::append` (which writes at the
+//! file's length). Before a file is sealed, and on a clean close, it is
+//! truncated back to its data, so only the newest file can ever end in
+//! zero-filled space (open trims that, see `crate::recovery`).
 
 use std::io;
 use std::sync::Arc;
@@ -95,7 +106,9 @@ pub struct Writer {
     pub active: Arc<DataFile>,
     /// Encoded records not yet handed to the file system.
     pub buffer: Vec<u8>,
-    /// Bytes of the active file already handed to the file system.
+    /// Bytes of the active file already handed to the file system: the
+    /// offset the next flush writes at. The file may be longer (zero-filled
+    /// preallocated space, `active.allocated_len()`).
     pub flushed_len: u64,
     /// The next sequence number to assign.
     pub next_seq: u64,
@@ -119,11 +132,19 @@ pub struct Writer {
     pub poisoned: Option<String>,
     /// Entries of the records of the write being applied.
     pub pending: Vec<Entry>,
+    /// Step by which the active file is extended ahead of its data (0: no
+    /// preallocation; see `BitcaskOptions::preallocation_step_bytes`).
+    pub preallocate_step_bytes: u64,
+    /// Preallocation never extends the file past this (unless one write
+    /// alone does): the rollover limit.
+    pub max_file_bytes: u64,
     scratch: Vec<u8>,
 }
 
 impl Writer {
-    /// A writer appending to `active`, whose first `len` bytes are on disk.
+    /// A writer appending to `active`, whose first `len` bytes are on disk
+    /// and which is exactly that long (no preallocated space; preallocation
+    /// is off until [`Writer::set_preallocation`]).
     pub fn new(active: Arc<DataFile>, len: u64, next_seq: u64) -> Self {
         Self {
             active,
@@ -140,8 +161,17 @@ impl Writer {
             last_sync: Instant::now(),
             poisoned: None,
             pending: Vec::new(),
+            preallocate_step_bytes: 0,
+            max_file_bytes: u64::MAX,
             scratch: Vec::new(),
         }
+    }
+
+    /// Turns preallocation on (`step_bytes > 0`) or off; extensions stop at
+    /// `max_file_bytes`.
+    pub fn set_preallocation(&mut self, step_bytes: u64, max_file_bytes: u64) {
+        self.preallocate_step_bytes = step_bytes;
+        self.max_file_bytes = max_file_bytes;
     }
 
     /// A writer for a brand-new file: its header goes in the buffer.
@@ -180,19 +210,61 @@ impl Writer {
         Error::Io(e)
     }
 
-    /// Hands the buffer to the file system in one call. On failure the
-    /// buffer is kept (reads are served from it) and nothing is published.
+    /// Hands the buffer to the file system in one positioned write at
+    /// `flushed_len` (after extending the file if preallocation is on and
+    /// the write would pass its end). On failure the buffer is kept (reads
+    /// are served from it) and nothing is published.
     pub fn flush(&mut self) -> io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.active.file.append(&self.buffer)?;
-        self.flushed_len += self.buffer.len() as u64;
-        self.active.set_readable_len(self.flushed_len);
+        let end = self.logical_len();
+        self.reserve(end)?;
+        self.active.file.write_at(&self.buffer, self.flushed_len)?;
+        self.flushed_len = end;
+        if self.active.allocated_len() < end {
+            self.active.set_allocated_len(end);
+        }
+        self.active.set_readable_len(end);
         self.buffer.clear();
         if self.buffer.capacity() > MAX_RETAINED_BUFFER_BYTES {
             self.buffer = Vec::new(); // a huge batch passed through
         }
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// With preallocation on, makes the active file at least `end` bytes
+    /// long: when a write would pass its length, extends it by the step (or
+    /// by what the write needs, if more), but not past `max_file_bytes`
+    /// unless the write itself does. The new length becomes durable with
+    /// the next sync, which pays for the size change once; the syncs after
+    /// it find the size unchanged.
+    fn reserve(&mut self, end: u64) -> io::Result<()> {
+        let allocated = self.active.allocated_len();
+        if self.preallocate_step_bytes == 0 || end <= allocated {
+            return Ok(());
+        }
+        let target = allocated
+            .saturating_add(self.preallocate_step_bytes)
+            .min(self.max_file_bytes)
+            .max(end);
+        self.active.file.truncate(target)?;
+        self.active.set_allocated_len(target);
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Truncates the active file to its data (`flushed_len`), dropping the
+    /// preallocated space, so that a sealed or cleanly closed file ends
+    /// with its last record. Made durable by the next sync. REQUIRES: the
+    /// buffer is flushed (else the file would end short of the data).
+    pub fn trim_preallocated(&mut self) -> io::Result<()> {
+        if self.active.allocated_len() <= self.flushed_len {
+            return Ok(());
+        }
+        self.active.file.truncate(self.flushed_len)?;
+        self.active.set_trimmed_len(self.flushed_len);
         self.unsynced = true;
         Ok(())
     }
@@ -422,9 +494,22 @@ impl Inner {
         }
     }
 
-    /// Seals the active file (flushed, synced, hinted) and starts a new one.
+    /// Flushes the active file, trims it to its data and syncs it (and the
+    /// directory if needed): what sealing a file and a clean close need.
+    /// Poisons on failure.
+    fn finish_active_locked(&self, w: &mut Writer) -> Result<()> {
+        w.check_usable()?;
+        if let Err(e) = w.flush().and_then(|()| w.trim_preallocated()) {
+            return Err(w.poison(e));
+        }
+        self.sync_locked(w)
+    }
+
+    /// Seals the active file (flushed, trimmed to its data, synced, hinted)
+    /// and starts a new one. The trim is durable before the next file
+    /// exists, so a sealed file never ends in preallocated space.
     pub(crate) fn rollover(&self, w: &mut Writer) -> Result<()> {
-        self.sync_locked(w)?;
+        self.finish_active_locked(w)?;
         self.write_active_hint(w, false);
         let id = self.allocate_file_id()?;
         let path = self.dir.join(data_file_name(id));
@@ -496,12 +581,13 @@ impl Inner {
         }
     }
 
-    /// Clean shutdown: flush, sync, and hint the active file (durably, so
-    /// the next open reads the hint instead of scanning the file even after
-    /// a power loss). Nothing happens on a poisoned store.
+    /// Clean shutdown: flush, trim the preallocated space, sync, and hint
+    /// the active file (durably, so the next open reads the hint instead of
+    /// scanning the file even after a power loss). Nothing happens on a
+    /// poisoned store (open trims what is left).
     pub(crate) fn close(&self) {
         let mut w = self.lock_writer();
-        if w.poisoned.is_some() || self.sync_locked(&mut w).is_err() {
+        if w.poisoned.is_some() || self.finish_active_locked(&mut w).is_err() {
             return;
         }
         self.write_active_hint(&mut w, true);

@@ -3,10 +3,12 @@
 //! with the `BTreeMap` model.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kv_bitcask::ttl::plain_seq;
 use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
+use kv_core::codec::{LogEntry, LogReader, Tail};
 use kv_core::testkit::{Model, SimFs};
 use kv_core::{Options, Store, StoreExt, SyncPolicy, WriteBatch};
 use rand::rngs::StdRng;
@@ -30,6 +32,43 @@ pub fn sim_options(sim: &SimFs, max_file_bytes: u64) -> BitcaskOptions {
         write_buffer_bytes: 1024,
         ..BitcaskOptions::default()
     }
+}
+
+/// Options on `sim` under `SyncPolicy::Always`, where the active file is
+/// preallocated `preallocate_bytes` at a time (no automatic merges).
+pub fn always_options(sim: &SimFs, max_file_bytes: u64, preallocate_bytes: u64) -> BitcaskOptions {
+    BitcaskOptions {
+        core: Options::with_fs(Arc::new(sim.clone())).sync(SyncPolicy::Always),
+        preallocate_bytes,
+        ..sim_options(sim, max_file_bytes)
+    }
+}
+
+/// The data files of `sim`, sorted by name.
+pub fn data_files(sim: &SimFs) -> Vec<PathBuf> {
+    sim.files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "data"))
+        .collect()
+}
+
+/// How the data file `bytes` ends and the highest sequence number in it
+/// (0 if none). Panics on corruption.
+pub fn read_log(bytes: &[u8]) -> (Tail, u64) {
+    let body = bytes.get(16..).unwrap_or_default();
+    let mut reader = LogReader::new(Path::new("data"), body, 16);
+    let mut max_seq = 0;
+    for entry in reader.by_ref() {
+        match entry.unwrap() {
+            LogEntry::Single(rec) => max_seq = max_seq.max(plain_seq(rec.record.seq)),
+            LogEntry::Batch { members, .. } => {
+                for rec in members {
+                    max_seq = max_seq.max(plain_seq(rec.record.seq));
+                }
+            }
+        }
+    }
+    (reader.tail(), max_seq)
 }
 
 /// Opens the store in [`DIR`] on `sim`.
