@@ -316,16 +316,14 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         for o in outputs {
             let path = inner.dir.join(data_file_name(o.id));
             let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
-            let mut info = FileInfo::new(handle, o.len);
-            info.min_seq = o.min_seq;
-            info.max_seq = o.max_seq;
-            info.records = o.records;
-            info.hint_bytes = o.hint_bytes;
-            for (_, tombstone, e) in o.hint.iter() {
-                if tombstone {
-                    info.note_tombstone(e.seq(), e.len);
-                }
-            }
+            let info = FileInfo::summarized(
+                handle,
+                o.len,
+                (o.min_seq, o.max_seq),
+                o.records,
+                o.hint_bytes,
+                &o.hint,
+            );
             st.files.insert(o.id, info);
         }
         for (i, (key, _, new)) in moves.copied.iter().enumerate() {

@@ -460,16 +460,14 @@ fn load_hint(
 fn build_state(loaded: &[LoadedFile]) -> (State, BTreeMap<u32, FileInfo>) {
     let mut files: BTreeMap<u32, FileInfo> = BTreeMap::new();
     for f in loaded {
-        let mut info = FileInfo::new(Arc::clone(&f.handle), f.len);
-        info.min_seq = f.min_seq;
-        info.max_seq = f.max_seq;
-        info.records = f.records;
-        info.hint_bytes = f.hint_bytes;
-        for (_, tombstone, e) in f.run.iter() {
-            if tombstone {
-                info.note_tombstone(e.seq(), e.len);
-            }
-        }
+        let info = FileInfo::summarized(
+            Arc::clone(&f.handle),
+            f.len,
+            (f.min_seq, f.max_seq),
+            f.records,
+            f.hint_bytes,
+            &f.run,
+        );
         files.insert(f.handle.id, info);
     }
     let runs: Vec<&EntryList> = loaded.iter().map(|f| &f.run).collect();

@@ -32,13 +32,10 @@
 //! Rules combine: a record is dropped if a rule in force claims it. Further
 //! damage keeps a batch's range and restarts a run at the resume point.
 
-use kv_core::codec::{decode_record, Decoded, RecordKind, HEADER_BYTES};
-use kv_core::limits::{MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use kv_core::codec::{decode_header, decode_record, Decoded, RecordKind};
+use kv_core::limits::MAX_BATCH_OPS;
 
 use crate::ttl::plain_seq;
-
-/// Bytes of the record header that its `len` field counts.
-const COUNTED_HEADER_BYTES: usize = HEADER_BYTES - 8;
 
 /// What salvage drops of the records it resumes at after damage: a record
 /// is dropped if either rule in force claims it; a rule that does not claim
@@ -181,38 +178,9 @@ fn loose_kinds(region: &[u8]) -> Option<Vec<u8>> {
     let mut kinds = Vec::new();
     let mut at = 0;
     while at < region.len() {
-        let header = region.get(at..at + HEADER_BYTES)?;
-        let field = |from: usize, n: usize| {
-            header[from..from + n]
-                .iter()
-                .rev()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
-        };
-        let (len, kind, key_len, value_field) =
-            (field(4, 4), header[8], field(17, 2), field(19, 4));
-        let consistent = match kind {
-            k if k == RecordKind::Put as u8 => {
-                key_len <= MAX_KEY_BYTES
-                    && value_field <= MAX_VALUE_BYTES
-                    && len == COUNTED_HEADER_BYTES + key_len + value_field
-            }
-            k if k == RecordKind::Delete as u8 => {
-                key_len <= MAX_KEY_BYTES
-                    && value_field == 0
-                    && len == COUNTED_HEADER_BYTES + key_len
-            }
-            k if k == RecordKind::BatchBegin as u8 => {
-                key_len == 0
-                    && (1..=MAX_BATCH_OPS).contains(&value_field)
-                    && len == COUNTED_HEADER_BYTES
-            }
-            _ => false,
-        };
-        if !consistent {
-            return None;
-        }
-        kinds.push(kind);
-        at += 8 + len;
+        let header = decode_header(&region[at..])?.ok()?;
+        kinds.push(header.kind as u8);
+        at += header.encoded_len;
     }
     (at == region.len()).then_some(kinds)
 }
@@ -220,7 +188,7 @@ fn loose_kinds(region: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kv_core::codec::{encode_batch, encode_put};
+    use kv_core::codec::{encode_batch, encode_put, HEADER_BYTES};
     use kv_core::WriteBatch;
 
     #[test]

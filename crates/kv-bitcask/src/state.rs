@@ -9,6 +9,7 @@ use std::sync::Arc;
 use kv_core::codec::HEADER_BYTES;
 
 use crate::data_file::{DataFile, DATA_HEADER_BYTES};
+use crate::entry_list::EntryList;
 use crate::keydir::{Entry, Keydir};
 use crate::ttl::EXPIRY_PREFIX_BYTES;
 
@@ -79,6 +80,31 @@ impl FileInfo {
     pub fn note_seq(&mut self, seq: u64) {
         self.min_seq = self.min_seq.min(seq);
         self.max_seq = self.max_seq.max(seq);
+    }
+
+    /// A file loaded at open or written by a merge: its sequence bounds,
+    /// record count and hint size, with the tombstones of `entries` (one
+    /// entry per record of the file) accounted. Live bytes and keys are
+    /// accounted later, as the keydir is built or switched.
+    pub fn summarized(
+        handle: Arc<DataFile>,
+        total_bytes: u64,
+        (min_seq, max_seq): (u64, u64),
+        records: u64,
+        hint_bytes: u64,
+        entries: &EntryList,
+    ) -> Self {
+        let mut info = Self::new(handle, total_bytes);
+        info.min_seq = min_seq;
+        info.max_seq = max_seq;
+        info.records = records;
+        info.hint_bytes = hint_bytes;
+        for (_, tombstone, e) in entries.iter() {
+            if tombstone {
+                info.note_tombstone(e.seq(), e.len);
+            }
+        }
+        info
     }
 
     /// Records a tombstone of `len` bytes with sequence `seq`.

@@ -23,7 +23,7 @@
 
 use std::path::Path;
 
-use super::record::{decode_record, Decoded, RecordKind, RecordRef};
+use super::record::{decode_header, decode_record, Decoded, RecordKind, RecordRef};
 use crate::error::{CorruptionKind, Error, Result};
 
 /// One decoded record with its place in the file.
@@ -135,9 +135,10 @@ impl<'a> LogReader<'a> {
             Decoded::Invalid(kind) => {
                 let search_from = match kind {
                     // The header held together: skip the record's own bytes.
-                    CorruptionKind::ChecksumMismatch { .. } => {
-                        record_end(&data[at..]).map_or(at + 1, |len| at + len.max(1))
-                    }
+                    CorruptionKind::ChecksumMismatch { .. } => match decode_header(&data[at..]) {
+                        Some(Ok(header)) => at + header.encoded_len,
+                        _ => at + 1,
+                    },
                     _ => at + 1,
                 };
                 Err(Damage {
@@ -222,15 +223,6 @@ fn damaged<'a>(at: usize, d: Damage) -> Step<'a> {
         kind: d.kind,
         search_from: d.search_from,
     }
-}
-
-/// The encoded length a well-formed header claims, if the header's length
-/// fields are consistent (only called after a checksum mismatch, where they
-/// are known to be).
-fn record_end(buf: &[u8]) -> Option<usize> {
-    let len = buf.get(4..8)?;
-    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    Some(8 + len)
 }
 
 impl<'a> Iterator for LogReader<'a> {

@@ -29,6 +29,7 @@ mod record;
 pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
 pub use log_reader::{LogEntry, LogReader, Tail};
 pub use record::{
-    decode_record, encode_batch, encode_batch_begin, encode_delete, encode_put, encoded_len,
-    Decoded, RecordKind, RecordRef, HEADER_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT_VERSION,
+    decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_put,
+    encoded_len, Decoded, RecordHeader, RecordKind, RecordRef, HEADER_BYTES, MAX_RECORD_BYTES,
+    RECORD_FORMAT_VERSION,
 };

@@ -144,24 +144,43 @@ fn u32_at(buf: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// Decodes the record at the start of `buf`. Never panics, whatever the bytes.
-pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
-    if buf.len() < HEADER_BYTES {
-        return Decoded::Incomplete {
-            needed: HEADER_BYTES,
-        };
-    }
-    let expected_crc = u32_at(buf, 0);
-    let len = u32_at(buf, 4) as usize;
-    let tag = buf[8];
+/// A record header whose fields agree with each other and with the limits.
+/// Its checksum is not verified: only [`decode_record`] does that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// The checksum stored in the record.
+    pub expected_crc: u32,
+    /// Type tag.
+    pub kind: RecordKind,
+    /// Sequence number.
+    pub seq: u64,
+    /// Key bytes that follow the header.
+    pub key_len: usize,
+    /// Value bytes that follow the key (0 for `Delete` and `BatchBegin`).
+    pub value_len: usize,
+    /// For `BatchBegin`, the member count; else 0.
+    pub batch_len: u32,
+    /// Encoded length of the whole record, header included.
+    pub encoded_len: usize,
+}
+
+/// Reads and checks the header at the start of `buf`: the kind is known, the
+/// key and value lengths are within the limits, and `len` equals what they
+/// add up to. `None` if `buf` is shorter than a header. This is the one shape
+/// rule of the format; [`decode_record`] and salvage paths both use it.
+pub fn decode_header(buf: &[u8]) -> Option<Result<RecordHeader, CorruptionKind>> {
+    let header = buf.get(..HEADER_BYTES)?;
+    let expected_crc = u32_at(header, 0);
+    let len = u32_at(header, 4) as usize;
+    let tag = header[8];
     let mut seq = [0; 8];
-    seq.copy_from_slice(&buf[9..17]);
+    seq.copy_from_slice(&header[9..17]);
     let seq = u64::from_le_bytes(seq);
-    let key_len = u16::from_le_bytes([buf[17], buf[18]]) as usize;
-    let value_field = u32_at(buf, 19);
+    let key_len = u16::from_le_bytes([header[17], header[18]]) as usize;
+    let value_field = u32_at(header, 19);
 
     let Some(kind) = RecordKind::from_tag(tag) else {
-        return Decoded::Invalid(CorruptionKind::BadKind { got: tag });
+        return Some(Err(CorruptionKind::BadKind { got: tag }));
     };
     let (value_len, batch_len) = match kind {
         RecordKind::BatchBegin => (0, value_field),
@@ -174,33 +193,53 @@ pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
             key_len == 0 && batch_len >= 1 && batch_len as usize <= MAX_BATCH_OPS
         }
     };
-    let counted = COUNTED_HEADER_BYTES + key_len + value_len;
-    if !shape_ok || len != counted {
-        return Decoded::Invalid(CorruptionKind::BadLength {
+    if !shape_ok || len != COUNTED_HEADER_BYTES + key_len + value_len {
+        return Some(Err(CorruptionKind::BadLength {
             got: len as u64,
             max: (COUNTED_HEADER_BYTES + MAX_KEY_BYTES + MAX_VALUE_BYTES) as u64,
-        });
+        }));
     }
-    let total = 8 + len;
+    Some(Ok(RecordHeader {
+        expected_crc,
+        kind,
+        seq,
+        key_len,
+        value_len,
+        batch_len,
+        encoded_len: 8 + len,
+    }))
+}
+
+/// Decodes the record at the start of `buf`. Never panics, whatever the bytes.
+pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
+    let header = match decode_header(buf) {
+        None => {
+            return Decoded::Incomplete {
+                needed: HEADER_BYTES,
+            }
+        }
+        Some(Err(kind)) => return Decoded::Invalid(kind),
+        Some(Ok(header)) => header,
+    };
+    let total = header.encoded_len;
     if buf.len() < total {
         return Decoded::Incomplete { needed: total };
     }
     let got_crc = crc32fast::hash(&buf[4..total]);
-    if got_crc != expected_crc {
+    if got_crc != header.expected_crc {
         return Decoded::Invalid(CorruptionKind::ChecksumMismatch {
-            expected: expected_crc,
+            expected: header.expected_crc,
             got: got_crc,
         });
     }
-    let key = &buf[HEADER_BYTES..HEADER_BYTES + key_len];
-    let value = &buf[HEADER_BYTES + key_len..total];
+    let key_end = HEADER_BYTES + header.key_len;
     Decoded::Record {
         record: RecordRef {
-            kind,
-            seq,
-            key,
-            value,
-            batch_len,
+            kind: header.kind,
+            seq: header.seq,
+            key: &buf[HEADER_BYTES..key_end],
+            value: &buf[key_end..total],
+            batch_len: header.batch_len,
         },
         len: total,
     }
