@@ -69,6 +69,7 @@ mod tests {
     fn table_flattens_and_aligns() {
         let stats = kv_core::Stats {
             engine: "memory".into(),
+            live_keys_exact: true,
             live_keys: 3,
             extra: [("dead_bytes".to_string(), 12)].into_iter().collect(),
             ..Default::default()

@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::panic;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use kv_core::testkit::conformance::{cases, run_case, CaseResult, Engine};
@@ -210,21 +210,21 @@ pub fn default_engines() -> Vec<&'static str> {
 /// `uses_fs: false` tells the suite).
 pub fn suite_engine(info: EngineInfo) -> Engine {
     let name = info.name;
-    Engine {
+    Engine::new(
         name,
-        persistent: info.persistent,
-        uses_fs: info.uses_fs,
-        open: Arc::new(
-            move |dir: &Path, options: Options| -> Result<Box<dyn Store>> {
-                let config = OpenConfig {
-                    sync: options.sync,
-                    fs: Some(options.fs),
-                    ..OpenConfig::default()
-                };
-                registry::open(name, dir, &config)
-            },
-        ),
-    }
+        move |dir: &Path, options: Options| -> Result<Box<dyn Store>> {
+            let config = OpenConfig {
+                sync: options.sync,
+                fs: Some(options.fs),
+                background: options.background,
+                open_mode: options.open_mode,
+                ..OpenConfig::default()
+            };
+            registry::open(name, dir, &config)
+        },
+    )
+    .persistent(info.persistent)
+    .uses_fs(info.uses_fs)
 }
 
 /// Runs every case against each engine named (all but `null` when the list

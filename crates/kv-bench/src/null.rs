@@ -55,6 +55,7 @@ impl Store for NullStore {
     fn check(&self) -> Result<CheckReport> {
         Ok(CheckReport {
             notes: vec!["null engine: stores nothing, nothing to check".into()],
+            damage: Vec::new(),
             ..CheckReport::default()
         })
     }
@@ -62,6 +63,7 @@ impl Store for NullStore {
     fn stats(&self) -> Stats {
         Stats {
             engine: "null".into(),
+            live_keys_exact: true,
             ..Stats::default()
         }
     }

@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use kv_core::{Error, Fs, Options, Result, StdFs, Store, SyncPolicy};
+use kv_core::{Background, Error, Fs, OpenMode, Options, Result, StdFs, Store, SyncPolicy};
 
 use crate::null::NullStore;
 use crate::peers::{PeerConfig, DEFAULT_CACHE_BYTES};
@@ -76,6 +76,10 @@ pub struct OpenConfig {
     /// The file system for engines with `uses_fs`; `None` is [`StdFs`].
     /// Peers always use the real file system.
     pub fs: Option<Arc<dyn Fs>>,
+    /// Where our engines run background work (peers run their own threads).
+    pub background: Background,
+    /// Read-write, read-only or verify (our engines; peers open read-write).
+    pub open_mode: OpenMode,
 }
 
 impl Default for OpenConfig {
@@ -84,18 +88,21 @@ impl Default for OpenConfig {
             sync: SyncPolicy::Manual,
             cache_bytes: DEFAULT_CACHE_BYTES,
             fs: None,
+            background: Background::Threads,
+            open_mode: OpenMode::ReadWrite,
         }
     }
 }
 
 impl OpenConfig {
-    /// The `kv_core` options our engines embed: the file system and the sync
-    /// policy.
+    /// The `kv_core` options our engines embed: the file system, the sync
+    /// policy, the cache budget, the background mode and the open mode.
     pub fn core_options(&self) -> Options {
-        Options {
-            fs: self.fs.clone().unwrap_or_else(|| Arc::new(StdFs)),
-            sync: self.sync,
-        }
+        Options::with_fs(self.fs.clone().unwrap_or_else(|| Arc::new(StdFs)))
+            .sync(self.sync)
+            .cache_bytes(self.cache_bytes as u64)
+            .background(self.background)
+            .open_mode(self.open_mode)
     }
 
     /// The configuration peers are opened with.

@@ -57,6 +57,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     let st = inner.read_state();
     let mut report = CheckReport {
         notes: inner.open_notes.clone(),
+        damage: Vec::new(),
         ..CheckReport::default()
     };
     let mut runs = Vec::with_capacity(st.files.len());

@@ -129,6 +129,7 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
     }
     Stats {
         engine: "bitcask".into(),
+        live_keys_exact: true,
         live_keys: state.keydir.len() as u64,
         live_bytes: state.live_payload_bytes,
         disk_bytes,

@@ -7,32 +7,25 @@
 //! also cut the power around extensions in the middle of a file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
 use kv_core::testkit::conformance::Engine;
 
 fn bitcask_with(name: &'static str, preallocate_bytes: u64) -> Engine {
-    Engine {
-        name,
-        persistent: true,
-        uses_fs: true,
-        open: Arc::new(move |dir, core| {
-            let options = BitcaskOptions {
-                core,
-                max_file_bytes: 4096,
-                merge: MergePolicy {
-                    small_file_bytes: 1024,
-                    check_interval_ms: 20,
-                    ..MergePolicy::default()
-                },
-                write_buffer_bytes: 2048,
-                preallocate_bytes,
-                ..BitcaskOptions::default()
-            };
-            Ok(Box::new(Bitcask::open(dir, options)?))
-        }),
-    }
+    Engine::new(name, move |dir, core| {
+        let options = BitcaskOptions {
+            core,
+            max_file_bytes: 4096,
+            merge: MergePolicy {
+                small_file_bytes: 1024,
+                check_interval_ms: 20,
+                ..MergePolicy::default()
+            },
+            write_buffer_bytes: 2048,
+            preallocate_bytes,
+            ..BitcaskOptions::default()
+        };
+        Ok(Box::new(Bitcask::open(dir, options)?))
+    })
 }
 
 fn bitcask_small_files() -> Engine {

@@ -65,10 +65,41 @@ pub enum Error {
     /// The store was closed; open it again to use it.
     #[error("store is closed (open it again)")]
     Closed,
+
+    /// The directory holds a store written by another engine.
+    #[error("{path} holds a {found} store, not a {expected} store (open it with --engine {found})", path = path.display())]
+    WrongEngine {
+        /// The store directory.
+        path: PathBuf,
+        /// The engine that wrote it.
+        found: String,
+        /// The engine that was asked to open it.
+        expected: String,
+    },
+
+    /// The directory holds files but no kvlab store marker: it is not a store,
+    /// and nothing was written to it.
+    #[error("{path} holds files but no kvlab store (use an empty directory or a store's own directory)", path = path.display())]
+    ForeignDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+
+    /// A read-only or verify open found no store in the directory (nothing
+    /// was created).
+    #[error("{path} holds no store (a read never creates one; write to it first)", path = path.display())]
+    NoStore {
+        /// The directory.
+        path: PathBuf,
+    },
+
+    /// A write on a store opened read-only.
+    #[error("store is open read-only (reopen it read-write to change it)")]
+    ReadOnly,
 }
 
 /// What exactly failed to verify in a [`Error::Corruption`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub enum CorruptionKind {
     /// The stored checksum does not match the bytes.
@@ -109,6 +140,8 @@ pub enum CorruptionKind {
     Mismatch(String),
     /// A structural invariant does not hold (ordering, counts, references).
     Invariant(String),
+    /// A file the store's own metadata says exists is missing or empty.
+    MissingFile(String),
 }
 
 impl fmt::Display for CorruptionKind {
@@ -133,6 +166,7 @@ impl fmt::Display for CorruptionKind {
             Self::BadKind { got } => write!(f, "unknown type tag {got}"),
             Self::Mismatch(what) => write!(f, "unexpected record: {what}"),
             Self::Invariant(what) => write!(f, "invariant violated: {what}"),
+            Self::MissingFile(what) => write!(f, "missing file: {what}"),
         }
     }
 }
@@ -180,6 +214,14 @@ mod tests {
             },
             Error::InvalidArgument("bad".into()),
             Error::Closed,
+            Error::WrongEngine {
+                path: "/d".into(),
+                found: "redb".into(),
+                expected: "bitcask".into(),
+            },
+            Error::NoStore { path: "/d".into() },
+            Error::ForeignDirectory { path: "/d".into() },
+            Error::ReadOnly,
         ];
         for e in errors {
             let text = e.to_string();

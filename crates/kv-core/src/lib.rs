@@ -31,8 +31,10 @@ pub mod batch;
 pub mod codec;
 pub mod error;
 pub mod fs;
+pub mod identity;
 pub mod limits;
 pub mod options;
+pub mod poison;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -40,5 +42,9 @@ pub mod testkit;
 pub use batch::{BatchOp, WriteBatch};
 pub use error::{CorruptionKind, Error, Result};
 pub use fs::{CountingFs, File, Fs, IoCounters, StdFs};
-pub use options::{Options, SyncPolicy};
-pub use store::{CheckReport, Direction, KeyRange, KvPair, ScanIter, Stats, Store, StoreExt};
+pub use identity::{claim_store_dir, read_identity, Claim, StoreIdentity};
+pub use options::{Background, OpenMode, Options, SyncPolicy};
+pub use poison::Poison;
+pub use store::{
+    CheckReport, Damage, Direction, KeyRange, KvPair, ScanIter, Stats, Store, StoreExt,
+};

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeBounds};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::batch::WriteBatch;
-use crate::error::Result;
+use crate::error::{CorruptionKind, Error, Result};
 use crate::fs::IoCounters;
+use crate::limits::{MAX_BATCH_BYTES, MAX_BATCH_OPS};
 
 /// A key and its value.
 pub type KvPair = (Vec<u8>, Vec<u8>);
@@ -137,8 +139,11 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 pub struct Stats {
     /// Engine name, e.g. `"bitcask"`.
     pub engine: String,
-    /// Live (visible) keys.
+    /// Live (visible) keys: exact where [`Stats::live_keys_exact`] is true,
+    /// else the engine's estimate (an LSM counts versions it has not merged).
     pub live_keys: u64,
+    /// True when `live_keys` (and `live_bytes`) are exact, not estimates.
+    pub live_keys_exact: bool,
     /// Bytes of keys plus values of the live keys (the logical data size).
     pub live_bytes: u64,
     /// Bytes the store occupies on disk (every file, including dead data).
@@ -152,7 +157,62 @@ pub struct Stats {
     pub extra: BTreeMap<String, u64>,
 }
 
-/// What a successful [`Store::check`] verified.
+impl Stats {
+    /// Empty figures for `engine`, with `live_keys_exact` true.
+    pub fn new(engine: impl Into<String>) -> Self {
+        Self {
+            engine: engine.into(),
+            live_keys_exact: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// One damaged spot that [`Store::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// The file holding the damaged bytes.
+    pub file: PathBuf,
+    /// Byte offset of the damaged record, block or page (0 when the damage is
+    /// the file as a whole: missing, emptied, misplaced).
+    pub offset: u64,
+    /// What failed to verify.
+    pub kind: CorruptionKind,
+}
+
+impl Damage {
+    /// The damage an `Err(Corruption)` describes, or `None` for any other
+    /// error.
+    pub fn from_error(error: &Error) -> Option<Self> {
+        match error {
+            Error::Corruption { file, offset, kind } => Some(Self {
+                file: file.clone(),
+                offset: *offset,
+                kind: kind.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The `Err(Corruption)` for this damage.
+    pub fn to_error(&self) -> Error {
+        Error::corruption(self.file.clone(), self.offset, self.kind.clone())
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at offset {}: {}",
+            self.file.display(),
+            self.offset,
+            self.kind
+        )
+    }
+}
+
+/// What [`Store::check`] verified, and the damage it found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
     /// Files read.
@@ -164,9 +224,42 @@ pub struct CheckReport {
     /// Live keys found.
     pub live_keys: u64,
     /// Things worth knowing that are not corruption (e.g. a missing hint file
-    /// that open will rebuild).
+    /// that open will rebuild, an unexpected file left alone).
     pub notes: Vec<String>,
+    /// Every damaged spot found, in file and offset order. Empty on a sound
+    /// store.
+    pub damage: Vec<Damage>,
 }
+
+impl CheckReport {
+    /// True when no damage was found.
+    pub fn is_clean(&self) -> bool {
+        self.damage.is_empty()
+    }
+
+    /// Records the damage an `Err(Corruption)` describes; any other error is
+    /// returned as it is (an I/O failure is not damage).
+    pub fn record(&mut self, error: Error) -> Result<()> {
+        match Damage::from_error(&error) {
+            Some(damage) => {
+                self.damage.push(damage);
+                Ok(())
+            }
+            None => Err(error),
+        }
+    }
+
+    /// `Err(Corruption)` for the first damaged spot, or `Ok(self)` when clean.
+    pub fn into_result(self) -> Result<Self> {
+        match self.damage.first() {
+            Some(first) => Err(first.to_error()),
+            None => Ok(self),
+        }
+    }
+}
+
+/// Keys one batch of the default [`Store::delete_range`] deletes at most.
+pub const DELETE_RANGE_BATCH_KEYS: usize = 4096;
 
 /// A key-value store: the one interface every kvlab engine implements.
 ///
@@ -269,12 +362,77 @@ pub trait Store: Send + Sync {
     /// Full integrity verification: every checksum and every invariant. Costs
     /// a read of every byte the store holds; `open` only does cheap checks.
     ///
+    /// Damage is a list, not only an error: `check()` returns `Ok(report)`
+    /// with every damaged spot it found in [`CheckReport::damage`] (an empty
+    /// list on a sound store). It changes nothing on disk. Unexpected files in
+    /// the directory are reported in `notes`, never deleted.
+    ///
     /// # Errors
-    /// `Corruption` naming the first damaged file and offset.
+    /// I/O failures while reading; `Poisoned` where the engine cannot check a
+    /// poisoned store.
     fn check(&self) -> Result<CheckReport>;
 
     /// Counters and figures; no I/O.
     fn stats(&self) -> Stats;
+
+    /// Deletes every key in `range`.
+    ///
+    /// The default implementation scans the range and deletes the keys it
+    /// finds in [`WriteBatch`]es of at most [`DELETE_RANGE_BATCH_KEYS`] keys
+    /// (and within [`crate::limits::MAX_BATCH_BYTES`]): each batch is atomic
+    /// across a crash, the whole range is not (a crash may leave a prefix of
+    /// the range deleted). Its cost grows with the number of keys in the
+    /// range. Keys written into the range while it runs may or may not be
+    /// deleted. An engine may override it natively (the LSM writes one range
+    /// tombstone) and then documents its own atomicity.
+    ///
+    /// # Durability
+    /// As [`Store::write`], batch by batch.
+    ///
+    /// # Errors
+    /// As [`Store::write`]; an empty or inverted range deletes nothing.
+    fn delete_range(&self, range: &KeyRange) -> Result<()> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let mut next = range.clone();
+        loop {
+            let mut batch = WriteBatch::new();
+            let mut bytes = 0usize;
+            let mut last = None;
+            for item in self.scan(&next, Direction::Forward)? {
+                let (key, _) = item?;
+                bytes += key.len() + 16;
+                batch.delete(key.clone());
+                last = Some(key);
+                if batch.len() >= DELETE_RANGE_BATCH_KEYS.min(MAX_BATCH_OPS)
+                    || bytes >= MAX_BATCH_BYTES / 2
+                {
+                    break;
+                }
+            }
+            let Some(last) = last else {
+                return Ok(());
+            };
+            self.write(&batch)?;
+            next.start = Bound::Excluded(last);
+        }
+    }
+
+    /// Closes the store, reporting what a drop cannot: a failed final flush,
+    /// sync of a clean-close marker or release of the lock.
+    ///
+    /// The default drops the store and returns `Ok`; engines that can fail
+    /// while closing override it. Dropping a store stays a best-effort close
+    /// (see "Dropping the store" above).
+    ///
+    /// # Errors
+    /// The I/O error of the final flush; `Poisoned` if the store was poisoned
+    /// (its unsynced writes may be lost).
+    fn close(self: Box<Self>) -> Result<()> {
+        drop(self);
+        Ok(())
+    }
 }
 
 /// Conveniences over [`Store`] that are not part of the object-safe core.

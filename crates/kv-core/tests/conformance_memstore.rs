@@ -4,18 +4,13 @@
 #![cfg(feature = "testkit")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use kv_core::testkit::conformance::{self, CaseResult, Engine};
 use kv_core::testkit::MemStore;
 
 fn memstore_engine() -> Engine {
-    Engine {
-        name: "memory",
-        persistent: false,
-        uses_fs: false,
-        open: Arc::new(|_dir, _options| Ok(Box::new(MemStore::new()))),
-    }
+    Engine::new("memory", |_dir, _options| Ok(Box::new(MemStore::new())))
+        .persistent(false)
+        .uses_fs(false)
 }
 
 kv_core::conformance_suite!(memstore_engine);

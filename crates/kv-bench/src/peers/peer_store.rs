@@ -196,6 +196,7 @@ impl<P: Peer> Store for PeerStore<P> {
         extra.extend(self.peer.extra());
         Stats {
             engine: self.peer.name().to_string(),
+            live_keys_exact: true,
             live_keys: live_keys.unwrap_or(0),
             disk_bytes,
             extra,

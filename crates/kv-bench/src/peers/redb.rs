@@ -253,6 +253,7 @@ impl Peer for RedbPeer {
             bytes_checked: bytes,
             live_keys,
             notes: vec!["redb check_integrity: every page checksum verified".into()],
+            damage: Vec::new(),
         })
     }
 

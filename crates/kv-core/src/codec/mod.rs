@@ -23,10 +23,12 @@
 //! allocates from one: records are borrowed slices of the input.
 
 mod file_header;
+mod le;
 mod log_reader;
 mod record;
 
 pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
+pub use le::{open_block, put_varint, seal_block, LeReader, BLOCK_TRAILER_BYTES};
 pub use log_reader::{LogEntry, LogReader, Tail};
 pub use record::{
     decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_put,

@@ -164,6 +164,10 @@ impl Fs for CountingFs {
         Ok(self.wrap(self.inner.open(path)?))
     }
 
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn File>> {
+        Ok(self.wrap(self.inner.open_read(path)?))
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.inner.rename(from, to)?;
         self.counters.renames.fetch_add(1, Relaxed);
@@ -192,6 +196,10 @@ impl Fs for CountingFs {
         self.inner.sync_dir(dir)?;
         self.counters.dir_syncs.fetch_add(1, Relaxed);
         Ok(())
+    }
+
+    fn lock_dir_shared(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
+        self.inner.lock_dir_shared(dir)
     }
 
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {

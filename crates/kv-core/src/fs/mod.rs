@@ -115,6 +115,13 @@ pub trait Fs: Send + Sync + Debug {
     /// [`io::ErrorKind::NotFound`] if it does not exist.
     fn open(&self, path: &Path) -> io::Result<Arc<dyn File>>;
 
+    /// Opens an existing file for reading only (writes through the handle
+    /// fail), so a store on a read-only file system can be read. The default
+    /// is [`Fs::open`]; [`StdFs`] opens the file read-only.
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn File>> {
+        self.open(path)
+    }
+
     /// Atomically renames `from` to `to`, replacing `to` if it exists.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
 
@@ -137,6 +144,13 @@ pub trait Fs: Send + Sync + Debug {
     /// guard lives. If another guard (of this or another process) holds it,
     /// fails at once with [`io::ErrorKind::WouldBlock`].
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>>;
+
+    /// Takes a shared lock on the directory: any number of shared locks may be
+    /// held at once, but not beside an exclusive one ([`io::ErrorKind::WouldBlock`]
+    /// then, both ways). Creates no file: where the directory has no lock file
+    /// (a store copied without it, a read-only medium) there is nothing to
+    /// lock against and the guard is empty.
+    fn lock_dir_shared(&self, dir: &Path) -> io::Result<Box<dyn DirLock>>;
 }
 
 /// Locks `dir` through `fs`, turning "already held" into [`Error::Locked`].
@@ -152,9 +166,50 @@ pub fn lock_store_dir(fs: &dyn Fs, dir: &Path) -> Result<Box<dyn DirLock>> {
     })
 }
 
+/// Takes a shared lock on `dir` (for read-only opens), turning "held
+/// exclusively" into [`Error::Locked`].
+pub fn lock_store_dir_shared(fs: &dyn Fs, dir: &Path) -> Result<Box<dyn DirLock>> {
+    fs.lock_dir_shared(dir).map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            Error::Locked {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            Error::Io(e)
+        }
+    })
+}
+
+/// Creates a store directory durably: creates it and any missing parents,
+/// then syncs the parent of every directory it created, so the new directory
+/// cannot vanish in a crash. Not an error if it exists.
+pub fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at {
+        if path.as_os_str().is_empty() || fs.exists(path)? {
+            break;
+        }
+        missing.push(path);
+        at = path.parent();
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs.create_dir(dir)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent() {
+            if !parent.as_os_str().is_empty() {
+                fs.sync_dir(parent)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a whole file by path, or `None` if it does not exist.
 pub fn read_file_if_exists(fs: &dyn Fs, path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match fs.open(path) {
+    match fs.open_read(path) {
         Ok(file) => file.read_all().map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),

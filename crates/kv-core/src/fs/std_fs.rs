@@ -82,7 +82,9 @@ impl File for StdFile {
 
 #[derive(Debug)]
 struct StdDirLock {
-    _file: fs::File,
+    /// The locked `LOCK` file; `None` for a shared lock on a directory that
+    /// has no lock file.
+    _file: Option<fs::File>,
 }
 
 impl DirLock for StdDirLock {}
@@ -100,6 +102,11 @@ impl Fs for StdFs {
 
     fn open(&self, path: &Path) -> io::Result<Arc<dyn File>> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
+        Ok(Arc::new(StdFile::new(file)?))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn File>> {
+        let file = OpenOptions::new().read(true).open(path)?;
         Ok(Arc::new(StdFile::new(file)?))
     }
 
@@ -132,6 +139,24 @@ impl Fs for StdFs {
         fs::File::open(dir)?.sync_all()
     }
 
+    fn lock_dir_shared(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
+        let file = match fs::File::open(dir.join(LOCK_FILE_NAME)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Box::new(StdDirLock { _file: None }))
+            }
+            Err(e) => return Err(e),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Box::new(StdDirLock { _file: Some(file) })),
+            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "directory is locked by a writing handle",
+            )),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
         let file = OpenOptions::new()
             .read(true)
@@ -140,7 +165,7 @@ impl Fs for StdFs {
             .truncate(false)
             .open(dir.join(LOCK_FILE_NAME))?;
         match file.try_lock() {
-            Ok(()) => Ok(Box::new(StdDirLock { _file: file })),
+            Ok(()) => Ok(Box::new(StdDirLock { _file: Some(file) })),
             Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "directory is locked by another handle",
@@ -181,6 +206,38 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(first);
         assert!(StdFs.lock_dir(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn shared_locks_coexist_but_not_with_an_exclusive_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let no_lock_file = StdFs.lock_dir_shared(dir.path()).unwrap();
+        assert!(
+            !dir.path().join(LOCK_FILE_NAME).exists(),
+            "a shared lock created a file"
+        );
+        drop(no_lock_file);
+        let writer = StdFs.lock_dir(dir.path()).unwrap();
+        let err = StdFs.lock_dir_shared(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(writer);
+        let a = StdFs.lock_dir_shared(dir.path()).unwrap();
+        let _b = StdFs.lock_dir_shared(dir.path()).unwrap();
+        assert_eq!(
+            StdFs.lock_dir(dir.path()).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        drop(a);
+    }
+
+    #[test]
+    fn open_read_gives_a_handle_that_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        StdFs.create(&path).unwrap().append(b"abc").unwrap();
+        let f = StdFs.open_read(&path).unwrap();
+        assert_eq!(f.read_all().unwrap(), b"abc");
+        assert!(f.append(b"x").is_err());
     }
 
     #[test]

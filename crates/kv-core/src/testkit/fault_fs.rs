@@ -239,6 +239,10 @@ impl Fs for FaultFs {
         Ok(self.wrap(self.inner.open(path)?))
     }
 
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn File>> {
+        Ok(self.wrap(self.inner.open_read(path)?))
+    }
+
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.check(FaultOp::Rename)?;
         self.inner.rename(from, to)
@@ -264,6 +268,10 @@ impl Fs for FaultFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.check(FaultOp::SyncDir)?;
         self.inner.sync_dir(dir)
+    }
+
+    fn lock_dir_shared(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
+        self.inner.lock_dir_shared(dir)
     }
 
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {

@@ -101,6 +101,7 @@ impl Store for MemStore {
         let map = self.read();
         Stats {
             engine: "memory".into(),
+            live_keys_exact: true,
             live_keys: map.len() as u64,
             live_bytes: map.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
             ..Stats::default()

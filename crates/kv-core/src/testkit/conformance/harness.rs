@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use super::{CaseOutcome, Engine};
 use crate::error::Result;
 use crate::fs::{Fs, StdFs};
-use crate::options::{Options, SyncPolicy};
+use crate::options::{Background, Options, SyncPolicy};
 use crate::store::{Direction, KeyRange, KvPair, Store};
 use crate::testkit::model::{describe_op, diff_lines, show_bytes, Model, ModelOp};
 use crate::testkit::SimFs;
@@ -67,10 +67,7 @@ impl<'e> TempStore<'e> {
     pub(super) fn try_open(&self) -> Result<Box<dyn Store>> {
         (self.engine.open)(
             self.dir.path(),
-            Options {
-                fs: Arc::new(StdFs),
-                sync: self.sync,
-            },
+            Options::with_fs(Arc::new(StdFs)).sync(self.sync),
         )
     }
 
@@ -97,13 +94,19 @@ pub(super) fn sim_arc(sim: &SimFs) -> Arc<dyn Fs> {
     Arc::new(sim.clone())
 }
 
-/// Opens the engine in [`SIM_DB_DIR`] on `fs`.
+/// Opens the engine in [`SIM_DB_DIR`] on `fs`, with background work
+/// [`Background::Inline`] so the case replays exactly from its seed.
 pub(super) fn try_open_on(
     engine: &Engine,
     fs: Arc<dyn Fs>,
     sync: SyncPolicy,
 ) -> Result<Box<dyn Store>> {
-    (engine.open)(Path::new(SIM_DB_DIR), Options { fs, sync })
+    (engine.open)(
+        Path::new(SIM_DB_DIR),
+        Options::with_fs(fs)
+            .sync(sync)
+            .background(Background::Inline),
+    )
 }
 
 /// Opens the engine in [`SIM_DB_DIR`] on `fs`; panics naming `context` if

@@ -366,6 +366,7 @@ impl Store for LogStore {
         let state = self.inner.state();
         Stats {
             engine: "test-log".into(),
+            live_keys_exact: true,
             live_keys: state.map.len() as u64,
             disk_bytes: state.file.len().unwrap_or(0),
             torn_bytes_truncated: self.inner.torn_bytes,

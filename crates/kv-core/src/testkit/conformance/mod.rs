@@ -9,16 +9,13 @@
 //!
 //! ```ignore
 //! // crates/kv-myengine/tests/conformance.rs
-//! use std::sync::Arc;
 //! use kv_core::testkit::conformance::Engine;
 //!
 //! fn my_engine() -> Engine {
-//!     Engine {
-//!         name: "myengine",
-//!         persistent: true,
-//!         uses_fs: true,
-//!         open: Arc::new(|dir, options| Ok(Box::new(kv_myengine::MyStore::open(dir, options)?))),
-//!     }
+//!     Engine::new("myengine", |dir, options| {
+//!         Ok(Box::new(kv_myengine::MyStore::open(dir, options)?))
+//!     })
+//!     .snapshot_scans(false)
 //! }
 //!
 //! kv_core::conformance_suite!(my_engine);
@@ -130,8 +127,12 @@ pub use runner::{run_all, run_case, run_case_in_test, skip_reason, CaseResult};
 /// Opens the engine under test on a directory with the given options.
 pub type OpenFn = dyn Fn(&Path, Options) -> Result<Box<dyn Store>> + Send + Sync;
 
-/// How the suite opens the engine under test.
+/// How the suite opens the engine under test, and what it claims.
+///
+/// `#[non_exhaustive]`: build it with [`Engine::new`] and the builder methods,
+/// so a claim added later never breaks an engine outside this crate.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Engine {
     /// Name, for messages and tables.
     pub name: &'static str,
@@ -141,8 +142,47 @@ pub struct Engine {
     /// False when the engine ignores `Options::fs` (peer engines like redb):
     /// `SimFs`/`FaultFs` cases skip cleanly.
     pub uses_fs: bool,
+    /// True when a scan sees exactly the state at its start (later writes
+    /// invisible, a batch all or nothing) while writers and compaction run;
+    /// the suite then checks it.
+    pub snapshot_scans: bool,
     /// Opens (creating if needed) the store in a directory.
     pub open: Arc<OpenFn>,
+}
+
+impl Engine {
+    /// A persistent engine that does all its I/O through `Options::fs` and
+    /// claims no snapshot scans; change the claims with the builder methods.
+    pub fn new(
+        name: &'static str,
+        open: impl Fn(&Path, Options) -> Result<Box<dyn Store>> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name,
+            persistent: true,
+            uses_fs: true,
+            snapshot_scans: false,
+            open: Arc::new(open),
+        }
+    }
+
+    /// Sets whether the store keeps its data across a reopen.
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
+    /// Sets whether the engine does all its file I/O through `Options::fs`.
+    pub fn uses_fs(mut self, uses_fs: bool) -> Self {
+        self.uses_fs = uses_fs;
+        self
+    }
+
+    /// Sets whether scans are consistent snapshots.
+    pub fn snapshot_scans(mut self, snapshot_scans: bool) -> Self {
+        self.snapshot_scans = snapshot_scans;
+        self
+    }
 }
 
 impl fmt::Debug for Engine {
@@ -151,6 +191,7 @@ impl fmt::Debug for Engine {
             .field("name", &self.name)
             .field("persistent", &self.persistent)
             .field("uses_fs", &self.uses_fs)
+            .field("snapshot_scans", &self.snapshot_scans)
             .finish_non_exhaustive()
     }
 }

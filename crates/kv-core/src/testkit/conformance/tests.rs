@@ -1,18 +1,13 @@
 //! Tests of the suite itself: a correct persistent store passes every case,
 //! and each deliberate bug makes the case guarding against it fail.
 
-use std::sync::Arc;
-
 use super::log_store_for_tests::{Bug, LogStore};
 use super::{cases, run_case, CaseResult, Engine};
 
 fn log_engine_with(bug: Bug) -> Engine {
-    Engine {
-        name: "test-log",
-        persistent: true,
-        uses_fs: true,
-        open: Arc::new(move |dir, options| Ok(Box::new(LogStore::open(dir, options, bug)?))),
-    }
+    Engine::new("test-log", move |dir, options| {
+        Ok(Box::new(LogStore::open(dir, options, bug)?))
+    })
 }
 
 fn log_engine() -> Engine {
@@ -126,12 +121,10 @@ fn an_interval_policy_that_never_syncs_is_caught() {
 fn the_model_test_catches_a_store_that_loses_writes_on_reopen() {
     // Reopening on a fresh directory every time loses everything: only the
     // model test and the persistence cases can notice.
-    let forgetful = Engine {
-        name: "forgetful",
-        persistent: true,
-        uses_fs: false,
-        open: Arc::new(|_, _| Ok(Box::new(crate::testkit::MemStore::new()))),
-    };
+    let forgetful = Engine::new("forgetful", |_, _| {
+        Ok(Box::new(crate::testkit::MemStore::new()))
+    })
+    .uses_fs(false);
     for name in [
         "random_operations_match_model",
         "puts_survive_reopen",

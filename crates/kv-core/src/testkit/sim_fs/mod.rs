@@ -285,6 +285,8 @@ impl File for SimFile {
 struct SimDirLock {
     shared: Shared,
     dir: PathBuf,
+    /// A shared (read-only) lock rather than the exclusive one.
+    is_shared: bool,
 }
 
 impl fmt::Debug for SimDirLock {
@@ -299,7 +301,17 @@ impl DirLock for SimDirLock {}
 
 impl Drop for SimDirLock {
     fn drop(&mut self) {
-        lock_state(&self.shared).locks.remove(&self.dir);
+        let mut state = lock_state(&self.shared);
+        if !self.is_shared {
+            state.locks.remove(&self.dir);
+            return;
+        }
+        if let Some(count) = state.shared_locks.get_mut(&self.dir) {
+            *count -= 1;
+            if *count == 0 {
+                state.shared_locks.remove(&self.dir);
+            }
+        }
     }
 }
 
@@ -356,7 +368,7 @@ impl Fs for SimFs {
                 format!("directory {} does not exist in SimFs", dir.display()),
             ));
         }
-        if !state.locks.insert(dir.clone()) {
+        if state.shared_locks.contains_key(&dir) || !state.locks.insert(dir.clone()) {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!("directory {} is locked by another handle", dir.display()),
@@ -365,6 +377,24 @@ impl Fs for SimFs {
         Ok(Box::new(SimDirLock {
             shared: Arc::clone(&self.shared),
             dir,
+            is_shared: false,
+        }))
+    }
+
+    fn lock_dir_shared(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
+        let dir = normalize(dir);
+        let mut state = self.state();
+        if state.locks.contains(&dir) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("directory {} is locked by a writing handle", dir.display()),
+            ));
+        }
+        *state.shared_locks.entry(dir.clone()).or_insert(0) += 1;
+        Ok(Box::new(SimDirLock {
+            shared: Arc::clone(&self.shared),
+            dir,
+            is_shared: true,
         }))
     }
 }

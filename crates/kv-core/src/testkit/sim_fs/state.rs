@@ -110,6 +110,8 @@ pub(super) struct State {
     /// Created directories (always durable); the roots `/` and `` are implied.
     pub(super) dirs: BTreeSet<PathBuf>,
     pub(super) locks: BTreeSet<PathBuf>,
+    /// Shared (read-only) locks held, per directory.
+    pub(super) shared_locks: BTreeMap<PathBuf, usize>,
     pub(super) op_count: u64,
     pub(super) power_off_at: Option<u64>,
     pub(super) powered_off: bool,
