@@ -11,9 +11,13 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  not found (`get` of a missing key)
-  2  usage error: bad arguments, unknown engine, bad hex, bad --path
+  2  usage error: bad arguments, unknown engine, bad hex, bad --path, no store in --path for a
+     read, or a store of another engine than --engine
   3  store error: I/O, store locked by another process, poisoned store, key or value too large
   4  corruption: stored data failed verification (`check` found damage, or a read hit it)
+
+In `repl` with a script on standard input, every failed line prints `error: line N: ...` and
+`kv` exits with the code of the first failure once the script has run.
 
 Keys and values are taken and printed as given (bytes) unless --hex is set, in which case
 both are hex on input and output. `get` prints the value followed by a newline; `scan`
@@ -30,18 +34,14 @@ A key or value that starts with '-' goes after `--`: `kv put -- -k -v`.";
     propagate_version = true
 )]
 pub struct Cli {
-    /// Storage engine (`kv engines` lists them).
-    #[arg(
-        long,
-        short = 'e',
-        global = true,
-        value_name = "NAME",
-        default_value = "bitcask"
-    )]
-    pub engine: String,
+    /// Storage engine (`kv engines` lists them). Default: the engine whose
+    /// store the directory holds, or bitcask for a new store. A directory
+    /// that holds another engine's store is refused (exit 2).
+    #[arg(long, short = 'e', global = true, value_name = "NAME")]
+    pub engine: Option<String>,
 
-    /// Store directory (a write creates it if missing). Required by every
-    /// command but `engines`.
+    /// Store directory (a write creates it if missing; a read never creates
+    /// anything). Required by every command but `engines`.
     #[arg(long, short = 'p', global = true, value_name = "DIR")]
     pub path: Option<PathBuf>,
 
@@ -109,11 +109,19 @@ pub enum Command {
     },
     /// Reclaim space (bitcask merge, LSM compaction, B-tree vacuum).
     Compact,
-    /// Verify every checksum and invariant (reads the whole store); exit 4 on damage.
+    /// Verify every checksum and invariant (reads the whole store, changes
+    /// nothing); list every damaged spot and exit 4 if there is any.
     Check {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Copy every readable pair of a (damaged) store into a new store at
+    /// NEW_DIR, and list what was left behind; the source is never changed.
+    Salvage {
+        /// The new store's directory: missing or empty (it is created).
+        #[arg(long, value_name = "NEW_DIR")]
+        to: PathBuf,
     },
     /// Interactive session: one command per line (`help` lists them).
     Repl,
@@ -152,21 +160,6 @@ pub struct ScanArgs {
     pub reverse: bool,
 }
 
-impl Command {
-    /// True for commands that only make sense on a store that already exists
-    /// (they do not create the directory).
-    pub fn needs_existing_store(&self) -> bool {
-        matches!(
-            self,
-            Command::Get { .. }
-                | Command::Scan(_)
-                | Command::Stats { .. }
-                | Command::Compact
-                | Command::Check { .. }
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,11 +175,11 @@ mod tests {
         let cli = Cli::try_parse_from(["kv", "get", "k", "--path", "d", "--hex"]).unwrap();
         assert_eq!(cli.path, Some(PathBuf::from("d")));
         assert!(cli.hex);
-        assert_eq!(cli.engine, "bitcask");
+        assert_eq!(cli.engine, None);
         assert_eq!(cli.sync, SyncArg::Always);
         let cli = Cli::try_parse_from(["kv", "--engine", "memory", "--sync", "manual", "compact"])
             .unwrap();
-        assert_eq!(cli.engine, "memory");
+        assert_eq!(cli.engine.as_deref(), Some("memory"));
         assert_eq!(cli.sync, SyncArg::Manual);
     }
 

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::io::Write;
 use std::ops::Bound;
 
-use kv_core::{Direction, KeyRange, Store};
+use kv_core::{Damage, Direction, KeyRange, Store};
 
 use super::encoding::Codec;
 use super::error::CliError;
@@ -166,15 +166,51 @@ pub fn compact(store: &dyn Store, out: &mut dyn Write) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `check`: runs [`Store::check`] and writes its report as a table or JSON.
+/// `check`: runs [`Store::check`] and writes its report as a table (every
+/// damaged spot on a line of its own, in the report's file and offset
+/// order) or as JSON. Changes nothing; the same store gives the same output.
 ///
 /// # Errors
-/// `Store(Corruption)` (exit 4) naming the first damaged file and offset;
-/// the store's other errors.
+/// [`CliError::Damaged`] (exit 4) after writing the report when it lists
+/// damage; the store's errors (`Corruption` from an engine that stops at
+/// the first damaged spot).
 pub fn check(store: &dyn Store, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let report = store.check()?;
-    let report = serde_json::to_value(report).map_err(std::io::Error::other)?;
-    write_report(&report, json, out)
+    let spots = report.damage.len();
+    let mut value = serde_json::to_value(&report).map_err(std::io::Error::other)?;
+    if json {
+        write_json(out, &value)?;
+    } else {
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("damage");
+        }
+        write_table(out, &value)?;
+        write_damage(out, "damage", &report.damage)?;
+    }
+    if spots > 0 {
+        out.flush()?;
+        return Err(CliError::Damaged { spots });
+    }
+    Ok(())
+}
+
+/// Writes `LABEL: none`, or `LABEL: N damaged spot(s)` and one indented
+/// `FILE at offset N: WHAT` line per spot.
+///
+/// # Errors
+/// The writer's.
+pub fn write_damage(out: &mut dyn Write, label: &str, damage: &[Damage]) -> std::io::Result<()> {
+    match damage.len() {
+        0 => writeln!(out, "{label}: none"),
+        n => {
+            let plural = if n == 1 { "" } else { "s" };
+            writeln!(out, "{label}: {n} damaged spot{plural}")?;
+            for spot in damage {
+                writeln!(out, "  {spot}")?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn write_report(
@@ -276,6 +312,22 @@ mod tests {
     }
 
     #[test]
+    fn damage_is_listed_one_spot_per_line() {
+        let spot = |offset| Damage {
+            file: "/d/1.data".into(),
+            offset,
+            kind: kv_core::CorruptionKind::BadKind { got: 9 },
+        };
+        let mut out = Vec::new();
+        write_damage(&mut out, "damage", &[spot(16), spot(90)]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "damage: 2 damaged spots\n  /d/1.data at offset 16: unknown type tag 9\n  \
+             /d/1.data at offset 90: unknown type tag 9\n"
+        );
+    }
+
+    #[test]
     fn stats_and_check_write_tables_and_json() {
         let store = store_with(&["a", "b"]);
         let mut out = Vec::new();
@@ -290,6 +342,9 @@ mod tests {
         check(&store, true, &mut out).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(json["live_keys"], 2);
+        let mut out = Vec::new();
+        check(&store, false, &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().ends_with("damage: none\n"));
         let mut out = Vec::new();
         compact(&store, &mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().starts_with("compacted"));

@@ -1,7 +1,16 @@
 //! The `kv` command line, as a library so that every piece is testable:
 //! [`args`] (the grammar), [`run`] (open the store, dispatch, sync),
-//! [`commands`], [`repl`], [`encoding`] (text or hex), [`output`] (tables and
-//! JSON) and [`error`] (one-line messages and exit codes).
+//! [`backend`] (which engine a directory holds, and opening it: the one
+//! module that uses the engine registry), [`commands`], [`salvage`],
+//! [`repl`] and its [`lines`], [`encoding`] (text or hex), [`output`]
+//! (tables and JSON) and [`error`] (one-line messages and exit codes).
+//!
+//! # A read never writes
+//!
+//! `get`, `scan` and `stats` open the store read-only, `check` and the
+//! source of `salvage` in verify mode: no file is created or changed, and
+//! a directory that holds no store is an error (exit 2) that creates
+//! nothing. `delete` and `compact` write but need an existing store.
 //!
 //! # Exit codes
 //!
@@ -17,26 +26,36 @@
 //! is durable.
 
 pub mod args;
+pub mod backend;
 pub mod commands;
 pub mod encoding;
 pub mod error;
+pub mod lines;
 pub mod output;
 pub mod repl;
+pub mod salvage;
 pub mod stress;
 pub mod tokens;
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
 
-use kv_bench::registry::{self, OpenConfig};
+use kv_core::limits::MAX_VALUE_BYTES;
 use kv_core::Store;
 
 pub use args::{Cli, Command, ScanArgs, SyncArg};
+pub use backend::Access;
 pub use encoding::Codec;
 pub use error::CliError;
 
 use commands::ScanSpec;
 use error::one_line;
+use lines::{LineSource, StreamLines, TerminalLines};
 use repl::{run_repl, ReplIo};
+
+/// Most bytes `kv --hex put KEY -` reads from standard input: hex text of a
+/// value at the limit, with room for whitespace between the digit pairs.
+pub const MAX_HEX_INPUT_BYTES: usize = 3 * MAX_VALUE_BYTES + 2;
 
 /// The standard streams, passed in so tests can run commands in memory.
 pub struct Streams<'a> {
@@ -68,15 +87,68 @@ pub fn run(cli: &Cli, io: Streams<'_>) -> Result<(), CliError> {
             return Ok(());
         }
     };
-    let store = open_store(cli)?;
-    let result = execute(&*store, &action, codec, io);
-    if action.may_write() {
+    let path = store_path(cli)?;
+    let opened = backend::open(
+        cli.engine.as_deref(),
+        path,
+        cli.sync.into(),
+        action.access(),
+    )
+    .map_err(|e| e.at(path))?;
+    let store = &*opened.store;
+    let result = match &action {
+        Action::Salvage { to } => run_salvage(store, opened.engine, to, io.stdout),
+        _ => execute(store, &action, codec, io),
+    };
+    let result = result.map_err(|e| e.at(path));
+    if action.access() == Access::Write || action.access() == Access::WriteExisting {
         // Sync even after a failure: what was acknowledged must be durable.
-        let synced = store.sync().map_err(CliError::from);
-        result.and(synced)
+        // `close` reports a failed final flush that a drop would hide.
+        let closed = opened
+            .store
+            .sync()
+            .and_then(|()| opened.store.close())
+            .map_err(|e| CliError::store_at(path, e));
+        result.and(closed)
     } else {
         result
     }
+}
+
+/// `--path`, which every command but `engines` needs.
+fn store_path(cli: &Cli) -> Result<&Path, CliError> {
+    cli.path.as_deref().ok_or_else(|| {
+        CliError::Usage(
+            "--path DIR is required: the store's directory (`kv --path DIR ...`)".into(),
+        )
+    })
+}
+
+/// `salvage --to`: checks that `to` may take a new store (missing or empty,
+/// so never the source), creates it with the source's engine, copies,
+/// reports.
+fn run_salvage(
+    source: &dyn Store,
+    engine: &str,
+    to: &Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    if !backend::is_missing_or_empty(to)? {
+        return Err(CliError::Usage(format!(
+            "--to {} is not empty: salvage writes a new store into a missing or empty directory",
+            to.display()
+        )));
+    }
+    let target = backend::open(Some(engine), to, kv_core::SyncPolicy::Manual, Access::Write)
+        .map_err(|e| e.at(to))?;
+    let report = salvage::salvage(source, &*target.store).map_err(|e| e.at(to))?;
+    target
+        .store
+        .close()
+        .map_err(|e| CliError::store_at(to, e))?;
+    salvage::write_report(out, &report, to)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// A command with its keys and values decoded.
@@ -88,20 +160,20 @@ enum Action {
     Stats { json: bool },
     Compact,
     Check { json: bool },
+    Salvage { to: PathBuf },
     Repl,
     StressWrites { count: u64 },
 }
 
 impl Action {
-    fn may_write(&self) -> bool {
-        matches!(
-            self,
-            Action::Put(..)
-                | Action::Delete(_)
-                | Action::Compact
-                | Action::Repl
-                | Action::StressWrites { .. }
-        )
+    /// How the command opens the store.
+    fn access(&self) -> Access {
+        match self {
+            Action::Get(_) | Action::Scan(_) | Action::Stats { .. } => Access::Read,
+            Action::Check { .. } | Action::Salvage { .. } => Access::Verify,
+            Action::Delete(_) | Action::Compact => Access::WriteExisting,
+            Action::Put(..) | Action::Repl | Action::StressWrites { .. } => Access::Write,
+        }
     }
 }
 
@@ -115,8 +187,7 @@ fn decode_action(
         Command::Put { key, value } => {
             let key = codec.decode_arg(key, "key")?;
             let value = if value.as_os_str() == std::ffi::OsStr::new("-") {
-                let mut raw = Vec::new();
-                stdin.read_to_end(&mut raw)?;
+                let raw = read_value_input(stdin, codec)?;
                 codec.decode(&raw, "value from standard input")?
             } else {
                 codec.decode_arg(value, "value")?
@@ -129,11 +200,41 @@ fn decode_action(
         Command::Stats { json } => Action::Stats { json: *json },
         Command::Compact => Action::Compact,
         Command::Check { json } => Action::Check { json: *json },
+        Command::Salvage { to } => Action::Salvage { to: to.clone() },
         Command::Repl => Action::Repl,
         Command::StressWrites { count } => Action::StressWrites { count: *count },
         Command::Engines => return Ok(None),
     };
     Ok(Some(action))
+}
+
+/// Reads the value of `put KEY -` from standard input: at most the limit
+/// plus one byte ([`MAX_VALUE_BYTES`] of text, [`MAX_HEX_INPUT_BYTES`] of
+/// hex), so an endless input is refused with bounded memory.
+///
+/// # Errors
+/// `TooLarge` (exit 3) past the limit; `Input` when reading fails.
+pub fn read_value_input(stdin: &mut dyn BufRead, codec: Codec) -> Result<Vec<u8>, CliError> {
+    let limit = match codec {
+        Codec::Text => MAX_VALUE_BYTES,
+        Codec::Hex => MAX_HEX_INPUT_BYTES,
+    };
+    let mut raw = Vec::new();
+    stdin
+        .take(limit as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(CliError::Input)?;
+    if raw.len() > limit {
+        let what = match codec {
+            Codec::Text => "the value",
+            Codec::Hex => "the hex text of the value",
+        };
+        return Err(CliError::TooLarge(format!(
+            "{what} on standard input is over the limit of {limit} bytes \
+             (values are at most {MAX_VALUE_BYTES} bytes); nothing was written"
+        )));
+    }
+    Ok(raw)
 }
 
 fn execute(
@@ -154,15 +255,32 @@ fn execute(
         Action::Compact => commands::compact(store, out)?,
         Action::Check { json } => commands::check(store, *json, out)?,
         Action::Repl => {
+            let mut terminal;
+            let mut stream;
+            let lines: &mut dyn LineSource = if io.stdin_is_terminal {
+                terminal = TerminalLines::new()?;
+                &mut terminal
+            } else {
+                stream = StreamLines::new(io.stdin, false);
+                &mut stream
+            };
+            let interactive = io.stdin_is_terminal;
             let io = ReplIo {
-                input: io.stdin,
-                interactive: io.stdin_is_terminal,
+                lines,
+                interactive,
                 out: &mut *out,
                 err: io.stderr,
             };
-            run_repl(store, codec, io)?;
+            let summary = run_repl(store, codec, io)?;
+            if !interactive {
+                // A script's failed lines make `kv` exit non-zero; at a
+                // terminal each error was seen as it happened.
+                summary.into_result()?;
+            }
         }
         Action::StressWrites { count } => stress::stress_writes(store, *count, out)?,
+        // Run by `run`, which opens the new store.
+        Action::Salvage { .. } => {}
     }
     out.flush()?;
     Ok(())
@@ -194,58 +312,12 @@ pub fn scan_spec(args: &ScanArgs, codec: Codec) -> Result<ScanSpec, CliError> {
     Ok(spec)
 }
 
-/// Opens the store `cli` names, after checking `--engine` and `--path`.
-///
-/// # Errors
-/// `Usage` for an unknown engine (the message lists the available ones), a
-/// missing `--path`, a path that is not a directory, or a missing directory
-/// for a command that only reads; otherwise the engine's open error
-/// (`Locked`, `Corruption`, I/O).
-pub fn open_store(cli: &Cli) -> Result<Box<dyn Store>, CliError> {
-    let info = registry::info(&cli.engine).map_err(|_| {
-        CliError::Usage(format!(
-            "unknown engine '{}'; available engines: {} (`kv engines` describes them)",
-            cli.engine,
-            registry::engine_names()
-        ))
-    })?;
-    let Some(path) = cli.path.as_deref() else {
-        return Err(CliError::Usage(
-            "--path DIR is required: the store's directory (`kv --path DIR ...`)".into(),
-        ));
-    };
-    match std::fs::metadata(path) {
-        Ok(meta) if !meta.is_dir() => {
-            return Err(CliError::Usage(format!(
-                "--path {} is not a directory (give the store's directory)",
-                path.display()
-            )))
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if info.persistent && cli.command.needs_existing_store() {
-                return Err(CliError::Usage(format!(
-                    "no store at {}: the directory does not exist (a `kv put` creates it)",
-                    path.display()
-                )));
-            }
-        }
-        Err(e) => return Err(CliError::Store(kv_core::Error::Io(e))),
-    }
-    // Every other field (cache budget, file system) keeps its default.
-    let config = OpenConfig {
-        sync: cli.sync.into(),
-        ..OpenConfig::default()
-    };
-    Ok(registry::open(info.name, path, &config)?)
-}
-
 /// Writes the engine table of `kv engines`.
 ///
 /// # Errors
 /// The writer's.
 pub fn write_engines(out: &mut dyn Write) -> std::io::Result<()> {
-    let engines = registry::engines();
+    let engines = backend::engines();
     let width = engines
         .iter()
         .map(|e| e.name.len())
@@ -283,7 +355,7 @@ pub fn clap_error_line(e: &clap::Error) -> String {
             visible_subcommands().join(", ")
         );
     }
-    kv_bench::cli::clap_error_line(e, "kv")
+    backend::clap_error_line(e)
 }
 
 /// Names of the subcommands shown in `kv --help`.
@@ -356,11 +428,23 @@ mod tests {
         result.unwrap();
     }
 
+    fn run_args(args: &[&str]) -> Result<(), CliError> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        run(
+            &cli,
+            Streams {
+                stdin: &mut &b""[..],
+                stdin_is_terminal: false,
+                stdout: &mut out,
+                stderr: &mut err,
+            },
+        )
+    }
+
     #[test]
     fn unknown_engine_lists_the_available_ones() {
-        let cli =
-            Cli::try_parse_from(["kv", "--engine", "nope", "--path", "x", "get", "k"]).unwrap();
-        let err = open_store(&cli).err().unwrap();
+        let err = run_args(&["kv", "--engine", "nope", "--path", "x", "get", "k"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let text = err.to_string();
         assert!(text.contains("unknown engine 'nope'"), "{text}");
@@ -369,16 +453,43 @@ mod tests {
 
     #[test]
     fn missing_path_and_file_path_are_usage_errors() {
-        let cli = Cli::try_parse_from(["kv", "--engine", "memory", "get", "k"]).unwrap();
-        let err = open_store(&cli).err().unwrap();
+        let err = run_args(&["kv", "--engine", "memory", "get", "k"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("--path DIR is required"));
         let file = tempfile::NamedTempFile::new().unwrap();
         let path = file.path().to_str().unwrap();
-        let cli =
-            Cli::try_parse_from(["kv", "--engine", "memory", "--path", path, "get", "k"]).unwrap();
-        let err = open_store(&cli).err().unwrap();
+        let err = run_args(&["kv", "--engine", "memory", "--path", path, "get", "k"]).unwrap_err();
         assert!(err.to_string().contains("is not a directory"), "{err}");
+    }
+
+    /// A reader that never ends, counting the bytes taken from it.
+    struct Endless {
+        taken: usize,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(b'y');
+            self.taken += buf.len();
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn put_dash_reads_at_most_the_limit_plus_one_byte() {
+        for (codec, limit) in [
+            (Codec::Text, MAX_VALUE_BYTES),
+            (Codec::Hex, MAX_HEX_INPUT_BYTES),
+        ] {
+            let mut endless = std::io::BufReader::with_capacity(4096, Endless { taken: 0 });
+            let err = read_value_input(&mut endless, codec).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{err}");
+            assert!(err.to_string().contains("over the limit"), "{err}");
+            // What was buffered beyond the limit is at most one buffer.
+            assert!(endless.get_ref().taken <= limit + 1 + 4096);
+        }
+        let mut exact: &[u8] = &[7; 100];
+        assert_eq!(read_value_input(&mut exact, Codec::Text).unwrap(), [7; 100]);
     }
 
     #[test]
@@ -413,7 +524,7 @@ mod tests {
         let mut out = Vec::new();
         write_engines(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        for e in registry::engines() {
+        for e in backend::engines() {
             assert!(text.lines().any(|l| l.starts_with(e.name)), "{text}");
         }
     }

@@ -1,18 +1,24 @@
 //! `kv repl`: an interactive session over one open store.
 //!
-//! Reads one command per line (see [`HELP`]); a failed command prints one
-//! `error: ...` line on the error stream and the session goes on. Works the
-//! same with piped input, minus the banner and the prompt, so a script can
-//! feed it commands. Tokens follow [`super::tokens`]: double quotes for keys
-//! and values with spaces or escapes.
+//! Reads one command per line (see [`HELP`]) from a [`LineSource`]: at a
+//! terminal, a line editor with history ([`super::lines::TerminalLines`]);
+//! otherwise the lines of standard input, as a script. A failed command
+//! prints one `error: ...` line on the error stream and the session goes on.
+//! A script has no banner and no prompt, its error lines name the line
+//! (`error: line 4: not found: k`), and `kv` turns a script's failed lines
+//! into [`CliError::Script`] (a non-zero exit) once every line has run
+//! ([`ReplSummary::into_result`]); a terminal session exits 0. Tokens
+//! follow [`super::tokens`]: double quotes for keys and values with spaces or
+//! escapes.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use kv_core::Store;
 
 use super::commands::{self, ScanSpec};
 use super::encoding::Codec;
 use super::error::CliError;
+use super::lines::LineSource;
 use super::tokens::tokenize;
 
 /// The REPL's help text.
@@ -52,13 +58,34 @@ pub struct ReplSummary {
     pub commands: u64,
     /// Commands that failed (each printed one error line).
     pub errors: u64,
+    /// The first failed line: its number (from 1) and its exit code.
+    pub first_error: Option<(u64, u8)>,
+}
+
+impl ReplSummary {
+    /// `Ok` when no command failed; else [`CliError::Script`] naming the
+    /// first failed line, with its exit code.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn into_result(self) -> Result<(), CliError> {
+        match self.first_error {
+            None => Ok(()),
+            Some((first_line, code)) => Err(CliError::Script {
+                failed: self.errors,
+                first_line,
+                code,
+            }),
+        }
+    }
 }
 
 /// Where a session reads and writes.
 pub struct ReplIo<'a> {
     /// Command lines.
-    pub input: &'a mut dyn BufRead,
-    /// True when `input` is a terminal: show a banner and a prompt.
+    pub lines: &'a mut dyn LineSource,
+    /// True at a terminal: show a banner, and errors name no line number.
+    /// False for a script: no banner, `line N` in every error.
     pub interactive: bool,
     /// Command output.
     pub out: &'a mut dyn Write,
@@ -70,10 +97,11 @@ pub struct ReplIo<'a> {
 ///
 /// # Errors
 /// Only when reading the input or writing the output fails; a failed
-/// command is reported on `io.err` and counted in the summary instead.
+/// command is reported on `io.err` and counted in the summary instead
+/// (see [`ReplSummary::into_result`]).
 pub fn run_repl(store: &dyn Store, codec: Codec, io: ReplIo<'_>) -> Result<ReplSummary, CliError> {
     let ReplIo {
-        input,
+        lines,
         interactive,
         out,
         err,
@@ -86,50 +114,50 @@ pub fn run_repl(store: &dyn Store, codec: Codec, io: ReplIo<'_>) -> Result<ReplS
             "kv repl on engine {engine}; `help` lists commands, `quit` ends"
         )?;
     }
-    let mut line = Vec::new();
-    loop {
-        if interactive {
-            write!(out, "kv> ")?;
-            out.flush()?;
-        }
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            if interactive {
-                writeln!(out)?;
-            }
-            break;
-        }
-        let parsed = match parse_line(&line, codec) {
+    let mut number = 0u64;
+    while let Some(line) = lines.next_line("kv> ", out)? {
+        number += 1;
+        let outcome = match parse_line(&line, codec) {
             Ok(None) => continue,
-            Ok(Some(command)) => command,
-            Err(e) => {
+            Ok(Some(ReplCommand::Quit)) => {
                 summary.commands += 1;
-                summary.errors += 1;
-                report(err, &e)?;
-                continue;
+                break;
+            }
+            Ok(Some(command)) => {
+                lines.remember(&line);
+                execute(store, codec, &command, interactive, out)
+            }
+            Err(e) => {
+                lines.remember(&line);
+                Err(e)
             }
         };
         summary.commands += 1;
-        if parsed == ReplCommand::Quit {
-            break;
-        }
-        match execute(store, codec, &parsed, interactive, out) {
+        match outcome {
             Ok(()) => {}
-            Err(e) if matches!(e, CliError::Io(_)) => return Err(e),
+            Err(e @ (CliError::Io(_) | CliError::Input(_))) => return Err(e),
             Err(e) => {
                 summary.errors += 1;
+                summary.first_error.get_or_insert((number, e.exit_code()));
                 out.flush()?;
-                report(err, &e)?;
+                let place = (!interactive).then_some(number);
+                report(err, place, &e)?;
             }
         }
         out.flush()?;
+    }
+    if interactive {
+        writeln!(out)?;
     }
     out.flush()?;
     Ok(summary)
 }
 
-fn report(err: &mut dyn Write, e: &CliError) -> Result<(), CliError> {
-    writeln!(err, "error: {e}")?;
+fn report(err: &mut dyn Write, line: Option<u64>, e: &CliError) -> Result<(), CliError> {
+    match line {
+        Some(n) => writeln!(err, "error: line {n}: {e}")?,
+        None => writeln!(err, "error: {e}")?,
+    }
     err.flush()?;
     Ok(())
 }
@@ -213,16 +241,18 @@ fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::lines::StreamLines;
     use kv_core::testkit::MemStore;
 
     fn session(store: &MemStore, codec: Codec, script: &str) -> (String, String, ReplSummary) {
         let mut input = script.as_bytes();
+        let mut lines = StreamLines::new(&mut input, false);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let summary = run_repl(
             store,
             codec,
             ReplIo {
-                input: &mut input,
+                lines: &mut lines,
                 interactive: false,
                 out: &mut out,
                 err: &mut err,
@@ -244,14 +274,21 @@ mod tests {
         assert_eq!(out, "1\ntwo words\nb c\ttwo words\n");
         let err_lines: Vec<&str> = err.lines().collect();
         assert_eq!(err_lines.len(), 2, "{err}");
-        assert_eq!(err_lines[0], "error: not found: missing");
-        assert!(err_lines[1].starts_with("error: unknown command 'bogus'"));
+        assert_eq!(err_lines[0], "error: line 6: not found: missing");
+        assert!(err_lines[1].starts_with("error: line 7: unknown command 'bogus'"));
         assert_eq!(
             summary,
             ReplSummary {
                 commands: 9,
-                errors: 2
+                errors: 2,
+                first_error: Some((6, 1)),
             }
+        );
+        let failed = summary.into_result().unwrap_err();
+        assert_eq!(failed.exit_code(), 1);
+        assert_eq!(
+            failed.to_string(),
+            "the script had 2 failed lines (the first: line 6)"
         );
         assert_eq!(store.get(b"a").unwrap(), None);
     }
@@ -264,7 +301,7 @@ mod tests {
         assert_eq!(out, "");
         assert_eq!(summary.errors, 4);
         assert_eq!(err.lines().count(), 4, "{err}");
-        assert!(err.lines().all(|l| l.starts_with("error: ")));
+        assert!(err.lines().all(|l| l.starts_with("error: line ")));
         assert!(err.contains("usage: put KEY VALUE (got 3 arguments"));
         assert!(err.contains("never closed"));
     }
@@ -278,7 +315,10 @@ mod tests {
             "put 6b31 00ff\nput 6b32 01\nput 7a 02\nscan 6b\nget zz\n",
         );
         assert_eq!(out, "6b31\t00ff\n6b32\t01\n");
-        assert!(err.starts_with("error: key is not valid hex"), "{err}");
+        assert!(
+            err.starts_with("error: line 5: key is not valid hex"),
+            "{err}"
+        );
         assert_eq!(store.get(b"k1").unwrap(), Some(vec![0, 0xff]));
     }
 
@@ -300,13 +340,14 @@ mod tests {
     #[test]
     fn interactive_session_prompts() {
         let store = MemStore::new();
-        let mut input: &[u8] = b"put a 1\nscan\n";
+        let mut input: &[u8] = b"put a 1\nscan\nget nope\n";
+        let mut lines = StreamLines::new(&mut input, true);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        run_repl(
+        let summary = run_repl(
             &store,
             Codec::Text,
             ReplIo {
-                input: &mut input,
+                lines: &mut lines,
                 interactive: true,
                 out: &mut out,
                 err: &mut err,
@@ -315,7 +356,10 @@ mod tests {
         .unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(out.starts_with("kv repl on engine memory"));
-        assert_eq!(out.matches("kv> ").count(), 3);
+        assert_eq!(out.matches("kv> ").count(), 4);
         assert!(out.contains("a\t1\n(1 key)\n"));
+        // At a terminal an error names no line number.
+        assert_eq!(String::from_utf8(err).unwrap(), "error: not found: nope\n");
+        assert_eq!(summary.errors, 1);
     }
 }
