@@ -33,6 +33,7 @@ pub mod error;
 pub mod fs;
 pub mod identity;
 pub mod limits;
+pub mod merge_iter;
 pub mod options;
 pub mod poison;
 pub mod store;
