@@ -289,7 +289,7 @@ impl MergeIter {
                 versions.push(item.entry);
             }
         }
-        versions.sort_by(|a, b| b.seq.cmp(&a.seq));
+        versions.sort_by_key(|v| std::cmp::Reverse(v.seq));
         versions.dedup_by_key(|v| v.seq);
         Some(versions)
     }

@@ -50,7 +50,7 @@ impl Version {
     fn sort(&mut self) {
         for (level, files) in self.levels.iter_mut().enumerate() {
             if level == 0 {
-                files.sort_by(|a, b| b.number().cmp(&a.number()));
+                files.sort_by_key(|t| std::cmp::Reverse(t.number()));
             } else {
                 files.sort_by(|a, b| a.smallest().cmp(b.smallest()));
             }

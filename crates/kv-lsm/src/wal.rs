@@ -111,6 +111,9 @@ impl Wal {
     }
 }
 
+/// Receives every replayed record: (seq, key, value or `None` for a delete).
+pub type ApplyFn<'a> = dyn FnMut(u64, &[u8], Option<&[u8]>) + 'a;
+
 /// What replaying a WAL found.
 #[derive(Debug, Default)]
 pub struct Replayed {
@@ -134,11 +137,7 @@ pub struct Replayed {
 ///
 /// # Errors
 /// I/O failures; a damaged file header is returned as `damage`.
-pub fn replay(
-    fs: &dyn Fs,
-    path: &Path,
-    apply: &mut dyn FnMut(u64, &[u8], Option<&[u8]>),
-) -> Result<Replayed> {
+pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Replayed> {
     let file = fs.open_read(path)?;
     let data = file.read_all()?;
     let mut out = Replayed::default();

@@ -17,6 +17,9 @@ use std::ops::Range;
 use kv_core::codec::{put_varint, seal_block, LeReader};
 use kv_core::CorruptionKind;
 
+/// A decoded entry: its key and where its value lies in the block.
+pub type Entry = (Vec<u8>, Range<usize>);
+
 /// Builds one block.
 #[derive(Debug)]
 pub struct BlockBuilder {
@@ -190,7 +193,7 @@ impl Block {
     ///
     /// # Errors
     /// The corruption found.
-    pub fn entries(&self) -> Result<Vec<(Vec<u8>, Range<usize>)>, CorruptionKind> {
+    pub fn entries(&self) -> Result<Vec<Entry>, CorruptionKind> {
         let mut out = Vec::new();
         let mut key = Vec::new();
         let mut pos = 0;
@@ -216,7 +219,7 @@ impl Block {
         &self,
         target: &[u8],
         cmp: fn(&[u8], &[u8]) -> Ordering,
-    ) -> Result<Option<(Vec<u8>, Range<usize>)>, CorruptionKind> {
+    ) -> Result<Option<Entry>, CorruptionKind> {
         // The last restart whose key is < target (its run may hold target).
         let (mut lo, mut hi) = (0usize, self.restarts.len());
         while lo < hi {
