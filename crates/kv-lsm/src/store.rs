@@ -38,6 +38,48 @@ impl Lsm {
         })
     }
 
+    /// Makes the mutable memtable immutable and flushes every immutable
+    /// memtable to L0 (no compaction).
+    ///
+    /// # Durability
+    /// Everything written before the call is in synced tables named by a
+    /// synced manifest edit when it returns.
+    ///
+    /// # Errors
+    /// `ReadOnly`, `Poisoned`, I/O failures (which poison).
+    pub fn flush(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.read_only {
+            return Err(Error::ReadOnly);
+        }
+        inner.poison.check()?;
+        {
+            let mut w = lock(&inner.writer);
+            if !inner.current().mem.is_empty() {
+                inner.poison.guard(write::rotate(inner, &mut w))?;
+            }
+        }
+        while inner.poison.guard(crate::flush::flush_oldest(inner))? {}
+        Ok(())
+    }
+
+    /// Runs the compactions the level sizes call for, until none is due.
+    ///
+    /// # Errors
+    /// `ReadOnly`, `Poisoned`, I/O failures and corruption (which poison).
+    pub fn compact_pending(&self) -> Result<()> {
+        if self.inner.read_only {
+            return Err(Error::ReadOnly);
+        }
+        self.inner.poison.check()?;
+        while self
+            .inner
+            .poison
+            .guard(crate::compaction::run::compact_once(&self.inner))?
+        {}
+        Ok(())
+    }
+
     fn stop_threads(&self) {
         self.inner.signal.shutdown.store(true, Ordering::Release);
         self.inner.signal.wake();
@@ -96,14 +138,7 @@ impl Store for Lsm {
         if inner.read_only {
             return Err(Error::ReadOnly);
         }
-        inner.poison.check()?;
-        {
-            let mut w = lock(&inner.writer);
-            if !inner.current().mem.is_empty() {
-                inner.poison.guard(write::rotate(inner, &mut w))?;
-            }
-        }
-        while inner.poison.guard(crate::flush::flush_oldest(inner))? {}
+        self.flush()?;
         inner.poison.guard(compact_full(inner))
     }
 
