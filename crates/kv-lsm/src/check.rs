@@ -190,7 +190,15 @@ pub fn check(inner: &Inner) -> Result<CheckReport> {
         }
     }
     let mut live = 0u64;
-    for item in crate::read::scan(inner, &KeyRange::all(), Direction::Forward)? {
+    let scan = crate::read::scan(inner, &KeyRange::all(), Direction::Forward);
+    let items: kv_core::ScanIter<'_> = match scan {
+        Ok(items) => items,
+        Err(e) => {
+            record(&mut report, e)?;
+            Box::new(std::iter::empty())
+        }
+    };
+    for item in items {
         match item {
             Ok(_) => live += 1,
             Err(e) => {

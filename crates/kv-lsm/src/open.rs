@@ -228,19 +228,28 @@ pub fn open(
         version: Arc::new(version),
     });
     if inner.options.exact_live_keys {
-        let mut live = 0i64;
-        for item in crate::read::scan(&inner, &kv_core::KeyRange::all(), Direction::Forward)? {
-            match item {
-                Ok(_) => live += 1,
-                Err(e) if damages_verify(mode) && e.is_corruption() => break,
-                Err(e) => return Err(e),
-            }
+        match count_live(&inner) {
+            Ok(live) => inner.live_keys = std::sync::atomic::AtomicI64::new(live),
+            Err(e) => match Damage::from_error(&e) {
+                // check() lists this damage again, with the rest.
+                Some(d) if damages_verify(mode) => inner.open_damage.push(d),
+                _ => return Err(e),
+            },
         }
-        inner.live_keys = std::sync::atomic::AtomicI64::new(live);
     }
     let inner = Arc::new(inner);
     let threads = crate::background::spawn(&inner)?;
     Ok((inner, threads))
+}
+
+/// The exact number of live keys (a full scan).
+fn count_live(inner: &Inner) -> Result<i64> {
+    let mut live = 0i64;
+    for item in crate::read::scan(inner, &kv_core::KeyRange::all(), Direction::Forward)? {
+        item?;
+        live += 1;
+    }
+    Ok(live)
 }
 
 fn damages_verify(mode: OpenMode) -> bool {
