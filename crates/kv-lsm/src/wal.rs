@@ -148,7 +148,14 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
             return Ok(out);
         }
         Err(e) => {
-            out.damage = Some(e);
+            // The header is synced before any record is written, so a bad
+            // header with no valid record after it is a torn creation (a
+            // crash while creating the file), not damage.
+            if valid_record_after_header(&data) {
+                out.damage = Some(e);
+            } else {
+                out.torn_bytes = data.len() as u64;
+            }
             return Ok(out);
         }
     }
@@ -174,6 +181,15 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
         out.torn_bytes = bytes;
     }
     Ok(out)
+}
+
+fn valid_record_after_header(data: &[u8]) -> bool {
+    (FILE_HEADER_BYTES..data.len()).any(|at| {
+        matches!(
+            kv_core::codec::decode_record(&data[at..]),
+            kv_core::codec::Decoded::Record { .. }
+        )
+    })
 }
 
 /// The path of WAL `number` in `dir`.

@@ -218,10 +218,9 @@ pub fn rotate(inner: &Inner, w: &mut Writer) -> Result<()> {
 pub fn after_write(inner: &Inner) -> Result<()> {
     match inner.options.core.background {
         Background::Inline => run_pending_work(inner),
-        _ => {
-            inner.signal.wake();
-            Ok(())
-        }
+        // The threads are woken by what makes work due (a rotation, a
+        // flush), not by every write.
+        _ => Ok(()),
     }
 }
 

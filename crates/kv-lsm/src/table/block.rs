@@ -288,6 +288,29 @@ mod tests {
         assert_eq!(k, b"key0000");
     }
 
+    /// The worked example of `docs/lsm.md`, byte for byte.
+    #[test]
+    fn worked_example_in_docs_matches_the_encoder() {
+        let mut b = BlockBuilder::new(16);
+        b.add(&crate::ikey::encode(b"apple", 7, 1), b"red");
+        b.add(&crate::ikey::encode(b"apricot", 8, 1), b"tart");
+        let sealed = b.finish();
+        let mut expected = vec![0x00, 0x0d, 0x03];
+        expected.extend_from_slice(b"apple");
+        expected.extend_from_slice(&[0x01, 0x07, 0, 0, 0, 0, 0, 0]);
+        expected.extend_from_slice(b"red");
+        expected.extend_from_slice(&[0x02, 0x0d, 0x04]);
+        expected.extend_from_slice(b"ricot");
+        expected.extend_from_slice(&[0x01, 0x08, 0, 0, 0, 0, 0, 0]);
+        expected.extend_from_slice(b"tart");
+        expected.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&sealed[..sealed.len() - 4], &expected[..]);
+        assert_eq!(
+            &sealed[sealed.len() - 4..],
+            &crc32fast::hash(&expected).to_le_bytes()
+        );
+    }
+
     #[test]
     fn decoder_never_panics_on_damaged_payloads() {
         let sealed = built(40, 4);
