@@ -34,6 +34,7 @@ pub mod fs;
 pub mod group_commit;
 pub mod identity;
 pub mod limits;
+pub mod merge_iter;
 pub mod options;
 pub mod poison;
 pub mod store;
