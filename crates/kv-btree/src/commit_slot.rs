@@ -10,7 +10,8 @@
 //! offset  size  field
 //!      0     8  magic "kvbtree\0"
 //!      8     4  format version (1)
-//!     12     4  flags (reserved, zero)
+//!     12     4  flags: bit 0 = clean (written by a clean close; every
+//!               free page then holds a sealed page)
 //!     16     8  transaction id
 //!     24     8  root page (0 = empty tree)
 //!     32     8  root txn
@@ -77,6 +78,9 @@ pub struct CommitSlot {
     pub free_list: Option<RunRef>,
     /// Key, byte and page counts.
     pub counts: TreeCounts,
+    /// Written by a clean close: every free page holds a sealed page, so
+    /// `check()` can verify free pages too.
+    pub clean: bool,
 }
 
 fn put_ref(out: &mut Vec<u8>, r: Option<RunRef>) {
@@ -96,7 +100,7 @@ impl CommitSlot {
         let mut out = Vec::with_capacity(PAGE_BYTES);
         out.extend_from_slice(&SLOT_MAGIC.to_le_bytes());
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&u32::from(self.clean).to_le_bytes());
         out.extend_from_slice(&self.txn.to_le_bytes());
         put_ref(&mut out, self.root);
         out.extend_from_slice(&self.depth.to_le_bytes());
@@ -104,7 +108,13 @@ impl CommitSlot {
         put_ref(&mut out, self.free_list);
         out.extend_from_slice(&0u32.to_le_bytes());
         let c = &self.counts;
-        for v in [c.live_keys, c.live_bytes, c.leaf_pages, c.branch_pages, c.overflow_pages] {
+        for v in [
+            c.live_keys,
+            c.live_bytes,
+            c.leaf_pages,
+            c.branch_pages,
+            c.overflow_pages,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.resize(PAGE_BYTES - 4, 0);
@@ -132,7 +142,11 @@ impl CommitSlot {
         let payload = open_block(bytes, file, offset)?;
         let mut r = LeReader::new(payload);
         let bad = |what: &str| {
-            Error::corruption(file, offset, CorruptionKind::Invariant(format!("commit slot {what}")))
+            Error::corruption(
+                file,
+                offset,
+                CorruptionKind::Invariant(format!("commit slot {what}")),
+            )
         };
         let magic = r.u64().ok_or_else(|| bad("is cut"))?;
         if magic != SLOT_MAGIC {
@@ -162,10 +176,18 @@ impl CommitSlot {
 
 fn decode_fields(payload: &[u8], file: &Path, offset: u64) -> Result<CommitSlot> {
     let bad = |what: String| {
-        Error::corruption(file, offset, CorruptionKind::Invariant(format!("commit slot {what}")))
+        Error::corruption(
+            file,
+            offset,
+            CorruptionKind::Invariant(format!("commit slot {what}")),
+        )
     };
     let mut r = LeReader::new(payload);
-    r.bytes(16).ok_or_else(|| bad("is cut".into()))?;
+    r.bytes(12).ok_or_else(|| bad("is cut".into()))?;
+    let flags = r.u32().ok_or_else(|| bad("is cut".into()))?;
+    if flags > 1 {
+        return Err(bad(format!("has unknown flags {flags:#x}")));
+    }
     let cut = || bad("is cut".into());
     let txn = r.u64().ok_or_else(cut)?;
     let root = read_ref(&mut r).ok_or_else(cut)?;
@@ -201,6 +223,7 @@ fn decode_fields(payload: &[u8], file: &Path, offset: u64) -> Result<CommitSlot>
         page_count,
         free_list,
         counts,
+        clean: flags == 1,
     })
 }
 
@@ -231,6 +254,7 @@ mod tests {
                 live_keys: 3,
                 ..TreeCounts::default()
             },
+            clean: true,
         };
         let bytes = slot.encode();
         assert_eq!(CommitSlot::decode(&bytes, 1, Path::new("f")).unwrap(), slot);

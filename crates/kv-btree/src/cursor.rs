@@ -66,8 +66,12 @@ impl<'p> Cursor<'p> {
                 }
                 Node::Leaf(entries) => {
                     let pos = match bound {
-                        Some(Bound::Included(k)) if forward => entries.partition_point(|e| e.key < *k),
-                        Some(Bound::Excluded(k)) if forward => entries.partition_point(|e| e.key <= *k),
+                        Some(Bound::Included(k)) if forward => {
+                            entries.partition_point(|e| e.key < *k)
+                        }
+                        Some(Bound::Excluded(k)) if forward => {
+                            entries.partition_point(|e| e.key <= *k)
+                        }
                         Some(Bound::Included(k)) => entries.partition_point(|e| e.key <= *k),
                         Some(Bound::Excluded(k)) => entries.partition_point(|e| e.key < *k),
                         _ if forward => 0,
@@ -95,7 +99,8 @@ impl<'p> Cursor<'p> {
             };
             if let Some(i) = child {
                 let run = disk_child(self.pager, children, i)?;
-                self.stack.push((Arc::clone(&node), if forward { i + 1 } else { i }));
+                self.stack
+                    .push((Arc::clone(&node), if forward { i + 1 } else { i }));
                 self.descend(run, None)?;
                 return Ok(true);
             }

@@ -52,11 +52,31 @@ fn place_free_list(space: &mut FreeSpace, txn: u64) -> Option<(RunRef, Vec<u8>)>
     }
 }
 
+/// Sealed pages of kind `Free` over every unverified free extent, so that
+/// a clean close leaves only sealed pages below the page count.
+fn seal_unverified(space: &FreeSpace, txn: u64) -> Vec<(RunRef, Vec<u8>)> {
+    space
+        .unverified_extents()
+        .into_iter()
+        .flat_map(|(s, l)| s..s + l)
+        .map(|page| {
+            let run = RunRef {
+                page,
+                txn,
+                pages: 1,
+            };
+            (run, seal_run_pages(Kind::Free, page, txn, &[], 1))
+        })
+        .collect()
+}
+
 /// Makes `tree` (the newest commit) and every commit before it durable.
+/// `clean` marks the slot as written by a clean close (every free page
+/// then holds a sealed page; the unverified ones are rewritten first).
 ///
 /// # Errors
 /// I/O failures (the caller poisons the store).
-pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree) -> Result<()> {
+pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> Result<()> {
     if tree.txn == w.durable.txn {
         return Ok(());
     }
@@ -66,7 +86,10 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree) -> Result<()> {
         w.space.free_later(tree.txn, old);
     }
     let placed = place_free_list(&mut w.space, tree.txn);
-    let extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();
+    let mut extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();
+    if clean {
+        extra.extend(seal_unverified(&w.space, tree.txn));
+    }
     let file = inner.pager.file();
     inner.pager.write_dirty(&extra)?;
     file.sync()?;
@@ -77,6 +100,7 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree) -> Result<()> {
         page_count: w.space.page_count,
         free_list: placed.as_ref().map(|p| p.0),
         counts: tree.counts,
+        clean,
     };
     let target = 1 - w.durable_slot;
     file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;
@@ -84,6 +108,9 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree) -> Result<()> {
     w.durable_slot = target;
     w.durable = *tree;
     w.free_list = slot.free_list;
+    if clean {
+        w.space.trust_free_pages();
+    }
     inner.pager.settle();
     let want = w.space.page_count * PAGE_BYTES as u64;
     if file.len()? > want {

@@ -35,6 +35,28 @@ pub struct FreeSpace {
     pending: Vec<(u64, Vec<(u64, u64)>)>,
     /// Pages `[0, page_count)` are in use or free; past it is the tail.
     pub page_count: u64,
+    /// Free pages whose content cannot be trusted to be a sealed page
+    /// (free at an open after a crash: a lost commit may have torn them).
+    unverified: BTreeMap<u64, u64>,
+}
+
+/// Removes `[start, start+len)` from `set`, splitting extents.
+fn remove_range(set: &mut BTreeMap<u64, u64>, start: u64, len: u64) {
+    let end = start + len;
+    let hit: Vec<(u64, u64)> = set
+        .range(..end)
+        .filter(|(&s, &l)| s + l > start)
+        .map(|(&s, &l)| (s, l))
+        .collect();
+    for (s, l) in hit {
+        set.remove(&s);
+        if s < start {
+            set.insert(s, start - s);
+        }
+        if s + l > end {
+            set.insert(end, s + l - end);
+        }
+    }
 }
 
 /// Adds `[start, start+len)` to `set`, merging with neighbours.
@@ -67,6 +89,7 @@ impl FreeSpace {
             free: set,
             pending: Vec::new(),
             page_count,
+            unverified: BTreeMap::new(),
         }
     }
 
@@ -74,12 +97,17 @@ impl FreeSpace {
     /// extents, else at the tail.
     pub fn allocate(&mut self, pages: u32) -> u64 {
         let want = u64::from(pages);
-        let found = self.free.iter().find(|(_, &l)| l >= want).map(|(&s, &l)| (s, l));
+        let found = self
+            .free
+            .iter()
+            .find(|(_, &l)| l >= want)
+            .map(|(&s, &l)| (s, l));
         if let Some((start, len)) = found {
             self.free.remove(&start);
             if len > want {
                 self.free.insert(start + want, len - want);
             }
+            remove_range(&mut self.unverified, start, want);
             return start;
         }
         let start = self.page_count;
@@ -90,7 +118,27 @@ impl FreeSpace {
     /// Gives back a run allocated in the open transaction that was never
     /// written (free again at once).
     pub fn unallocate(&mut self, page: u64, pages: u32) {
-        insert_extent(&mut self.free, page, u64::from(pages));
+        if page + u64::from(pages) == self.page_count {
+            self.page_count = page;
+        } else {
+            insert_extent(&mut self.free, page, u64::from(pages));
+        }
+    }
+
+    /// Marks every free page as unverified (after an open that followed a
+    /// crash).
+    pub fn distrust_free_pages(&mut self) {
+        self.unverified = self.free.clone();
+    }
+
+    /// The unverified free extents, ascending.
+    pub fn unverified_extents(&self) -> Vec<(u64, u64)> {
+        self.unverified.iter().map(|(&s, &l)| (s, l)).collect()
+    }
+
+    /// Forgets the unverified extents (once they have been rewritten).
+    pub fn trust_free_pages(&mut self) {
+        self.unverified.clear();
     }
 
     /// Records that transaction `txn` freed `run`.
@@ -122,6 +170,7 @@ impl FreeSpace {
             return false;
         }
         self.free.remove(&s);
+        remove_range(&mut self.unverified, s, l);
         self.page_count = s;
         true
     }
@@ -230,8 +279,13 @@ mod tests {
         assert_eq!(fs.persisted_extents(), vec![(5, 1), (9, 1)]);
         assert!(!fs.trim_tail());
         fs.unallocate(10, 1);
+        assert_eq!(fs.page_count, 10, "a tail run given back shrinks the tail");
+        fs.unallocate(3, 1);
+        fs.distrust_free_pages();
+        assert_eq!(fs.allocate(1), 3);
+        assert_eq!(fs.unverified_extents(), vec![(5, 1), (9, 1)]);
         assert!(fs.trim_tail());
-        assert_eq!(fs.page_count, 9);
+        assert_eq!((fs.page_count, fs.unverified_extents()), (9, vec![(5, 1)]));
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub(crate) fn initial_slots() -> (CommitSlot, CommitSlot) {
     let first = CommitSlot {
         txn: 1,
         page_count: SLOT_PAGES,
+        clean: true,
         ..CommitSlot::default()
     };
     let older = CommitSlot { txn: 0, ..first };
@@ -90,14 +91,20 @@ pub(crate) fn verify_written_by(pager: &Pager, run: RunRef, txn: u64) -> Result<
 }
 
 /// Reads and decodes a free-list run.
-pub(crate) fn read_free_list(pager: &Pager, run: RunRef, page_count: u64) -> Result<Vec<(u64, u64)>> {
+pub(crate) fn read_free_list(
+    pager: &Pager,
+    run: RunRef,
+    page_count: u64,
+) -> Result<Vec<(u64, u64)>> {
     let buf = pager.read_run(run)?;
-    let (header, body) = open_run(&buf, run, pager.path())?;
-    let bad = |what: String| Error::corruption(pager.path(), run.offset(), CorruptionKind::Invariant(what));
-    if header.kind != Kind::FreeList {
-        return Err(bad(format!("a {:?} run where the free list should be", header.kind)));
+    let (kind, body) = open_run(&buf, run, pager.path())?;
+    let bad = |what: String| {
+        Error::corruption(pager.path(), run.offset(), CorruptionKind::Invariant(what))
+    };
+    if kind != Kind::FreeList {
+        return Err(bad(format!("a {kind:?} run where the free list should be")));
     }
-    freelist::decode(body, SLOT_PAGES, page_count).map_err(bad)
+    freelist::decode(&body, SLOT_PAGES, page_count).map_err(bad)
 }
 
 fn verify_commit(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, u64)>> {
@@ -121,10 +128,14 @@ fn read_slots(pager: &Pager, len: u64, notes: &mut Vec<String>) -> Result<Vec<(u
             continue;
         }
         let mut page = vec![0; PAGE_BYTES];
-        pager.file().read_exact_at(&mut page, index * PAGE_BYTES as u64)?;
+        pager
+            .file()
+            .read_exact_at(&mut page, index * PAGE_BYTES as u64)?;
         match CommitSlot::decode(&page, index, pager.path()) {
             Ok(slot) => slots.push((index, slot)),
-            Err(e) if e.is_corruption() => notes.push(format!("commit slot {index} is not valid ({e}); the other slot is used")),
+            Err(e) if e.is_corruption() => notes.push(format!(
+                "commit slot {index} is not valid ({e}); the other slot is used"
+            )),
             Err(e) => return Err(e),
         }
     }
@@ -203,7 +214,11 @@ pub(crate) fn open_file(
     path: &Path,
     read_only: bool,
 ) -> Result<(Arc<dyn File>, bool)> {
-    let opened = if read_only { fs.open_read(path) } else { fs.open(path) };
+    let opened = if read_only {
+        fs.open_read(path)
+    } else {
+        fs.open(path)
+    };
     match opened {
         Ok(file) => Ok((file, false)),
         Err(e) if e.kind() == io::ErrorKind::NotFound && !read_only => {

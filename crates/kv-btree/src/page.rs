@@ -7,27 +7,32 @@
 //! maximum-size key), an overflow value is a run of as many pages as its
 //! bytes need, the free list is one run.
 //!
+//! Every page of a run is sealed on its own, so any single page of the
+//! file can be verified alone (what `check()` does for free pages):
+//!
 //! ```text
 //! offset  size  field
-//!      0     1  kind (1 leaf, 2 branch, 3 overflow value, 4 free list)
+//!      0     1  kind (1 leaf, 2 branch, 3 overflow value, 4 free list,
+//!               5 free page rewritten at a clean close)
 //!      1     1  format version (1)
 //!      2     2  reserved, zero
 //!      4     4  run length in pages (u32 LE)
-//!      8     8  page number of the run's first page (u64 LE)
+//!      8     8  this page's number (u64 LE)
 //!     16     8  id of the transaction that wrote the run (u64 LE)
-//!     24     4  body length in bytes (u32 LE)
-//!     28     4  reserved, zero
-//!     32     n  body (the node, value or free list encoding)
-//!      …        zero padding
-//!  end-4     4  crc32 of every byte of the run before it (u32 LE)
+//!     24     4  body bytes in this page (u32 LE, ≤ 4060)
+//!     28     4  this page's index within its run (u32 LE)
+//!     32  4060  body bytes (the run's body is the pages' bodies in order;
+//!               every page but the last is full), zero padding
+//!   4092     4  crc32 of bytes 0..4092 (u32 LE)
 //! ```
 //!
 //! The checksum covers the kind, the page number and the transaction id, so
-//! a torn run fails its checksum, a run written to the wrong place names
-//! another page number, and a stale run (an older version of a page that
+//! a torn page fails its checksum, a page written to the wrong place names
+//! another page number, and a stale page (an older version of a page that
 //! has since been reused) names another transaction than the reference the
 //! reader followed: all three are detected when the run is read.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use kv_core::codec::{open_block, seal_block, LeReader};
@@ -42,14 +47,14 @@ pub const HEADER_BYTES: usize = 32;
 /// Bytes of the checksum at the end of a run.
 pub const TRAILER_BYTES: usize = 4;
 
-/// Body bytes a one-page run holds.
+/// Body bytes one page holds.
 pub const PAGE_BODY_BYTES: usize = PAGE_BYTES - HEADER_BYTES - TRAILER_BYTES;
 
 /// The run format version this build writes and reads.
 pub const RUN_FORMAT: u8 = 1;
 
 /// Longest run accepted when decoding (a 16 MiB value plus its header).
-pub const MAX_RUN_PAGES: u32 = ((16 << 20) + PAGE_BYTES as u32 * 2) / PAGE_BYTES as u32;
+pub const MAX_RUN_PAGES: u32 = ((16 << 20) / PAGE_BODY_BYTES as u32) + 2;
 
 /// What a run holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +67,9 @@ pub enum Kind {
     Overflow = 3,
     /// The persisted free list.
     FreeList = 4,
+    /// A free page rewritten at a clean close (its old content was not
+    /// trusted after a crash).
+    Free = 5,
 }
 
 impl Kind {
@@ -71,6 +79,7 @@ impl Kind {
             2 => Some(Self::Branch),
             3 => Some(Self::Overflow),
             4 => Some(Self::FreeList),
+            5 => Some(Self::Free),
             _ => None,
         }
     }
@@ -102,12 +111,11 @@ impl RunRef {
 
 /// Pages a run needs for a body of `body_bytes`.
 pub fn pages_for(body_bytes: usize) -> u32 {
-    let total = HEADER_BYTES + body_bytes + TRAILER_BYTES;
-    total.div_ceil(PAGE_BYTES) as u32
+    body_bytes.div_ceil(PAGE_BODY_BYTES).max(1) as u32
 }
 
 /// Builds the bytes of a run of `kind` holding `body`, at `page`, written by
-/// `txn`: header, body, zero padding, checksum.
+/// `txn`: each page with its header, body share, padding and checksum.
 pub fn seal_run(kind: Kind, page: u64, txn: u64, body: &[u8]) -> Vec<u8> {
     seal_run_pages(kind, page, txn, body, 1)
 }
@@ -116,106 +124,157 @@ pub fn seal_run(kind: Kind, page: u64, txn: u64, body: &[u8]) -> Vec<u8> {
 /// fills the run it was given).
 pub fn seal_run_pages(kind: Kind, page: u64, txn: u64, body: &[u8], min_pages: u32) -> Vec<u8> {
     let pages = pages_for(body.len()).max(min_pages);
-    let total = pages as usize * PAGE_BYTES;
-    let mut out = Vec::with_capacity(total);
-    out.push(kind as u8);
-    out.push(RUN_FORMAT);
-    out.extend_from_slice(&[0, 0]);
-    out.extend_from_slice(&pages.to_le_bytes());
-    out.extend_from_slice(&page.to_le_bytes());
-    out.extend_from_slice(&txn.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(body);
-    out.resize(total - TRAILER_BYTES, 0);
-    seal_block(&mut out);
+    let mut out = Vec::with_capacity(pages as usize * PAGE_BYTES);
+    for i in 0..pages {
+        let from = (i as usize * PAGE_BODY_BYTES).min(body.len());
+        let to = (from + PAGE_BODY_BYTES).min(body.len());
+        let chunk = body.get(from..to).unwrap_or_default();
+        let mut p = Vec::with_capacity(PAGE_BYTES);
+        p.push(kind as u8);
+        p.push(RUN_FORMAT);
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(&pages.to_le_bytes());
+        p.extend_from_slice(&(page + u64::from(i)).to_le_bytes());
+        p.extend_from_slice(&txn.to_le_bytes());
+        p.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        p.extend_from_slice(&i.to_le_bytes());
+        p.extend_from_slice(chunk);
+        p.resize(PAGE_BYTES - TRAILER_BYTES, 0);
+        seal_block(&mut p);
+        out.extend_from_slice(&p);
+    }
     out
 }
 
-/// The header fields of a verified run.
+/// The header fields of a verified page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunHeader {
-    /// What the run holds.
+pub struct PageHeader {
+    /// What its run holds.
     pub kind: Kind,
-    /// Its length in pages.
+    /// Its run's length in pages.
     pub pages: u32,
-    /// Its first page.
+    /// Its own page number.
     pub page: u64,
     /// The transaction that wrote it.
     pub txn: u64,
+    /// Body bytes it holds.
+    pub body_len: usize,
+    /// Its index within its run.
+    pub index: u32,
 }
 
 fn bad(file: &Path, offset: u64, what: String) -> Error {
     Error::corruption(file, offset, CorruptionKind::Mismatch(what))
 }
 
-/// Verifies the run in `buf` (read from `expect`'s place) and returns its
-/// header and body. `expect` is the reference the reader followed: the
-/// page number, transaction and length must match it.
+/// Verifies one page read from page `page_no`: checksum, format, and that
+/// it names `page_no`. Returns its header and body share.
 ///
 /// # Errors
-/// `Corruption` naming `file` and the run's offset for a torn or damaged run
-/// (checksum), a misplaced run (page number), a stale run (transaction), a
-/// run of another length, an unknown kind or version, or a bad body length.
-pub fn open_run<'a>(buf: &'a [u8], expect: RunRef, file: &Path) -> Result<(RunHeader, &'a [u8])> {
-    let offset = expect.offset();
-    if buf.len() != expect.bytes() || buf.len() < PAGE_BYTES {
+/// `Corruption` at the page's offset.
+pub fn open_page<'a>(bytes: &'a [u8], page_no: u64, file: &Path) -> Result<(PageHeader, &'a [u8])> {
+    let offset = page_no * PAGE_BYTES as u64;
+    if bytes.len() != PAGE_BYTES {
         return Err(Error::corruption(
             file,
             offset,
+            CorruptionKind::BadLength {
+                got: bytes.len() as u64,
+                max: PAGE_BYTES as u64,
+            },
+        ));
+    }
+    let payload = open_block(bytes, file, offset)?;
+    let header = decode_header(payload, file, offset)?;
+    if header.page != page_no {
+        return Err(bad(
+            file,
+            offset,
+            format!("page names page {}, read at page {page_no}", header.page),
+        ));
+    }
+    if header.body_len > PAGE_BODY_BYTES
+        || header.index >= header.pages
+        || header.pages > MAX_RUN_PAGES
+    {
+        return Err(Error::corruption(
+            file,
+            offset,
+            CorruptionKind::BadLength {
+                got: header.body_len as u64,
+                max: PAGE_BODY_BYTES as u64,
+            },
+        ));
+    }
+    let body = payload
+        .get(HEADER_BYTES..HEADER_BYTES + header.body_len)
+        .unwrap_or_default();
+    Ok((header, body))
+}
+
+/// Verifies the run in `buf` (read from `expect`'s place) and returns its
+/// kind and body. `expect` is the reference the reader followed: every
+/// page's number, transaction and run length must match it.
+///
+/// # Errors
+/// `Corruption` naming `file` and the page's offset for a torn or damaged
+/// page (checksum), a misplaced page (page number), a stale page
+/// (transaction), a run of another length or kind, or a bad body length.
+pub fn open_run<'a>(buf: &'a [u8], expect: RunRef, file: &Path) -> Result<(Kind, Cow<'a, [u8]>)> {
+    if buf.len() != expect.bytes() || buf.is_empty() {
+        return Err(Error::corruption(
+            file,
+            expect.offset(),
             CorruptionKind::BadLength {
                 got: buf.len() as u64,
                 max: expect.bytes() as u64,
             },
         ));
     }
-    let payload = open_block(buf, file, offset)?;
-    let header = decode_header(payload, file, offset)?;
-    if header.page != expect.page {
-        return Err(bad(
-            file,
-            offset,
-            format!("run names page {}, read at page {}", header.page, expect.page),
-        ));
-    }
-    if header.txn != expect.txn {
-        return Err(bad(
-            file,
-            offset,
-            format!(
-                "stale run: written by txn {}, the reference expects txn {}",
-                header.txn, expect.txn
-            ),
-        ));
-    }
-    if header.pages != expect.pages {
-        return Err(bad(
-            file,
-            offset,
-            format!("run spans {} pages, the reference says {}", header.pages, expect.pages),
-        ));
-    }
-    let mut r = LeReader::new(payload);
-    r.bytes(24);
-    let body_len = r.u32().unwrap_or(u32::MAX) as usize;
-    let body = payload
-        .get(HEADER_BYTES..HEADER_BYTES.saturating_add(body_len))
-        .ok_or_else(|| {
-            Error::corruption(
+    let mut kind = None;
+    let mut body: Cow<'a, [u8]> = Cow::Borrowed(&[]);
+    for (i, bytes) in buf.chunks(PAGE_BYTES).enumerate() {
+        let page_no = expect.page + i as u64;
+        let offset = page_no * PAGE_BYTES as u64;
+        let (h, chunk) = open_page(bytes, page_no, file)?;
+        if h.txn != expect.txn {
+            return Err(bad(
                 file,
                 offset,
-                CorruptionKind::BadLength {
-                    got: body_len as u64,
-                    max: (payload.len().saturating_sub(HEADER_BYTES)) as u64,
-                },
-            )
-        })?;
-    Ok((header, body))
+                format!(
+                    "stale page: written by txn {}, the reference expects txn {}",
+                    h.txn, expect.txn
+                ),
+            ));
+        }
+        let full = h.body_len == PAGE_BODY_BYTES || i + 1 == expect.pages as usize;
+        if h.pages != expect.pages
+            || h.index as usize != i
+            || !full
+            || kind.is_some_and(|k| k != h.kind)
+        {
+            return Err(bad(
+                file,
+                offset,
+                format!(
+                    "page {i} of a run of {} pages says it is page {} of {} ({:?}, {} bytes)",
+                    expect.pages, h.index, h.pages, h.kind, h.body_len
+                ),
+            ));
+        }
+        kind = Some(h.kind);
+        if expect.pages == 1 {
+            body = Cow::Borrowed(chunk);
+        } else {
+            body.to_mut().extend_from_slice(chunk);
+        }
+    }
+    let kind = kind.ok_or_else(|| bad(file, expect.offset(), "empty run".into()))?;
+    Ok((kind, body))
 }
 
-/// Decodes the header fields (kind, version, length, page, txn) of a run's
-/// verified payload.
-fn decode_header(payload: &[u8], file: &Path, offset: u64) -> Result<RunHeader> {
+/// Decodes the header fields of a page's verified payload.
+fn decode_header(payload: &[u8], file: &Path, offset: u64) -> Result<PageHeader> {
     let mut r = LeReader::new(payload);
     let short = || {
         Error::corruption(
@@ -245,33 +304,15 @@ fn decode_header(payload: &[u8], file: &Path, offset: u64) -> Result<RunHeader> 
     let pages = r.u32().ok_or_else(short)?;
     let page = r.u64().ok_or_else(short)?;
     let txn = r.u64().ok_or_else(short)?;
-    Ok(RunHeader {
+    let body_len = r.u32().ok_or_else(short)? as usize;
+    let index = r.u32().ok_or_else(short)?;
+    Ok(PageHeader {
         kind,
         pages,
         page,
         txn,
-    })
-}
-
-/// Reads the header of the run that starts at `page` in `first_page` (its
-/// first page's bytes) without verifying the checksum: what `check()` uses
-/// to learn a run's length before reading it whole. `None` if the bytes are
-/// not a run header of this format.
-pub fn peek_header(first_page: &[u8]) -> Option<RunHeader> {
-    let mut r = LeReader::new(first_page);
-    let kind = Kind::from_u8(r.u8()?)?;
-    if r.u8()? != RUN_FORMAT {
-        return None;
-    }
-    r.u16()?;
-    let pages = r.u32()?;
-    let page = r.u64()?;
-    let txn = r.u64()?;
-    (pages >= 1 && pages <= MAX_RUN_PAGES).then_some(RunHeader {
-        kind,
-        pages,
-        page,
-        txn,
+        body_len,
+        index,
     })
 }
 
@@ -287,22 +328,35 @@ mod tests {
     fn a_run_round_trips_and_names_its_place() {
         let run = seal_run(Kind::Leaf, 7, 3, b"body");
         assert_eq!(run.len(), PAGE_BYTES);
-        let (h, body) = open_run(&run, at(7, 3, 1), Path::new("f")).unwrap();
-        assert_eq!((h.kind, h.page, h.txn, body), (Kind::Leaf, 7, 3, &b"body"[..]));
-        assert!(open_run(&run, at(8, 3, 1), Path::new("f")).is_err(), "misplaced");
-        assert!(open_run(&run, at(7, 2, 1), Path::new("f")).is_err(), "stale");
-        let big = seal_run(Kind::Overflow, 9, 1, &vec![5; PAGE_BYTES * 2]);
+        let (kind, body) = open_run(&run, at(7, 3, 1), Path::new("f")).unwrap();
+        assert_eq!((kind, &*body), (Kind::Leaf, &b"body"[..]));
+        assert!(
+            open_run(&run, at(8, 3, 1), Path::new("f")).is_err(),
+            "misplaced"
+        );
+        assert!(
+            open_run(&run, at(7, 2, 1), Path::new("f")).is_err(),
+            "stale"
+        );
+        let value = vec![5; PAGE_BODY_BYTES * 2 + 1];
+        let big = seal_run(Kind::Overflow, 9, 1, &value);
         assert_eq!(big.len(), PAGE_BYTES * 3);
-        assert_eq!(peek_header(&big).map(|h| h.pages), Some(3));
+        let (_, body) = open_run(&big, at(9, 1, 3), Path::new("f")).unwrap();
+        assert_eq!(&*body, &value[..]);
+        let (h, _) = open_page(&big[PAGE_BYTES..PAGE_BYTES * 2], 10, Path::new("f")).unwrap();
+        assert_eq!((h.index, h.pages), (1, 3));
     }
 
     #[test]
     fn every_flip_of_a_run_is_detected() {
-        let run = seal_run(Kind::Branch, 2, 1, b"abc");
+        let run = seal_run(Kind::Branch, 2, 1, &[7; 5000]);
         for i in (0..run.len()).step_by(7) {
             let mut bad = run.clone();
             bad[i] ^= 0x40;
-            assert!(open_run(&bad, at(2, 1, 1), Path::new("f")).is_err(), "flip {i}");
+            assert!(
+                open_run(&bad, at(2, 1, 2), Path::new("f")).is_err(),
+                "flip {i}"
+            );
         }
     }
 }

@@ -23,7 +23,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use crate::node::{decode_body, Node};
-use crate::page::{open_run, Kind, RunRef, HEADER_BYTES, PAGE_BYTES};
+use crate::page::{open_run, Kind, RunRef, PAGE_BYTES};
 
 /// A run committed in memory but not yet on disk.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct DirtyRun {
     pub node: Option<Arc<Node>>,
     /// The sealed bytes to write.
     pub bytes: Arc<Vec<u8>>,
+    /// The value, for overflow runs.
+    pub value: Option<Arc<Vec<u8>>>,
 }
 
 #[derive(Clone)]
@@ -60,7 +62,9 @@ pub struct Pager {
 
 impl std::fmt::Debug for Pager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pager").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Pager")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +110,10 @@ impl Pager {
 
     /// Cache hits and misses since open.
     pub fn cache_counts(&self) -> (u64, u64) {
-        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
@@ -129,9 +136,10 @@ impl Pager {
 
     /// Decodes a verified node run.
     fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<Node> {
-        let (header, body) = open_run(buf, run, &self.path)?;
-        decode_body(header.kind, body)
-            .map_err(|what| Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what)))
+        let (kind, body) = open_run(buf, run, &self.path)?;
+        decode_body(kind, &body).map_err(|what| {
+            Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what))
+        })
     }
 
     /// The node at `run`: from the dirty runs, the cache, or the file.
@@ -177,24 +185,18 @@ impl Pager {
         let bad = |what: String| {
             Error::corruption(&self.path, run.offset(), CorruptionKind::Mismatch(what))
         };
-        if let Some(d) = self.dirty_run(run) {
-            let start = HEADER_BYTES;
-            return d
-                .bytes
-                .get(start..start + len as usize)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| bad("dirty overflow run is short".into()));
+        if let Some(value) = self.dirty_run(run).and_then(|d| d.value) {
+            return Ok(value.to_vec());
         }
         let buf = self.read_run(run)?;
-        let (header, body) = open_run(&buf, run, &self.path)?;
-        if header.kind != Kind::Overflow || body.len() != len as usize {
+        let (kind, body) = open_run(&buf, run, &self.path)?;
+        if kind != Kind::Overflow || body.len() != len as usize {
             return Err(bad(format!(
-                "expected an overflow run of {len} bytes, found a {:?} run of {} bytes",
-                header.kind,
+                "expected an overflow run of {len} bytes, found a {kind:?} run of {} bytes",
                 body.len()
             )));
         }
-        Ok(body.to_vec())
+        Ok(body.into_owned())
     }
 
     /// Makes committed runs visible to readers before they are written.

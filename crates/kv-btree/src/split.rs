@@ -99,11 +99,21 @@ pub fn cut_node(node: Node) -> (Node, Vec<(Vec<u8>, Node)>) {
         }
         Node::Branch { keys, children } => {
             let sizes: Vec<usize> = (0..children.len())
-                .map(|i| REF_BYTES + if i > 0 { keys.get(i - 1).map_or(0, |k| key_bytes(k)) } else { 0 })
+                .map(|i| {
+                    REF_BYTES
+                        + if i > 0 {
+                            keys.get(i - 1).map_or(0, |k| key_bytes(k))
+                        } else {
+                            0
+                        }
+                })
                 .collect();
             let parts = balanced_parts(&sizes, 3, 2);
             let piece = |r: &Range<usize>| -> (Vec<Vec<u8>>, Vec<Child>) {
-                let k = keys.get(r.start..r.end.saturating_sub(1)).unwrap_or_default().to_vec();
+                let k = keys
+                    .get(r.start..r.end.saturating_sub(1))
+                    .unwrap_or_default()
+                    .to_vec();
                 let c = children.get(r.clone()).unwrap_or_default().to_vec();
                 (k, c)
             };

@@ -40,8 +40,10 @@ pub(crate) struct Figures {
 
 impl Figures {
     fn space(&self, w: &Writer) {
-        self.free_pages.store(w.space.free_pages(), Ordering::Relaxed);
-        self.pending_pages.store(w.space.pending_pages(), Ordering::Relaxed);
+        self.free_pages
+            .store(w.space.free_pages(), Ordering::Relaxed);
+        self.pending_pages
+            .store(w.space.pending_pages(), Ordering::Relaxed);
         self.page_count.store(w.space.page_count, Ordering::Relaxed);
     }
 
@@ -98,7 +100,9 @@ pub struct Btree {
 
 impl std::fmt::Debug for Btree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Btree").field("dir", &self.inner.dir).finish_non_exhaustive()
+        f.debug_struct("Btree")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,6 +157,11 @@ impl Btree {
             snapshots: vec![Arc::downgrade(&tree)],
             last_durable: Instant::now(),
         };
+        let mut writer = writer;
+        if !slot.clean {
+            writer.space.distrust_free_pages();
+        }
+        let mark_in_use = !read_only && slot.clean && writer.space.free_pages() > 0;
         let figures = Figures::default();
         figures.space(&writer);
         let inner = Inner {
@@ -169,17 +178,20 @@ impl Btree {
             figures,
             _lock: lock,
         };
+        if mark_in_use {
+            // Free pages are about to be reused: a crash from here on must
+            // not fall back to a slot that vouches for their content.
+            let mut w = writer::lock(&inner);
+            writer::settle(&inner, &mut w, false)?;
+        }
         Ok(Self {
             inner: Arc::new(inner),
         })
     }
 
-    /// A best-effort durable commit of everything committed in memory.
+    /// Makes every commit durable under a clean slot.
     fn close_inner(&self) -> Result<()> {
-        if self.inner.read_only {
-            return Ok(());
-        }
-        writer::sync(&self.inner)
+        writer::close(&self.inner)
     }
 }
 

@@ -20,9 +20,11 @@ use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
 use crate::freelist::FreeSpace;
-use crate::node::{encode_body, Child, Entry, Node, Value, INLINE_VALUE_MAX, MIN_FILL, NODE_CAPACITY};
-use crate::pager::{DirtyRun, Pager};
+use crate::node::{
+    encode_body, Child, Entry, Node, Value, INLINE_VALUE_MAX, MIN_FILL, NODE_CAPACITY,
+};
 use crate::page::{pages_for, seal_run, Kind, RunRef};
+use crate::pager::{DirtyRun, Pager};
 use crate::split::cut_node;
 
 /// A committed tree: what a snapshot reads and a commit slot records.
@@ -125,7 +127,9 @@ impl<'p> Txn<'p> {
         Error::corruption(
             self.pager.path(),
             0,
-            CorruptionKind::Invariant("sibling nodes of different kinds (leaves at unequal depth)".into()),
+            CorruptionKind::Invariant(
+                "sibling nodes of different kinds (leaves at unequal depth)".into(),
+            ),
         )
     }
 
@@ -138,10 +142,14 @@ impl<'p> Txn<'p> {
             let node = self.node_ref(at)?;
             match &*node {
                 Node::Leaf(entries) => {
-                    return Ok(entries.binary_search_by(|e| e.key.as_slice().cmp(key)).is_ok())
+                    return Ok(entries
+                        .binary_search_by(|e| e.key.as_slice().cmp(key))
+                        .is_ok())
                 }
                 Node::Branch { keys, children } => {
-                    at = *children.get(child_index(keys, key)).ok_or_else(|| self.depth_error())?;
+                    at = *children
+                        .get(child_index(keys, key))
+                        .ok_or_else(|| self.depth_error())?;
                 }
             }
         }
@@ -241,8 +249,11 @@ impl<'p> Txn<'p> {
         match entries.binary_search_by(|e| e.key.cmp(&entry.key)) {
             Ok(pos) => {
                 let old = std::mem::replace(&mut entries[pos], entry);
-                self.counts.live_bytes =
-                    self.counts.live_bytes.saturating_sub(old.key.len() as u64 + old.value.len()) + added;
+                self.counts.live_bytes = self
+                    .counts
+                    .live_bytes
+                    .saturating_sub(old.key.len() as u64 + old.value.len())
+                    + added;
                 self.drop_value(&old.value);
             }
             Err(pos) => {
@@ -314,8 +325,10 @@ impl<'p> Txn<'p> {
                 if let Ok(pos) = entries.binary_search_by(|e| e.key.as_slice().cmp(key)) {
                     let old = entries.remove(pos);
                     self.counts.live_keys = self.counts.live_keys.saturating_sub(1);
-                    self.counts.live_bytes =
-                        self.counts.live_bytes.saturating_sub(old.key.len() as u64 + old.value.len());
+                    self.counts.live_bytes = self
+                        .counts
+                        .live_bytes
+                        .saturating_sub(old.key.len() as u64 + old.value.len());
                     self.drop_value(&old.value);
                 }
                 None
@@ -380,7 +393,10 @@ impl<'p> Txn<'p> {
                 ka.push(sep);
                 ka.extend(kb);
                 ca.extend(cb);
-                Node::Branch { keys: ka, children: ca }
+                Node::Branch {
+                    keys: ka,
+                    children: ca,
+                }
             }
             _ => return Err(self.depth_error()),
         };
@@ -469,12 +485,18 @@ impl<'p> Txn<'p> {
             run,
             node: Some(Arc::new(node)),
             bytes: Arc::new(seal_run(kind, page, self.txn, &body)),
+            value: None,
         });
         run
     }
 }
 
-fn write_value(txn: u64, bytes: &[u8], space: &mut FreeSpace, runs: &mut Vec<DirtyRun>) -> RunRef {
+fn write_value(
+    txn: u64,
+    bytes: &Arc<Vec<u8>>,
+    space: &mut FreeSpace,
+    runs: &mut Vec<DirtyRun>,
+) -> RunRef {
     let pages = pages_for(bytes.len());
     let page = space.allocate(pages);
     let run = RunRef { page, txn, pages };
@@ -482,6 +504,7 @@ fn write_value(txn: u64, bytes: &[u8], space: &mut FreeSpace, runs: &mut Vec<Dir
         run,
         node: None,
         bytes: Arc::new(seal_run(Kind::Overflow, page, txn, bytes)),
+        value: Some(Arc::clone(bytes)),
     });
     run
 }
@@ -549,7 +572,9 @@ impl Txn<'_> {
                     let Node::Leaf(entries) = &self.arena[idx] else {
                         break;
                     };
-                    let Some(Value::Overflow { run, len }) = entries.get(i).map(|e| e.value.clone()) else {
+                    let Some(Value::Overflow { run, len }) =
+                        entries.get(i).map(|e| e.value.clone())
+                    else {
                         continue;
                     };
                     let bytes = self.pager.read_value(run, len)?;

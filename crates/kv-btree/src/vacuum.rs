@@ -30,19 +30,15 @@ pub const MAX_VACUUM_PASSES: usize = 4;
 /// Publishes `tree` and makes it durable.
 fn commit_durably(inner: &Inner, w: &mut Writer, tree: Tree) -> Result<()> {
     let tree = Arc::new(tree);
-    inner.poison.guard(flush(inner, w, &tree))?;
+    inner.poison.guard(flush(inner, w, &tree, false))?;
     w.snapshots.push(Arc::downgrade(&tree));
     inner.set_newest(tree);
     inner.figures.commit(w);
     Ok(())
 }
 
-/// A durable commit that changes no key: it releases the pages freed by
-/// earlier commits (where no reader holds them) and cuts the free tail.
 fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
-    let mut tree = *inner.newest();
-    tree.txn += 1;
-    commit_durably(inner, w, tree)
+    crate::writer::settle(inner, w, false)
 }
 
 /// Runs vacuum (see the module docs).

@@ -95,7 +95,7 @@ pub(crate) fn write(inner: &Inner, ops: impl FnOnce(&mut Txn<'_>) -> Result<()>)
     let tree = Arc::new(committed.tree);
     inner.pager.publish(committed.runs);
     if durable_now(inner, &w) {
-        inner.poison.guard(flush(inner, &mut w, &tree))?;
+        inner.poison.guard(flush(inner, &mut w, &tree, false))?;
         w.last_durable = Instant::now();
     }
     w.snapshots.push(Arc::downgrade(&tree));
@@ -115,7 +115,38 @@ pub(crate) fn sync(inner: &Inner) -> Result<()> {
     inner.poison.check()?;
     let mut w = lock(inner);
     let tree = inner.newest();
-    inner.poison.guard(flush(inner, &mut w, &tree))?;
+    inner.poison.guard(flush(inner, &mut w, &tree, false))?;
     w.last_durable = Instant::now();
     Ok(())
+}
+
+/// A durable commit that changes no key, marked `clean` or not: what open
+/// writes to mark the store in use, and what close writes to mark it
+/// closed cleanly. It also releases pages and cuts the free tail.
+///
+/// # Errors
+/// I/O failures (which poison).
+pub(crate) fn settle(inner: &Inner, w: &mut Writer, clean: bool) -> Result<()> {
+    let mut tree = *inner.newest();
+    tree.txn += 1;
+    let tree = Arc::new(tree);
+    inner.poison.guard(flush(inner, w, &tree, clean))?;
+    w.last_durable = Instant::now();
+    w.snapshots.push(Arc::downgrade(&tree));
+    inner.set_newest(tree);
+    inner.figures.commit(w);
+    Ok(())
+}
+
+/// Closes cleanly: makes every commit durable under a clean slot.
+///
+/// # Errors
+/// `Poisoned`; I/O failures.
+pub(crate) fn close(inner: &Inner) -> Result<()> {
+    if inner.read_only {
+        return Ok(());
+    }
+    inner.poison.check()?;
+    let mut w = lock(inner);
+    settle(inner, &mut w, true)
 }

@@ -52,7 +52,10 @@ pub fn decode(body: &[u8]) -> Result<Decoded, String> {
     let mut r = LeReader::new(body);
     let count = r.varint().ok_or("branch count is cut")?;
     if count < 2 || count > (body.len() / 20) as u64 {
-        return Err(format!("branch with {count} children in {} bytes", body.len()));
+        return Err(format!(
+            "branch with {count} children in {} bytes",
+            body.len()
+        ));
     }
     let mut keys = Vec::with_capacity(count as usize - 1);
     let mut children = Vec::with_capacity(count as usize);

@@ -49,7 +49,10 @@ pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
     let count = r.varint().ok_or("leaf count is cut")?;
     // Every entry takes at least 3 bytes: a bound before allocating.
     if count > (body.len() / 3) as u64 {
-        return Err(format!("leaf count {count} cannot fit in {} bytes", body.len()));
+        return Err(format!(
+            "leaf count {count} cannot fit in {} bytes",
+            body.len()
+        ));
     }
     let mut entries = Vec::with_capacity(count as usize);
     for i in 0..count {
