@@ -34,7 +34,7 @@
 use kv_core::{CheckReport, CorruptionKind, Damage, Error, OpenMode, Result};
 
 use crate::commit_slot::{CommitSlot, SLOT_PAGES};
-use crate::node::{Child, Node, Value, MIN_FILL};
+use crate::node::{Child, Node, Value, NODE_CAPACITY};
 use crate::open::read_free_list;
 use crate::page::{open_page, pages_for, RunRef, PAGE_BYTES};
 use crate::pager::Pager;
@@ -55,6 +55,7 @@ enum Owner {
 
 struct Checker<'a> {
     pager: &'a Pager,
+    min_fill: usize,
     tree: Tree,
     owners: Vec<Owner>,
     report: CheckReport,
@@ -153,7 +154,20 @@ impl Checker<'_> {
                 ),
             );
         }
-        if level > 1 && node.body_bytes() < MIN_FILL {
+        let splittable = match &*node {
+            Node::Leaf(e) => e.len() >= 2,
+            Node::Branch { children, .. } => children.len() >= 4,
+        };
+        if splittable && node.body_bytes() > NODE_CAPACITY {
+            self.damage(
+                offset,
+                format!(
+                    "a node of {} bytes that should have been split",
+                    node.body_bytes()
+                ),
+            );
+        }
+        if level > 1 && node.body_bytes() < self.min_fill {
             self.underfull += 1;
         }
         let keys: Vec<&[u8]> = match &*node {
@@ -260,6 +274,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     let file_len = inner.pager.file().len()?;
     let mut c = Checker {
         pager: &inner.pager,
+        min_fill: inner.options.shape.clamped().min_fill(),
         tree,
         owners: vec![Owner::None; page_count as usize],
         report: CheckReport {
@@ -323,8 +338,8 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     }
     if c.underfull > 0 {
         c.report.notes.push(format!(
-            "{} nodes under the fill threshold ({MIN_FILL} bytes)",
-            c.underfull
+            "{} nodes under the fill threshold ({} bytes)",
+            c.underfull, c.min_fill
         ));
     }
     c.report.live_keys = c.keys;

@@ -87,5 +87,5 @@ pub mod txn;
 pub mod vacuum;
 pub mod writer;
 
-pub use options::BtreeOptions;
+pub use options::{BtreeOptions, Shape};
 pub use store::{Btree, ENGINE_NAME, FILE_NAME};

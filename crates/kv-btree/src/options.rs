@@ -2,6 +2,8 @@
 
 use kv_core::Options;
 
+pub use crate::node::Shape;
+
 /// Default budget of committed-but-unwritten runs under
 /// `SyncPolicy::Manual`: 16 MiB.
 pub const DEFAULT_DIRTY_BUDGET_BYTES: usize = 16 << 20;
@@ -19,6 +21,9 @@ pub struct BtreeOptions {
     /// synced) as `sync()` would. At least one commit's runs are always
     /// held, so a single 16 MiB value goes over it and is written at once.
     pub dirty_budget_bytes: usize,
+    /// Node capacity and inline-value limit (the defaults fill 4 KiB
+    /// pages; see [`Shape`]).
+    pub shape: Shape,
 }
 
 impl Default for BtreeOptions {
@@ -33,7 +38,14 @@ impl BtreeOptions {
         Self {
             core,
             dirty_budget_bytes: DEFAULT_DIRTY_BUDGET_BYTES,
+            shape: Shape::default(),
         }
+    }
+
+    /// Returns these options with another node shape.
+    pub fn shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
     }
 
     /// Returns these options with another dirty budget.

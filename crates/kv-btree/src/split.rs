@@ -3,27 +3,32 @@
 //!
 //! Both use one rule: cut a sequence of items (leaf entries, or branch
 //! children with their separators) into parts of at most
-//! [`NODE_CAPACITY`] bytes, each cut at the byte midpoint of what it
+//! the node capacity ([`crate::node::Shape`]), each cut at the byte midpoint of what it
 //! divides, so the parts are as even as the item sizes allow. A part that
 //! holds a single item larger than a page (a maximum-size key) stays whole
 //! and is written as a run of two pages.
 
 use std::ops::Range;
 
-use crate::node::NODE_CAPACITY;
-
 /// Cuts items of the given encoded sizes into ranges of at most
-/// `NODE_CAPACITY` bytes (`overhead` added to each part), each part holding
-/// at least `min_items` items.
-pub fn balanced_parts(sizes: &[usize], overhead: usize, min_items: usize) -> Vec<Range<usize>> {
+/// `capacity` bytes (`overhead` added to each part), each part holding at
+/// least `min_items` items.
+pub fn balanced_parts(
+    sizes: &[usize],
+    overhead: usize,
+    min_items: usize,
+    capacity: usize,
+) -> Vec<Range<usize>> {
     let mut out = Vec::new();
-    cut(sizes, 0, overhead, min_items.max(1), &mut out);
+    let limits = (overhead, min_items.max(1), capacity);
+    cut(sizes, 0, limits, &mut out);
     out
 }
 
-fn cut(sizes: &[usize], base: usize, overhead: usize, min: usize, out: &mut Vec<Range<usize>>) {
+fn cut(sizes: &[usize], base: usize, limits: (usize, usize, usize), out: &mut Vec<Range<usize>>) {
+    let (overhead, min, capacity) = limits;
     let total: usize = sizes.iter().sum::<usize>() + overhead;
-    if total <= NODE_CAPACITY || sizes.len() < 2 * min {
+    if total <= capacity || sizes.len() < 2 * min {
         out.push(base..base + sizes.len());
         return;
     }
@@ -44,18 +49,19 @@ fn cut(sizes: &[usize], base: usize, overhead: usize, min: usize, out: &mut Vec<
         }
     }
     let (left, right) = sizes.split_at(best);
-    cut(left, base, overhead, min, out);
-    cut(right, base + best, overhead, min, out);
+    cut(left, base, limits, out);
+    cut(right, base + best, limits, out);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node::NODE_CAPACITY;
 
     #[test]
     fn parts_fit_and_cover_everything() {
         let sizes: Vec<usize> = (0..200).map(|i| 10 + (i * 37) % 300).collect();
-        let parts = balanced_parts(&sizes, 4, 1);
+        let parts = balanced_parts(&sizes, 4, 1, NODE_CAPACITY);
         assert!(parts.len() > 1);
         let mut next = 0;
         for p in &parts {
@@ -64,8 +70,11 @@ mod tests {
             assert!(sizes[p.clone()].iter().sum::<usize>() + 4 <= NODE_CAPACITY);
         }
         assert_eq!(next, sizes.len());
-        assert_eq!(balanced_parts(&[5000, 5000], 0, 1).len(), 2);
-        assert_eq!(balanced_parts(&[5000, 5000, 30], 0, 2).len(), 1);
+        assert_eq!(balanced_parts(&[5000, 5000], 0, 1, NODE_CAPACITY).len(), 2);
+        assert_eq!(
+            balanced_parts(&[5000, 5000, 30], 0, 2, NODE_CAPACITY).len(),
+            1
+        );
     }
 }
 
@@ -74,11 +83,11 @@ use crate::node::{entry_bytes, key_bytes, shortest_separator, Child, Entry, Node
 /// Cuts `node` into parts that fit (see the module docs): the first part
 /// and, for each further part, the separator before it and the part. A
 /// node that fits comes back whole with no further parts.
-pub fn cut_node(node: Node) -> (Node, Vec<(Vec<u8>, Node)>) {
+pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Vec<u8>, Node)>) {
     match node {
         Node::Leaf(entries) => {
             let sizes: Vec<usize> = entries.iter().map(entry_bytes).collect();
-            let parts = balanced_parts(&sizes, 3, 1);
+            let parts = balanced_parts(&sizes, 3, 1, capacity);
             let mut pieces: Vec<Vec<Entry>> = Vec::with_capacity(parts.len());
             let mut rest = entries;
             for p in parts.iter().rev() {
@@ -108,7 +117,7 @@ pub fn cut_node(node: Node) -> (Node, Vec<(Vec<u8>, Node)>) {
                         }
                 })
                 .collect();
-            let parts = balanced_parts(&sizes, 3, 2);
+            let parts = balanced_parts(&sizes, 3, 2, capacity);
             let piece = |r: &Range<usize>| -> (Vec<Vec<u8>>, Vec<Child>) {
                 let k = keys
                     .get(r.start..r.end.saturating_sub(1))

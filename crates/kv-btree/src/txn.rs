@@ -11,7 +11,7 @@
 //!
 //! Inserts split a node that outgrows a page ([`crate::split`]); a split
 //! of the root adds a level. Deletes merge or rebalance a node that falls
-//! under [`MIN_FILL`] with a sibling; a root branch left with one child is
+//! under the fill threshold ([`Shape::min_fill`]) with a sibling; a root branch left with one child is
 //! replaced by it. Either way every leaf stays at the same depth.
 
 use std::sync::Arc;
@@ -20,9 +20,7 @@ use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
 use crate::freelist::FreeSpace;
-use crate::node::{
-    encode_body, Child, Entry, Node, Value, INLINE_VALUE_MAX, MIN_FILL, NODE_CAPACITY,
-};
+use crate::node::{encode_body, Child, Entry, Node, Shape, Value};
 use crate::page::{pages_for, seal_run, Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
 use crate::split::cut_node;
@@ -52,6 +50,7 @@ pub struct Committed {
 /// An open write transaction.
 pub struct Txn<'p> {
     pager: &'p Pager,
+    shape: Shape,
     txn: u64,
     arena: Vec<Node>,
     root: Option<Child>,
@@ -84,10 +83,11 @@ pub fn child_index(keys: &[Vec<u8>], key: &[u8]) -> usize {
 type Splits = Vec<(Vec<u8>, usize)>;
 
 impl<'p> Txn<'p> {
-    /// Starts transaction `txn` on `base`.
-    pub fn begin(pager: &'p Pager, base: &Tree, txn: u64) -> Self {
+    /// Starts transaction `txn` on `base`, shaping nodes as `shape` says.
+    pub fn begin(pager: &'p Pager, shape: Shape, base: &Tree, txn: u64) -> Self {
         Self {
             pager,
+            shape: shape.clamped(),
             txn,
             arena: Vec::new(),
             root: base.root.map(Child::Disk),
@@ -167,7 +167,7 @@ impl<'p> Txn<'p> {
     /// # Errors
     /// I/O and `Corruption` from reading the nodes on the key's path.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        let value = if value.len() > INLINE_VALUE_MAX {
+        let value = if value.len() > self.shape.inline_value_max {
             Value::Pending(Arc::new(value.to_vec()))
         } else {
             Value::Inline(value.to_vec())
@@ -267,11 +267,11 @@ impl<'p> Txn<'p> {
     /// Splits arena node `idx` if it outgrew a page; returns the new right
     /// siblings with their separators.
     fn split(&mut self, idx: usize) -> Splits {
-        if self.arena[idx].body_bytes() <= NODE_CAPACITY {
+        if self.arena[idx].body_bytes() <= self.shape.node_capacity {
             return Vec::new();
         }
         let node = std::mem::replace(&mut self.arena[idx], Node::Leaf(Vec::new()));
-        let (first, rest) = cut_node(node);
+        let (first, rest) = cut_node(node, self.shape.node_capacity);
         self.arena[idx] = first;
         rest.into_iter()
             .map(|(sep, n)| {
@@ -354,8 +354,10 @@ impl<'p> Txn<'p> {
     fn underfull(&self, idx: usize) -> bool {
         let node = &self.arena[idx];
         match node {
-            Node::Leaf(_) => node.body_bytes() < MIN_FILL,
-            Node::Branch { children, .. } => children.len() < 2 || node.body_bytes() < MIN_FILL,
+            Node::Leaf(_) => node.body_bytes() < self.shape.min_fill(),
+            Node::Branch { children, .. } => {
+                children.len() < 2 || node.body_bytes() < self.shape.min_fill()
+            }
         }
     }
 
@@ -400,7 +402,7 @@ impl<'p> Txn<'p> {
             }
             _ => return Err(self.depth_error()),
         };
-        let (first, rest) = cut_node(combined);
+        let (first, rest) = cut_node(combined, self.shape.node_capacity);
         self.arena[li] = first;
         let mut new_keys = Vec::with_capacity(rest.len());
         let mut new_children = vec![Child::Dirty(li)];

@@ -62,7 +62,7 @@ pub(crate) fn vacuum(inner: &Inner) -> Result<()> {
         if before <= boundary {
             break;
         }
-        let mut txn = Txn::begin(&inner.pager, &base, base.txn + 1);
+        let mut txn = Txn::begin(&inner.pager, inner.options.shape, &base, base.txn + 1);
         txn.relocate(boundary)?;
         if !txn.changed() {
             break;

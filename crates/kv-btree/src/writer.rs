@@ -85,7 +85,7 @@ pub(crate) fn write(inner: &Inner, ops: impl FnOnce(&mut Txn<'_>) -> Result<()>)
     let mut w = lock(inner);
     inner.poison.check()?;
     let base = inner.newest();
-    let mut txn = Txn::begin(&inner.pager, &base, base.txn + 1);
+    let mut txn = Txn::begin(&inner.pager, inner.options.shape, &base, base.txn + 1);
     ops(&mut txn)?;
     if !txn.changed() {
         return Ok(());

@@ -24,6 +24,45 @@ pub const NODE_CAPACITY: usize = PAGE_BODY_BYTES;
 /// with a sibling or rebalanced (a quarter of a page, LMDB's threshold).
 pub const MIN_FILL: usize = NODE_CAPACITY / 4;
 
+/// How full nodes get and which values stay inline. The defaults fill
+/// 4 KiB pages; smaller shapes make trees deep with few keys (the second
+/// conformance stamp uses one so that splits, merges and overflow runs
+/// happen inside the suite's small crash workloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// A node whose body exceeds this many bytes is split (clamped to
+    /// `256..=NODE_CAPACITY`).
+    pub node_capacity: usize,
+    /// Values longer than this go to overflow runs (clamped to
+    /// `..=INLINE_VALUE_MAX`).
+    pub inline_value_max: usize,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Self {
+            node_capacity: NODE_CAPACITY,
+            inline_value_max: INLINE_VALUE_MAX,
+        }
+    }
+}
+
+impl Shape {
+    /// This shape with its fields clamped to what pages allow.
+    pub fn clamped(self) -> Self {
+        Self {
+            node_capacity: self.node_capacity.clamp(256, NODE_CAPACITY),
+            inline_value_max: self.inline_value_max.min(INLINE_VALUE_MAX),
+        }
+    }
+
+    /// The fill threshold: a non-root node under this many body bytes after
+    /// a delete is merged or rebalanced (a quarter of the capacity).
+    pub fn min_fill(&self) -> usize {
+        self.node_capacity / 4
+    }
+}
+
 /// A leaf's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
