@@ -80,10 +80,10 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
     if tree.txn == w.durable.txn {
         return Ok(());
     }
-    release(w);
+    release(inner, w);
     while w.space.trim_tail() {}
     if let Some(old) = w.free_list.take() {
-        w.space.free_later(tree.txn, old);
+        w.space.free_later(tree.txn, old, w.durable.txn);
     }
     let placed = place_free_list(&mut w.space, tree.txn);
     let mut extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();

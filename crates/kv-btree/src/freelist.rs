@@ -4,7 +4,9 @@
 //! A page freed by transaction `T` (reachable from the commit before `T`,
 //! not from `T`) is *pending* until two things hold: `T` is durable (so no
 //! crash can bring back a commit that reaches it), and no reader holds a
-//! snapshot older than `T`. Only then does it join the *free* extents that
+//! snapshot older than `T`. A run that no durable commit ever reached
+//! (written and freed between two durable commits under
+//! `SyncPolicy::Manual`) waits for the readers only. Only then does it join the *free* extents that
 //! allocation draws from. Allocation is first-fit from the start of an
 //! extent (runs are contiguous), else from the tail of the file.
 //!
@@ -33,6 +35,10 @@ pub struct FreeSpace {
     free: BTreeMap<u64, u64>,
     /// Pages freed by each transaction, oldest first.
     pending: Vec<(u64, Vec<(u64, u64)>)>,
+    /// Runs written by a commit that was never made durable and freed by a
+    /// later one, by freeing transaction: no durable commit reaches them,
+    /// so only readers hold them back.
+    volatile: Vec<(u64, Vec<RunRef>)>,
     /// Pages `[0, page_count)` are in use or free; past it is the tail.
     pub page_count: u64,
     /// Free pages whose content cannot be trusted to be a sealed page
@@ -88,6 +94,7 @@ impl FreeSpace {
         Self {
             free: set,
             pending: Vec::new(),
+            volatile: Vec::new(),
             page_count,
             unverified: BTreeMap::new(),
         }
@@ -141,8 +148,17 @@ impl FreeSpace {
         self.unverified.clear();
     }
 
-    /// Records that transaction `txn` freed `run`.
-    pub fn free_later(&mut self, txn: u64, run: RunRef) {
+    /// Records that transaction `txn` freed `run`; `durable_txn` is the
+    /// newest durable commit (a run written after it never reached a
+    /// durable commit).
+    pub fn free_later(&mut self, txn: u64, run: RunRef, durable_txn: u64) {
+        if run.txn > durable_txn {
+            match self.volatile.last_mut() {
+                Some((t, list)) if *t == txn => list.push(run),
+                _ => self.volatile.push((txn, vec![run])),
+            }
+            return;
+        }
         let extent = (run.page, u64::from(run.pages));
         match self.pending.last_mut() {
             Some((t, list)) if *t == txn => list.push(extent),
@@ -150,14 +166,26 @@ impl FreeSpace {
         }
     }
 
-    /// Moves the pages freed by transactions `<= upto` to the free extents.
-    pub fn release(&mut self, upto: u64) {
+    /// Moves to the free extents the pages freed by transactions no newer
+    /// than `upto_durable` (durable ones) or `upto_reader` (volatile ones,
+    /// which no durable commit reaches). Returns the volatile runs freed,
+    /// whose unwritten bytes the pager must forget.
+    pub fn release(&mut self, upto_durable: u64, upto_reader: u64) -> Vec<RunRef> {
+        let upto = upto_durable.min(upto_reader);
         let keep = self.pending.partition_point(|(t, _)| *t <= upto);
         for (_, list) in self.pending.drain(..keep) {
             for (s, l) in list {
                 insert_extent(&mut self.free, s, l);
             }
         }
+        let keep = self.volatile.partition_point(|(t, _)| *t <= upto_reader);
+        let runs: Vec<RunRef> = self.volatile.drain(..keep).flat_map(|(_, l)| l).collect();
+        for r in &runs {
+            insert_extent(&mut self.free, r.page, u64::from(r.pages));
+            // Maybe never written: `check()` cannot expect a sealed page.
+            insert_extent(&mut self.unverified, r.page, u64::from(r.pages));
+        }
+        runs
     }
 
     /// Drops a free extent at the end of the used pages, shrinking
@@ -182,10 +210,7 @@ impl FreeSpace {
 
     /// Pages pending release.
     pub fn pending_pages(&self) -> u64 {
-        self.pending
-            .iter()
-            .flat_map(|(_, l)| l.iter().map(|e| e.1))
-            .sum()
+        self.pending_extents().iter().map(|e| e.2).sum()
     }
 
     /// The free extents, ascending.
@@ -195,20 +220,23 @@ impl FreeSpace {
 
     /// The pending extents with their freeing transaction.
     pub fn pending_extents(&self) -> Vec<(u64, u64, u64)> {
-        self.pending
+        let durable = self
+            .pending
             .iter()
-            .flat_map(|(t, l)| l.iter().map(move |&(s, n)| (*t, s, n)))
-            .collect()
+            .flat_map(|(t, l)| l.iter().map(move |&(s, n)| (*t, s, n)));
+        let volatile = self
+            .volatile
+            .iter()
+            .flat_map(|(t, l)| l.iter().map(move |r| (*t, r.page, u64::from(r.pages))));
+        durable.chain(volatile).collect()
     }
 
     /// Every free and pending page as merged extents: what a durable commit
     /// persists.
     pub fn persisted_extents(&self) -> Vec<(u64, u64)> {
         let mut set = self.free.clone();
-        for (_, list) in &self.pending {
-            for &(s, l) in list {
-                insert_extent(&mut set, s, l);
-            }
+        for (_, s, l) in self.pending_extents() {
+            insert_extent(&mut set, s, l);
         }
         set.into_iter().collect()
     }
@@ -268,14 +296,14 @@ mod tests {
     #[test]
     fn pending_pages_wait_for_release_then_merge() {
         let mut fs = FreeSpace::new(10, &[]);
-        fs.free_later(5, run(3, 1));
-        fs.free_later(5, run(4, 2));
-        fs.free_later(6, run(9, 1));
+        fs.free_later(5, run(3, 1), 4);
+        fs.free_later(5, run(4, 2), 4);
+        fs.free_later(6, run(9, 1), 4);
         assert_eq!(fs.allocate(1), 10, "pending pages must not be reused");
-        fs.release(5);
+        fs.release(5, 9);
         assert_eq!(fs.free_extents(), vec![(3, 3)]);
         assert_eq!(fs.allocate(2), 3);
-        fs.release(6);
+        fs.release(6, 9);
         assert_eq!(fs.persisted_extents(), vec![(5, 1), (9, 1)]);
         assert!(!fs.trim_tail());
         fs.unallocate(10, 1);
@@ -286,6 +314,23 @@ mod tests {
         assert_eq!(fs.unverified_extents(), vec![(5, 1), (9, 1)]);
         assert!(fs.trim_tail());
         assert_eq!((fs.page_count, fs.unverified_extents()), (9, vec![(5, 1)]));
+    }
+
+    #[test]
+    fn runs_no_durable_commit_reached_wait_only_for_readers() {
+        let mut fs = FreeSpace::new(10, &[]);
+        let fresh = RunRef {
+            page: 4,
+            txn: 8,
+            pages: 2,
+        };
+        fs.free_later(9, fresh, 7);
+        assert!(
+            fs.release(7, 8).is_empty(),
+            "a reader of txn 8 still reaches it"
+        );
+        assert_eq!(fs.release(7, 9), vec![fresh]);
+        assert_eq!(fs.free_extents(), vec![(4, 2)]);
     }
 
     #[test]

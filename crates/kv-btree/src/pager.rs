@@ -246,6 +246,20 @@ impl Pager {
         Ok(())
     }
 
+    /// Forgets the unwritten bytes of runs that were freed before any
+    /// durable commit reached them (their pages are about to be reused).
+    pub fn forget(&self, runs: &[RunRef]) {
+        if runs.is_empty() {
+            return;
+        }
+        let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
+        for run in runs {
+            if dirty.get(&run.page).is_some_and(|d| d.run == *run) {
+                dirty.remove(&run.page);
+            }
+        }
+    }
+
     /// After a durable commit: moves the written nodes into the cache and
     /// forgets the dirty runs.
     pub fn settle(&self) {

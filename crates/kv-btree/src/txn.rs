@@ -421,11 +421,13 @@ impl<'p> Txn<'p> {
     /// Gives every copied node and new value its pages (from `space`),
     /// records the freed runs as pending under this transaction, and
     /// returns the new tree with the runs to write.
-    pub fn commit(mut self, space: &mut FreeSpace) -> Committed {
+    /// `durable_txn` is the newest durable commit (see
+    /// [`FreeSpace::free_later`]).
+    pub fn commit(mut self, space: &mut FreeSpace, durable_txn: u64) -> Committed {
         let mut runs = Vec::new();
         let root = self.root.map(|r| self.resolve(r, space, &mut runs));
         for (run, kind) in std::mem::take(&mut self.freed) {
-            space.free_later(self.txn, run);
+            space.free_later(self.txn, run, durable_txn);
             let pages = u64::from(run.pages);
             let counter = match kind {
                 Kind::Leaf => &mut self.counts.leaf_pages,

@@ -56,7 +56,9 @@ pub(crate) fn vacuum(inner: &Inner) -> Result<()> {
     settle(inner, &mut w)?;
     for _ in 0..MAX_VACUUM_PASSES {
         let before = w.space.page_count;
-        let base = inner.newest();
+        // A copy: holding the `Arc` would count as a reader of the old tree
+        // and keep its pages pending.
+        let base = *inner.newest();
         let c = base.counts;
         let boundary = SLOT_PAGES + c.leaf_pages + c.branch_pages + c.overflow_pages + 1;
         if before <= boundary {
@@ -67,8 +69,9 @@ pub(crate) fn vacuum(inner: &Inner) -> Result<()> {
         if !txn.changed() {
             break;
         }
-        release(&mut w);
-        let committed = txn.commit(&mut w.space);
+        release(inner, &mut w);
+        let durable_txn = w.durable.txn;
+        let committed = txn.commit(&mut w.space, durable_txn);
         inner.pager.publish(committed.runs);
         commit_durably(inner, &mut w, committed.tree)?;
         settle(inner, &mut w)?;

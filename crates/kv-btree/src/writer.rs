@@ -47,10 +47,12 @@ fn oldest_reader(w: &mut Writer) -> u64 {
 
 /// Frees the pending pages that no reader and no durable commit can reach:
 /// those freed by transactions no newer than both the oldest reader's and
-/// the newest durable commit.
-pub(crate) fn release(w: &mut Writer) {
-    let upto = oldest_reader(w).min(w.durable.txn);
-    w.space.release(upto);
+/// the newest durable commit (or, for runs no durable commit reached, no
+/// newer than the oldest reader's).
+pub(crate) fn release(inner: &Inner, w: &mut Writer) {
+    let reader = oldest_reader(w);
+    let forgotten = w.space.release(w.durable.txn, reader);
+    inner.pager.forget(&forgotten);
 }
 
 /// True when the commit just made must be made durable at once.
@@ -90,8 +92,9 @@ pub(crate) fn write(inner: &Inner, ops: impl FnOnce(&mut Txn<'_>) -> Result<()>)
     if !txn.changed() {
         return Ok(());
     }
-    release(&mut w);
-    let committed = txn.commit(&mut w.space);
+    release(inner, &mut w);
+    let durable_txn = w.durable.txn;
+    let committed = txn.commit(&mut w.space, durable_txn);
     let tree = Arc::new(committed.tree);
     inner.pager.publish(committed.runs);
     if durable_now(inner, &w) {
