@@ -121,7 +121,12 @@ fn verify_commit(pager: &Pager, slot: &CommitSlot) -> Result<Vec<(u64, u64)>> {
     }
 }
 
-fn read_slots(pager: &Pager, len: u64, notes: &mut Vec<String>) -> Result<Vec<(u64, CommitSlot)>> {
+fn read_slots(
+    pager: &Pager,
+    len: u64,
+    notes: &mut Vec<String>,
+    bad_slots: &mut Vec<Error>,
+) -> Result<Vec<(u64, CommitSlot)>> {
     let mut slots = Vec::new();
     for index in 0..SLOT_PAGES {
         if len < (index + 1) * PAGE_BYTES as u64 {
@@ -133,9 +138,12 @@ fn read_slots(pager: &Pager, len: u64, notes: &mut Vec<String>) -> Result<Vec<(u
             .read_exact_at(&mut page, index * PAGE_BYTES as u64)?;
         match CommitSlot::decode(&page, index, pager.path()) {
             Ok(slot) => slots.push((index, slot)),
-            Err(e) if e.is_corruption() => notes.push(format!(
-                "commit slot {index} is not valid ({e}); the other slot is used"
-            )),
+            Err(e) if e.is_corruption() => {
+                notes.push(format!(
+                    "commit slot {index} is not valid ({e}); the other slot is used"
+                ));
+                bad_slots.push(e);
+            }
             Err(e) => return Err(e),
         }
     }
@@ -152,8 +160,15 @@ fn read_slots(pager: &Pager, len: u64, notes: &mut Vec<String>) -> Result<Vec<(u
 pub(crate) fn recover(pager: &Pager, mode: OpenMode) -> Result<Recovered> {
     let len = pager.file().len()?;
     let mut notes = Vec::new();
-    let slots = read_slots(pager, len, &mut notes)?;
+    let mut bad_slots = Vec::new();
+    let slots = read_slots(pager, len, &mut notes, &mut bad_slots)?;
     let mut report = CheckReport::default();
+    if mode == OpenMode::Verify && !slots.is_empty() {
+        // A torn slot and a damaged one look alike: Verify lists both.
+        for e in bad_slots {
+            report.record(e)?;
+        }
+    }
     for (index, slot) in &slots {
         match verify_commit(pager, slot) {
             Ok(free) => {
