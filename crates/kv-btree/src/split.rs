@@ -10,6 +10,8 @@
 
 use std::ops::Range;
 
+use crate::node::{entry_bytes, key_bytes, shortest_separator, Child, Entry, Node, REF_BYTES};
+
 /// Cuts items of the given encoded sizes into ranges of at most
 /// `capacity` bytes (`overhead` added to each part), each part holding at
 /// least `min_items` items.
@@ -52,33 +54,6 @@ fn cut(sizes: &[usize], base: usize, limits: (usize, usize, usize), out: &mut Ve
     cut(left, base, limits, out);
     cut(right, base + best, limits, out);
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::node::NODE_CAPACITY;
-
-    #[test]
-    fn parts_fit_and_cover_everything() {
-        let sizes: Vec<usize> = (0..200).map(|i| 10 + (i * 37) % 300).collect();
-        let parts = balanced_parts(&sizes, 4, 1, NODE_CAPACITY);
-        assert!(parts.len() > 1);
-        let mut next = 0;
-        for p in &parts {
-            assert_eq!(p.start, next);
-            next = p.end;
-            assert!(sizes[p.clone()].iter().sum::<usize>() + 4 <= NODE_CAPACITY);
-        }
-        assert_eq!(next, sizes.len());
-        assert_eq!(balanced_parts(&[5000, 5000], 0, 1, NODE_CAPACITY).len(), 2);
-        assert_eq!(
-            balanced_parts(&[5000, 5000, 30], 0, 2, NODE_CAPACITY).len(),
-            1
-        );
-    }
-}
-
-use crate::node::{entry_bytes, key_bytes, shortest_separator, Child, Entry, Node, REF_BYTES};
 
 /// Cuts `node` into parts that fit (see the module docs): the first part
 /// and, for each further part, the separator before it and the part. A
@@ -148,5 +123,30 @@ pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Vec<u8>, Node)>) {
                 out,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::NODE_CAPACITY;
+
+    #[test]
+    fn parts_fit_and_cover_everything() {
+        let sizes: Vec<usize> = (0..200).map(|i| 10 + (i * 37) % 300).collect();
+        let parts = balanced_parts(&sizes, 4, 1, NODE_CAPACITY);
+        assert!(parts.len() > 1);
+        let mut next = 0;
+        for p in &parts {
+            assert_eq!(p.start, next);
+            next = p.end;
+            assert!(sizes[p.clone()].iter().sum::<usize>() + 4 <= NODE_CAPACITY);
+        }
+        assert_eq!(next, sizes.len());
+        assert_eq!(balanced_parts(&[5000, 5000], 0, 1, NODE_CAPACITY).len(), 2);
+        assert_eq!(
+            balanced_parts(&[5000, 5000, 30], 0, 2, NODE_CAPACITY).len(),
+            1
+        );
     }
 }

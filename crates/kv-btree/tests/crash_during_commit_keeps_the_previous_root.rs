@@ -8,9 +8,9 @@ mod common;
 
 use common::{key, open, read_all, small_shape, value};
 use kv_core::testkit::{CrashMode, SimFs, UnsyncedData};
-use kv_core::{Store, SyncPolicy, WriteBatch};
+use kv_core::{KvPair, Store, SyncPolicy, WriteBatch};
 
-fn base_store(seed: u64) -> (SimFs, Vec<(Vec<u8>, Vec<u8>)>) {
+fn base_store(seed: u64) -> (SimFs, Vec<KvPair>) {
     let sim = SimFs::new(seed);
     let store = open(&sim, SyncPolicy::Always, small_shape());
     for i in 0..120 {

@@ -41,7 +41,9 @@ fn get_ref(r: &mut LeReader<'_>) -> Option<RunRef> {
     let page = r.u64()?;
     let txn = r.u64()?;
     let pages = r.u32()?;
-    (pages >= 1 && pages <= MAX_RUN_PAGES).then_some(RunRef { page, txn, pages })
+    (1..=MAX_RUN_PAGES)
+        .contains(&pages)
+        .then_some(RunRef { page, txn, pages })
 }
 
 /// A decoded branch: separators and child references.

@@ -200,26 +200,6 @@ pub fn shortest_separator(left: &[u8], right: &[u8]) -> Vec<u8> {
     right[..(common + 1).min(right.len())].to_vec()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn separators_are_short_and_between() {
-        for (l, r) in [
-            (&b"abc"[..], &b"abd"[..]),
-            (b"a", b"b"),
-            (b"", b"x"),
-            (b"ab", b"abc"),
-            (b"apple", b"banana"),
-        ] {
-            let s = shortest_separator(l, r);
-            assert!(l < s.as_slice() && s.as_slice() <= r, "{l:?} {s:?} {r:?}");
-        }
-        assert_eq!(shortest_separator(b"apple", b"banana"), b"b");
-    }
-}
-
 /// Encodes `node` (every reference resolved) as the body of its run.
 pub fn encode_body(node: &Node) -> Vec<u8> {
     let mut out = Vec::with_capacity(node.body_bytes());
@@ -239,5 +219,25 @@ pub fn decode_body(kind: Kind, body: &[u8]) -> Result<Node, String> {
             branch::decode(body).map(|(keys, children)| Node::Branch { keys, children })
         }
         other => Err(format!("a {other:?} run where a node was expected")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separators_are_short_and_between() {
+        for (l, r) in [
+            (&b"abc"[..], &b"abd"[..]),
+            (b"a", b"b"),
+            (b"", b"x"),
+            (b"ab", b"abc"),
+            (b"apple", b"banana"),
+        ] {
+            let s = shortest_separator(l, r);
+            assert!(l < s.as_slice() && s.as_slice() <= r, "{l:?} {s:?} {r:?}");
+        }
+        assert_eq!(shortest_separator(b"apple", b"banana"), b"b");
     }
 }
