@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use kv_bench::registry::{self, OpenConfig};
+use kv_registry::{self as registry, OpenConfig};
 
 const ENGINE: &str = "bitcask";
 

@@ -27,8 +27,8 @@ pub mod tokens;
 
 use std::io::{BufRead, Write};
 
-use kv_bench::registry::{self, OpenConfig};
 use kv_core::Store;
+use kv_registry::{self as registry, OpenConfig};
 
 pub use args::{Cli, Command, ScanArgs, SyncArg};
 pub use encoding::Codec;
@@ -283,7 +283,7 @@ pub fn clap_error_line(e: &clap::Error) -> String {
             visible_subcommands().join(", ")
         );
     }
-    kv_bench::cli::clap_error_line(e, "kv")
+    kv_registry::clap_error_line(e, "kv")
 }
 
 /// Names of the subcommands shown in `kv --help`.

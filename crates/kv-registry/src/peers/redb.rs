@@ -7,7 +7,10 @@
 //!   return). Under `Manual`/`Interval` commits use `Durability::None` and
 //!   [`RedbPeer::sync`] commits an empty transaction with
 //!   `Durability::Immediate`, which redb documents as making every earlier
-//!   non-durable commit persistent.
+//!   non-durable commit persistent. redb frees pages only at durable
+//!   commits, so a `Manual` store must be synced regularly or its file grows
+//!   without bound: kv-bench syncs every engine every `--sync-every` writes,
+//!   and those syncs are redb's durable commits.
 //! - Cache: `Builder::set_cache_size(cache_bytes)`.
 //! - Scans stream from one read transaction: a consistent snapshot as of the
 //!   call.
@@ -42,7 +45,7 @@ pub type RedbStore = PeerStore<RedbPeer>;
 /// # Errors
 /// `Locked` if another handle has `dir` open; `Io` or `Corruption` from redb.
 pub fn open(dir: &Path, config: &PeerConfig) -> Result<RedbStore> {
-    PeerStore::open_with(dir, config, |dir| RedbPeer::open(dir, config))
+    PeerStore::open_with(NAME, dir, config, |dir| RedbPeer::open(dir, config))
 }
 
 /// The redb database and how to commit to it.

@@ -80,7 +80,7 @@ pub type LmdbStore = PeerStore<LmdbPeer>;
 /// # Errors
 /// `Locked` if another handle has `dir` open; `Io` from LMDB.
 pub fn open(dir: &Path, config: &PeerConfig) -> Result<LmdbStore> {
-    PeerStore::open_with(dir, config, |dir| LmdbPeer::open(dir, config))
+    PeerStore::open_with(NAME, dir, config, |dir| LmdbPeer::open(dir, config))
 }
 
 /// The LMDB environment and its one database.

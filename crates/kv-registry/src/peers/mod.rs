@@ -7,6 +7,12 @@
 //! - **Limits**: `kv_core::limits` checks run first, so an oversized key,
 //!   value or batch is `TooLarge` exactly as in our engines, with nothing
 //!   written.
+//! - **Identity**: before anything else the directory is claimed with
+//!   kv-core's `KVLAB` marker naming the peer ([`claim_peer_dir`]), so a
+//!   store of another engine is `Error::WrongEngine` and a directory of
+//!   unrelated files `Error::ForeignDirectory`, before the peer creates a
+//!   file; a directory holding only the peer's subdirectory (written before
+//!   markers) is recognised as the peer's.
 //! - **Locking**: kvlab's own `LOCK` file is taken in the store directory
 //!   (`kv_core::fs::lock_store_dir` on `StdFs`) before the peer opens, and held
 //!   until the store is dropped, so a second open is `Error::Locked` for every
@@ -60,8 +66,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use kv_core::{
-    BatchOp, CheckReport, CorruptionKind, Direction, Error, KvPair, Result, ScanIter, SyncPolicy,
+    BatchOp, CheckReport, CorruptionKind, Direction, Error, KvPair, OpenMode, Result, ScanIter,
+    SyncPolicy,
 };
+
+use crate::engines::EngineInfo;
 
 #[cfg(feature = "fjall")]
 pub mod fjall;
@@ -77,10 +86,79 @@ pub mod rocksdb;
 #[cfg(feature = "sled")]
 pub mod sled;
 
-pub use peer_store::{Peer, PeerStore};
+pub use peer_store::{claim_peer_dir, Peer, PeerStore, PEER_LAYOUT_VERSION};
 
 /// Default cache budget for every engine that has a cache: 64 MiB.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The registry entries of every peer in this build, in registry order.
+// One push per enabled feature: a `vec![]` cannot hold `#[cfg]` items.
+#[allow(clippy::vec_init_then_push)]
+pub(crate) fn registered() -> Vec<EngineInfo> {
+    #[allow(unused_mut)]
+    let mut list = Vec::new();
+    #[cfg(feature = "redb")]
+    list.push(
+        EngineInfo::peer(
+            "redb",
+            "peer: redb, copy-on-write B-tree (pure Rust)",
+            "redb Builder::set_cache_size",
+            |dir, config| Ok(Box::new(redb::open(dir, &config.peer_config())?)),
+        )
+        .unsynced(
+            "a Durability::None commit: pages written to the file (OS page cache) but not made \
+         durable; redb recovers to its last durable commit, so a process crash can lose every \
+         write since the last sync()",
+        ),
+    );
+    #[cfg(feature = "fjall")]
+    list.push(
+        EngineInfo::peer(
+            "fjall",
+            "peer: fjall, LSM tree (pure Rust)",
+            "fjall block cache (cache_size)",
+            |dir, config| Ok(Box::new(fjall::open(dir, &config.peer_config())?)),
+        )
+        .unsynced(
+            "the journal, flushed to the OS page cache on every write: a process crash loses none",
+        ),
+    );
+    #[cfg(feature = "lmdb")]
+    list.push(EngineInfo::peer(
+        "lmdb",
+        "peer: LMDB via heed, memory-mapped copy-on-write B+tree (C)",
+        "none: LMDB reads through the OS page cache (mmap)",
+        |dir, config| Ok(Box::new(lmdb::open(dir, &config.peer_config())?)),
+    )
+    .unsynced(
+        "a NO_SYNC commit: written to the data file (OS page cache) at commit: a process crash \
+         loses none",
+    ));
+    #[cfg(feature = "sled")]
+    list.push(EngineInfo::peer(
+        "sled",
+        "peer: sled 0.34, Bw-tree over a log-structured store (pure Rust)",
+        "sled page cache (cache_capacity)",
+        |dir, config| Ok(Box::new(sled::open(dir, &config.peer_config())?)),
+    )
+    .unsynced(
+        "sled's in-memory log buffers (flush_every_ms off): a process crash can lose every write \
+         since the last sync()",
+    ));
+    #[cfg(feature = "rocksdb")]
+    list.push(
+        EngineInfo::peer(
+            "rocksdb",
+            "peer: RocksDB, LSM tree (C++)",
+            "RocksDB LRU block cache",
+            |dir, config| Ok(Box::new(rocksdb::open(dir, &config.peer_config())?)),
+        )
+        .unsynced(
+            "the WAL, written to the OS page cache on every write: a process crash loses none",
+        ),
+    );
+    list
+}
 
 /// A conformance case that a peer fails because of a limit of the peer
 /// itself, documented in its adapter: a true failure, kept in the table,
@@ -118,6 +196,9 @@ pub struct PeerConfig {
     pub sync: SyncPolicy,
     /// Cache budget in bytes, given to the peer's own cache where it has one.
     pub cache_bytes: usize,
+    /// How the directory is claimed ([`claim_peer_dir`]); the peer itself
+    /// always opens read-write.
+    pub open_mode: OpenMode,
 }
 
 impl Default for PeerConfig {
@@ -125,6 +206,7 @@ impl Default for PeerConfig {
         Self {
             sync: SyncPolicy::Manual,
             cache_bytes: DEFAULT_CACHE_BYTES,
+            open_mode: OpenMode::ReadWrite,
         }
     }
 }

@@ -1,5 +1,10 @@
-//! [`MemStore`]: the in-memory reference store, used to prove the
-//! conformance suite itself (nothing persists).
+//! [`MemStore`]: the in-memory reference store. It is the executable
+//! statement of the [`Store`] contract without durability: the conformance
+//! suite is proven against it, the `kv` command offers it as the `memory`
+//! engine, and the benchmark uses it as a baseline. It is part of kv-core
+//! proper (not of the test kit), so binaries can use it without linking the
+//! test kit; `kv_core::testkit::MemStore` re-exports it for existing users.
+//! Nothing persists: every write is lost when the store is dropped.
 
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use kv_core::fs::{lock_store_dir, DirLock};
 use kv_core::limits::{check_batch, check_key, check_put};
+use kv_core::{claim_store_dir, Claim, OpenMode, StoreIdentity};
 use kv_core::{
     CheckReport, Direction, Error, KeyRange, Result, ScanIter, Stats, StdFs, Store, SyncPolicy,
     WriteBatch,
@@ -51,6 +52,29 @@ pub trait Peer: Send + Sync + 'static {
     }
 }
 
+/// The format version of a peer adapter's directory layout (the peer's own
+/// files in `DIR/<name>/`, kvlab's `LOCK` and `KVLAB` beside them).
+pub const PEER_LAYOUT_VERSION: u32 = 1;
+
+/// Claims `dir` for peer `name` with kv-core's identity marker
+/// ([`claim_store_dir`], identity = the registry name). A directory written
+/// by this adapter before markers existed holds exactly the peer's
+/// subdirectory `DIR/<name>/` (besides `LOCK`), and is recognised as this
+/// peer's store (the marker is then added).
+///
+/// # Errors
+/// As [`claim_store_dir`]: `WrongEngine`, `ForeignDirectory`, `NoStore`, I/O.
+pub fn claim_peer_dir(name: &str, dir: &Path, mode: OpenMode) -> Result<Claim> {
+    let is_legacy = |names: &[String]| matches!(names, [only] if only == name);
+    claim_store_dir(
+        &StdFs,
+        dir,
+        &StoreIdentity::new(name, PEER_LAYOUT_VERSION),
+        mode,
+        &is_legacy,
+    )
+}
+
 /// A peer behind the [`Store`] trait, with kvlab's rules at the edges (see
 /// the [`crate::peers`] module docs).
 ///
@@ -77,17 +101,22 @@ impl<P: Peer> std::fmt::Debug for PeerStore<P> {
 }
 
 impl<P: Peer> PeerStore<P> {
-    /// Creates `dir` if needed, takes kvlab's lock on it, then opens the peer
-    /// with `open_peer(dir)`.
+    /// Claims `dir` for peer `name` ([`claim_peer_dir`]: created durably
+    /// with its `KVLAB` marker if new), takes kvlab's lock on it, then opens
+    /// the peer with `open_peer(dir)`.
     ///
     /// # Errors
-    /// `Locked` if another handle holds `dir`; whatever `open_peer` returns.
+    /// `WrongEngine` for another engine's store, `ForeignDirectory` for a
+    /// directory of other files, `NoStore` for a read-only open of a missing
+    /// or empty directory; `Locked` if another handle holds `dir`; whatever
+    /// `open_peer` returns.
     pub(crate) fn open_with(
+        name: &'static str,
         dir: &Path,
         config: &PeerConfig,
         open_peer: impl FnOnce(&Path) -> Result<P>,
     ) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        claim_peer_dir(name, dir, config.open_mode)?;
         let lock = lock_store_dir(&StdFs, dir)?;
         let peer = Arc::new(open_peer(dir)?);
         let state = Arc::new(WriteState::default());

@@ -56,7 +56,7 @@ pub type FjallStore = PeerStore<FjallPeer>;
 /// # Errors
 /// `Locked` if another handle has `dir` open; `Io` or `Corruption` from fjall.
 pub fn open(dir: &Path, config: &PeerConfig) -> Result<FjallStore> {
-    PeerStore::open_with(dir, config, |dir| FjallPeer::open(dir, config))
+    PeerStore::open_with(NAME, dir, config, |dir| FjallPeer::open(dir, config))
 }
 
 /// The fjall database, its one keyspace, and how to commit.

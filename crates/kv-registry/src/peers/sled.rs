@@ -49,7 +49,7 @@ pub type SledStore = PeerStore<SledPeer>;
 /// # Errors
 /// `Locked` if another handle has `dir` open; `Io` or `Corruption` from sled.
 pub fn open(dir: &Path, config: &PeerConfig) -> Result<SledStore> {
-    PeerStore::open_with(dir, config, |dir| SledPeer::open(dir, config))
+    PeerStore::open_with(NAME, dir, config, |dir| SledPeer::open(dir, config))
 }
 
 /// The sled database and whether to flush after each write.

@@ -7,6 +7,8 @@
 //!   writes use `WriteOptions::set_sync(true)` (the WAL is fsynced before
 //!   the write returns). Under `Manual`/`Interval` the WAL is written but not
 //!   synced, and [`RocksdbPeer::sync`] is `flush_wal(true)`, which syncs it.
+//! - Filters: a 10 bits-per-key full bloom filter ([`BLOOM_BITS_PER_KEY`]), as
+//!   db_bench runs RocksDB.
 //! - Cache: an LRU block cache of `cache_bytes` in the block-based table
 //!   options.
 //! - Compression: `DBCompressionType::None` (and the crate is built without
@@ -35,6 +37,10 @@ use super::{check_by_full_scan, peer_corruption, peer_io_error, Peer, PeerConfig
 
 const NAME: &str = "rocksdb";
 
+/// Bloom filter bits per key, as `db_bench --bloom_bits=10` (about 1% false
+/// positives).
+pub const BLOOM_BITS_PER_KEY: f64 = 10.0;
+
 /// RocksDB behind [`PeerStore`].
 pub type RocksdbStore = PeerStore<RocksdbPeer>;
 
@@ -44,7 +50,7 @@ pub type RocksdbStore = PeerStore<RocksdbPeer>;
 /// `Locked` if another handle has `dir` open; `Io` or `Corruption` from
 /// RocksDB.
 pub fn open(dir: &Path, config: &PeerConfig) -> Result<RocksdbStore> {
-    PeerStore::open_with(dir, config, |dir| RocksdbPeer::open(dir, config))
+    PeerStore::open_with(NAME, dir, config, |dir| RocksdbPeer::open(dir, config))
 }
 
 /// The RocksDB database and the write options every write uses.
@@ -59,6 +65,9 @@ impl RocksdbPeer {
         let data_dir = dir.join(NAME);
         let mut table_options = BlockBasedOptions::default();
         table_options.set_block_cache(&Cache::new_lru_cache(config.cache_bytes));
+        // As db_bench runs it (`--bloom_bits=10`): full (not block-based)
+        // filters, so a missing key costs no data-block read.
+        table_options.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
         let mut options = Options::default();
         options.create_if_missing(true);
         options.set_compression_type(DBCompressionType::None);

@@ -7,9 +7,9 @@
 use std::ops::Bound;
 use std::path::Path;
 
-use kv_bench::registry::{self, EngineKind, OpenConfig};
 use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use kv_core::{Direction, Error, KeyRange, Store, StoreExt, SyncPolicy, WriteBatch};
+use kv_registry::{self as registry, EngineKind, OpenConfig};
 
 fn open(engine: &str, dir: &Path, sync: SyncPolicy) -> Box<dyn Store> {
     let config = OpenConfig {
