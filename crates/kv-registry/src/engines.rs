@@ -184,6 +184,20 @@ fn open_bitcask(dir: &Path, config: &OpenConfig) -> Result<Box<dyn Store>> {
     )?))
 }
 
+fn open_lsm(dir: &Path, config: &OpenConfig) -> Result<Box<dyn Store>> {
+    Ok(Box::new(kv_lsm::Lsm::open(
+        dir,
+        kv_lsm::LsmOptions::new(config.core_options()),
+    )?))
+}
+
+fn open_btree(dir: &Path, config: &OpenConfig) -> Result<Box<dyn Store>> {
+    Ok(Box::new(kv_btree::Btree::open(
+        dir,
+        kv_btree::BtreeOptions::new(config.core_options()),
+    )?))
+}
+
 fn open_memory(_: &Path, _: &OpenConfig) -> Result<Box<dyn Store>> {
     Ok(Box::new(MemStore::new()))
 }
@@ -195,7 +209,7 @@ fn open_null(_: &Path, _: &OpenConfig) -> Result<Box<dyn Store>> {
 /// Every engine available in this build: ours first, then peers, then the
 /// harness engines.
 pub fn engines() -> Vec<EngineInfo> {
-    // Our engines, one line each as they land (lsm, lsm-tiered, btree next).
+    // Our engines first.
     let mut list = vec![EngineInfo::ours(
         "bitcask",
         "kvlab Bitcask: append-only log segments, in-memory ordered keydir, hint files, merge",
@@ -207,6 +221,30 @@ pub fn engines() -> Vec<EngineInfo> {
          then the OS page cache once the buffer fills: a process crash loses at most the buffered \
          1 MiB",
     )];
+    list.push(
+        EngineInfo::ours(
+            "lsm",
+            "kvlab LSM tree: WAL, skiplist memtable, SSTables with index and bloom filters, manifest, leveled compaction",
+            "block cache (data blocks) of cache_bytes",
+            open_lsm,
+        )
+        .unsynced(
+            "the LSM's WAL write buffer in process memory (64 KiB), then the OS page cache: a \
+             process crash loses at most the buffered 64 KiB (the memtable is rebuilt from the WAL)",
+        ),
+    );
+    list.push(
+        EngineInfo::ours(
+            "btree",
+            "kvlab copy-on-write B+tree: 4 KiB pages, two commit slots, persisted free list",
+            "node cache of cache_bytes",
+            open_btree,
+        )
+        .unsynced(
+            "committed pages held in process memory (at most dirty_budget_bytes, 16 MiB by \
+             default) until sync(): a process crash loses every commit since the last sync",
+        ),
+    );
     list.extend(crate::peers::registered());
     list.push(EngineInfo::harness(
         "memory",
