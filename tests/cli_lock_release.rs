@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use common::{fails_with, kv, ok, LockHolder, ENGINE};
-use kv_bench::registry::{self, OpenConfig};
+use kv_registry::{self as registry, OpenConfig};
 
 /// The tests of this file fork parked children, which inherit every
 /// descriptor of this process: one at a time, so neither parks the other's.

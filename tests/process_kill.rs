@@ -11,9 +11,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use kv_bench::registry::{self, OpenConfig};
 use kv_core::testkit::SeedGuard;
 use kv_core::StoreExt;
+use kv_registry::{self as registry, OpenConfig};
 use kvlab::cli::stress::{stress_key, stress_value};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

@@ -1,5 +1,5 @@
 //! Which engine a directory holds, and opening it: the one module of `kv`
-//! that reaches the engine registry (`kv_bench::registry`) and the shared
+//! that reaches the engine registry (`kv_registry`) and the shared
 //! clap-error formatter, so that moving them to their own crate changes only
 //! this file.
 //!
@@ -24,8 +24,8 @@
 
 use std::path::Path;
 
-use kv_bench::registry::{self, EngineInfo, OpenConfig};
 use kv_core::{Error, OpenMode, StdFs, Store, SyncPolicy};
+use kv_registry::{self as registry, EngineInfo, OpenConfig};
 
 use super::error::CliError;
 
@@ -226,5 +226,5 @@ pub fn is_missing_or_empty(path: &Path) -> Result<bool, CliError> {
 
 /// One line for a clap error (the formatter `kv` shares with `kv-bench`).
 pub fn clap_error_line(e: &clap::Error) -> String {
-    kv_bench::cli::clap_error_line(e, "kv")
+    kv_registry::clap_error_line(e, "kv")
 }

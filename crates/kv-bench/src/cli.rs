@@ -10,7 +10,8 @@ use kv_core::{Error, Result};
 
 use crate::registry;
 use crate::settings::{
-    EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB, MAX_CACHE_MB,
+    EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB, DEFAULT_SYNC_EVERY,
+    MAX_CACHE_MB,
 };
 use crate::workload::keys::MIN_KEY_BYTES;
 use crate::workload::{Workload, WorkloadConfig};
@@ -55,6 +56,108 @@ pub enum Command {
     Conformance(ConformanceArgs),
     /// List the engines and workloads of this build.
     List,
+    /// The process-kill durability check: SIGKILL a writing child over many
+    /// rounds and check every acknowledged write after each reopen (exit
+    /// status 1 if any engine lost or changed one, or failed to reopen).
+    Crash(CrashArgs),
+    /// Internal: the child process of `crash` and of the crash-recovery
+    /// measurement.
+    #[command(hide = true)]
+    CrashChild(CrashChildArgs),
+}
+
+/// Options of `kv-bench crash`.
+#[derive(Debug, Args)]
+pub struct CrashArgs {
+    /// Engines to check, comma-separated (default: every persistent engine
+    /// of this build).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub engines: Vec<String>,
+    /// Kill rounds per engine.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub rounds: u64,
+    /// Writes in one round (the kill comes after a seeded 0 to this many
+    /// acknowledgements).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub writes: u64,
+    /// Keys the writes are drawn from.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub key_space: u64,
+    /// Seed of the writes and the kill points.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where stores are created (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Write `crash.md` to DIR.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_REPORT_DIR)]
+    pub report: PathBuf,
+    /// Do not write `crash.md`.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+impl CrashArgs {
+    /// The validated settings.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown engine.
+    pub fn settings(&self) -> Result<crate::crash::CrashSettings> {
+        let engines = if self.engines.is_empty() {
+            registry::engines()
+                .into_iter()
+                .filter(|e| e.persistent)
+                .map(|e| e.name.to_owned())
+                .collect()
+        } else {
+            resolve_engines(&self.engines)?
+        };
+        Ok(crate::crash::CrashSettings {
+            engines,
+            rounds: self.rounds,
+            writes_per_round: self.writes,
+            key_space: self.key_space,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Options of the hidden `kv-bench crash-child`.
+#[derive(Debug, Args)]
+pub struct CrashChildArgs {
+    /// Engine to open.
+    #[arg(long)]
+    pub engine: String,
+    /// Store directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Seed of the script (or of the load's values).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Round of the script.
+    #[arg(long, default_value_t = 0)]
+    pub round: u64,
+    /// Writes of the script.
+    #[arg(long, default_value_t = 0)]
+    pub writes: u64,
+    /// Keys of the script.
+    #[arg(long, default_value_t = 200)]
+    pub key_space: u64,
+    /// Instead of a script: load this many keys under `SyncPolicy::Manual`.
+    #[arg(long)]
+    pub load: Option<u64>,
+    /// Writes between syncs of the load.
+    #[arg(long, default_value_t = 0)]
+    pub sync_every: u64,
+    /// Unsynced overwrites after the load.
+    #[arg(long, default_value_t = 0)]
+    pub tail: u64,
+    /// Bytes per key of the load.
+    #[arg(long, default_value_t = 16)]
+    pub key_size: usize,
+    /// Bytes per value of the load.
+    #[arg(long, default_value_t = 100)]
+    pub value_size: usize,
 }
 
 /// Options of `kv-bench conformance`.
@@ -120,6 +223,11 @@ pub struct RunArgs {
     /// Seed of every key order, value and operation mix.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Under `--sync manual`: the harness calls `sync()` on every engine
+    /// after every N acknowledged writes (0: only the sync at the end of each
+    /// workload that wrote).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SYNC_EVERY, value_parser = clap::value_parser!(u64).range(0..=MAX_NUM))]
+    pub sync_every: u64,
     /// Cache budget of every engine that has a cache, in MiB (the same for
     /// all; the output says what each engine gives it to).
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_CACHE_MB, value_parser = clap::value_parser!(u64).range(1..=MAX_CACHE_MB))]
@@ -236,6 +344,7 @@ impl RunArgs {
                 duration_secs: self.duration,
             },
             sync: self.sync,
+            sync_every: self.sync_every,
             store_dir: self.dir.clone(),
             isolation,
             cache_mb: self.cache_mb,
@@ -271,6 +380,7 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
         ("--seek-nexts", u64::from(c.seek_nexts)),
         ("--sync-num", c.sync_ops),
         ("--cache-mb", settings.cache_mb),
+        ("--sync-every", settings.sync_every),
     ];
     for (flag, value) in numbers {
         args.push(flag.into());
@@ -283,30 +393,8 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
     args
 }
 
-/// One line for a clap error that is a real error (not `--help` or
-/// `--version`): the message and any tip, without the usage block, ending
-/// with a pointer to `PROGRAM --help`. Shared by `kv-bench` and `kv`, whose
-/// errors are one line each.
-pub fn clap_error_line(e: &clap::Error, program: &str) -> String {
-    let text = e.render().to_string();
-    let mut message = String::new();
-    let mut in_usage = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            in_usage = false;
-        } else if line.starts_with("Usage:") {
-            in_usage = true;
-        } else if !in_usage && !line.starts_with("For more information") {
-            let part = line.strip_prefix("error:").unwrap_or(line).trim();
-            if !message.is_empty() {
-                message.push_str(if part.starts_with("tip:") { "; " } else { " " });
-            }
-            message.push_str(part);
-        }
-    }
-    format!("{message} (try '{program} --help')")
-}
+/// The clap-error formatter shared with `kv` (it lives in `kv-registry`).
+pub use kv_registry::clap_error_line;
 
 #[cfg(test)]
 mod tests {

@@ -4,17 +4,20 @@
 //! cargo run --release -p kv-bench                      # the default comparison
 //! cargo run --release -p kv-bench -- --engines bitcask,redb --workloads ycsb-a --num 100000
 //! cargo run --release -p kv-bench -- conformance --engines bitcask
+//! cargo run --release -p kv-bench -- crash --engines bitcask,redb --rounds 100
 //! ```
 //!
 //! Errors are one line on stderr and a non-zero exit status: 2 for bad
-//! options, 1 when an engine failed during the run or a conformance case
-//! failed.
+//! options (including a `--json` or `--report` destination that cannot be
+//! written, checked before the run starts), 1 when an engine failed during
+//! the run, a conformance case failed, or the kill test found a lost or
+//! changed acknowledged write.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kv_bench::cli::{Cli, Command, ConformanceArgs, RunArgs};
+use kv_bench::cli::{Cli, Command, ConformanceArgs, CrashArgs, CrashChildArgs, RunArgs};
 use kv_bench::report::{json, markdown, table};
 use kv_bench::workload::{Workload, ALL};
 use kv_bench::{conformance, registry, runner};
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Conformance(args)) => run_conformance(&args),
         Some(Command::List) => list(),
+        Some(Command::Crash(args)) => crash(&args),
+        Some(Command::CrashChild(args)) => crash_child(&args),
         None => bench(&cli.run),
     }
 }
@@ -59,6 +64,121 @@ fn run_conformance(args: &ConformanceArgs) -> ExitCode {
         }
         Err(e) => fail(e, 2),
     }
+}
+
+fn crash(args: &CrashArgs) -> ExitCode {
+    let settings = match args.settings() {
+        Ok(settings) => settings,
+        Err(e) => return fail(e, 2),
+    };
+    if !args.no_report {
+        if let Err(e) = check_writable_dir(&args.report) {
+            return fail(e, 2);
+        }
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return fail(format!("cannot find my own executable: {e}"), 1),
+    };
+    let (root, _temp) = match kv_bench::crash::crash_root(args.dir.as_deref()) {
+        Ok(root) => root,
+        Err(e) => return fail(e, 1),
+    };
+    eprintln!("kv-bench: {}", kv_bench::crash::report::describe(&settings));
+    let results = match kv_bench::crash::run(&settings, &exe, &root) {
+        Ok(results) => results,
+        Err(e) => return fail(e, 2),
+    };
+    print!("{}", kv_bench::crash::report::render(&settings, &results));
+    if !args.no_report {
+        match kv_bench::crash::report::write_markdown(&args.report, &settings, &results) {
+            Ok(path) => eprintln!("kv-bench: report written to {}", display(&path)),
+            Err(e) => return fail(format!("cannot write the report: {e}"), 1),
+        }
+    }
+    let unclean: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.is_clean())
+        .map(|r| r.engine.as_str())
+        .collect();
+    if unclean.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        fail(
+            format!(
+                "acknowledged writes lost or reopen failed: {}",
+                unclean.join(", ")
+            ),
+            1,
+        )
+    }
+}
+
+fn crash_child(args: &CrashChildArgs) -> ExitCode {
+    use kv_bench::crash::{child, Script};
+    let mut out = std::io::stdout().lock();
+    let outcome = match args.load {
+        Some(keys) => child::run_load(
+            &args.engine,
+            &args.dir,
+            child::LoadPlan {
+                keys,
+                sync_every: args.sync_every,
+                unsynced_tail: args.tail,
+                key_size: args.key_size,
+                value_size: args.value_size,
+                seed: args.seed,
+            },
+            &mut out,
+        ),
+        None => child::run_script(
+            &args.engine,
+            &args.dir,
+            Script {
+                seed: args.seed,
+                round: args.round,
+                key_space: args.key_space,
+            },
+            args.writes,
+            &mut out,
+        ),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e, 3),
+    }
+}
+
+/// Checks, before a run of minutes, that the report directory can be
+/// written: creates it and a probe file in it, then removes the probe.
+fn check_writable_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("report directory {} is not writable: {e}", dir.display()))?;
+    let probe = dir.join(".kv-bench-write-probe");
+    std::fs::write(&probe, b"")
+        .map_err(|e| format!("report directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Checks, before a run of minutes, that the JSON destination can be
+/// written (`-` is stdout): opens it for appending, creating it if needed,
+/// and removes it again if it did not exist.
+fn check_writable_file(dest: &str) -> Result<(), String> {
+    if dest == "-" {
+        return Ok(());
+    }
+    let path = Path::new(dest);
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| format!("cannot write JSON to {dest}: {e}"))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 fn list() -> ExitCode {
@@ -87,6 +207,16 @@ fn bench(args: &RunArgs) -> ExitCode {
         return single_engine(&settings, engine, args);
     }
     let json_to_stdout = args.json.as_deref() == Some("-");
+    if let Some(dest) = &args.json {
+        if let Err(e) = check_writable_file(dest) {
+            return fail(e, 2);
+        }
+    }
+    if !args.no_report {
+        if let Err(e) = check_writable_dir(&args.report) {
+            return fail(e, 2);
+        }
+    }
     eprint!("{}", table::render_header(&settings));
     let exe = std::env::current_exe().ok();
     let report = match runner::run(&settings, exe.as_deref()) {

@@ -2,12 +2,16 @@
 //!
 //! Every phase gets a bar that stays hidden for its first second, so short
 //! phases print nothing; after that it draws to stderr, which indicatif keeps
-//! hidden when stderr is not a terminal (CI logs, pipes). The hot loops only
-//! call [`PhaseProgress::inc`] once every [`PROGRESS_STRIDE`] operations.
+//! hidden when stderr is not a terminal (CI logs, pipes). When stderr is not
+//! a terminal, each phase instead prints one line when it ends (its label,
+//! operations and seconds), so a long run in a log is not silent. The hot
+//! loops only call [`PhaseProgress::inc`] once every [`PROGRESS_STRIDE`]
+//! operations.
 
+use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -23,6 +27,9 @@ pub struct PhaseProgress {
     bar: ProgressBar,
     done: Option<mpsc::Sender<()>>,
     watcher: Option<JoinHandle<()>>,
+    /// Label and start of a phase whose end is printed as one line
+    /// (stderr not a terminal).
+    line: Option<(String, Instant)>,
 }
 
 impl PhaseProgress {
@@ -50,10 +57,12 @@ impl PhaseProgress {
                 }
             })
             .ok();
+        let line = (!std::io::stderr().is_terminal()).then(|| (label.to_owned(), Instant::now()));
         Self {
             bar,
             done: Some(done),
             watcher,
+            line,
         }
     }
 
@@ -63,6 +72,7 @@ impl PhaseProgress {
             bar: ProgressBar::hidden(),
             done: None,
             watcher: None,
+            line: None,
         }
     }
 
@@ -85,6 +95,22 @@ impl Drop for PhaseProgress {
             let _ = watcher.join();
         }
         self.bar.finish_and_clear();
+        if let Some((label, start)) = self.line.take() {
+            eprintln!(
+                "{}",
+                phase_line(&label, self.bar.position(), start.elapsed())
+            );
+        }
+    }
+}
+
+/// The one line a finished phase prints when stderr is not a terminal.
+fn phase_line(label: &str, ops: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if ops > 0 {
+        format!("kv-bench: {label}: {ops} ops in {secs:.2} s")
+    } else {
+        format!("kv-bench: {label}: done in {secs:.2} s")
     }
 }
 
@@ -95,4 +121,18 @@ pub fn with_spinner<T>(label: &str, work: impl FnOnce() -> T) -> T {
     let out = work();
     progress.finish();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_phase_is_one_line_with_its_count_and_time() {
+        let line = phase_line("bitcask fillseq", 200_000, Duration::from_millis(1500));
+        assert_eq!(line, "kv-bench: bitcask fillseq: 200000 ops in 1.50 s");
+        let spinner = phase_line("redb compact", 0, Duration::from_millis(20));
+        assert_eq!(spinner, "kv-bench: redb compact: done in 0.02 s");
+        assert!(!line.contains('\n'));
+    }
 }

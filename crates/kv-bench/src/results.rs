@@ -30,8 +30,14 @@ pub struct CompactionResult {
     pub disk_before: DiskUsage,
     /// Disk usage after.
     pub disk_after: DiskUsage,
-    /// Bytes on disk after / live logical bytes.
+    /// Allocated bytes on disk after / live logical bytes.
     pub space_amp_after: Option<f64>,
+    /// `/proc/self/io` delta of the compaction and its sync.
+    #[serde(default)]
+    pub proc_io: Option<ProcIo>,
+    /// The engine's `Fs` counters over the compaction (ours).
+    #[serde(default)]
+    pub fs_io: Option<IoCounters>,
 }
 
 /// One engine running one workload.
@@ -53,6 +59,14 @@ pub struct WorkloadResult {
     pub batch: usize,
     /// Sync policy of the store: `always` or `manual`.
     pub sync: String,
+    /// The harness's sync cadence on this store: `sync()` after every this
+    /// many writes (0: none between, as under `always`).
+    #[serde(default)]
+    pub sync_every: u64,
+    /// `sync()` calls the cadence made during the workload (the final sync
+    /// not counted).
+    #[serde(default)]
+    pub harness_syncs: u64,
     /// Operations measured.
     pub ops: u64,
     /// Read operations (gets, seeks, scanned items of a full scan).
@@ -91,6 +105,11 @@ pub struct WorkloadResult {
     /// those dropped before writeback because their file was truncated or
     /// deleted (see `ProcIo::device_write_bytes`).
     pub write_amp_device: Option<f64>,
+    /// Write amplification including the compaction that followed, on the
+    /// last workload of each store: `(proc_io.wchar + compaction wchar) /
+    /// user_bytes_written`.
+    #[serde(default)]
+    pub write_amp_with_compaction: Option<f64>,
     /// `fs_io.bytes_read / reads`.
     pub read_bytes_per_read_fs: Option<f64>,
     /// `fs_io.read_calls / reads`.
@@ -103,8 +122,12 @@ pub struct WorkloadResult {
     pub live_bytes: u64,
     /// The store directory after the workload (persistent engines only).
     pub disk: Option<DiskUsage>,
-    /// `disk.file_bytes / live_bytes`.
+    /// `disk.allocated_bytes / live_bytes`: space the file system allocated
+    /// (sparse preallocation is not space used).
     pub space_amp: Option<f64>,
+    /// `disk.file_bytes / live_bytes` (apparent length), for comparison.
+    #[serde(default)]
+    pub space_amp_apparent: Option<f64>,
     /// Set on the last workload run on a store: the compaction before the
     /// store was discarded.
     pub compaction: Option<CompactionResult>,
@@ -132,6 +155,14 @@ pub struct EngineRun {
     pub wall_secs: f64,
     /// Why the run failed, if it did (results before the failure are kept).
     pub error: Option<String>,
+    /// Crash-recovery time: seconds of the first open after a loaded child
+    /// was SIGKILLed (see `crash::measure_crash_recovery`); `None` for
+    /// engines that keep nothing on disk or when it was not measured.
+    #[serde(default)]
+    pub crash_recovery_secs: Option<f64>,
+    /// Why the crash-recovery measurement failed, if it did.
+    #[serde(default)]
+    pub crash_recovery_error: Option<String>,
 }
 
 /// A whole run: the `--json` document.

@@ -15,8 +15,9 @@ use crate::workload::{Workload, WorkloadConfig};
 pub enum SyncChoice {
     /// Every write is synced before it returns.
     Always,
-    /// Writes are synced by `sync()`, which the harness calls at the end of
-    /// every phase that wrote.
+    /// Writes are synced by `sync()`, which the harness calls on every
+    /// engine after every [`Settings::sync_every`] acknowledged writes and at
+    /// the end of every phase that wrote.
     Manual,
 }
 
@@ -58,6 +59,13 @@ pub enum Isolation {
     Shared,
 }
 
+/// Default harness sync cadence under `--sync manual` (`--sync-every`):
+/// one `sync()` per 10,000 acknowledged writes, on every engine. It bounds
+/// what a crash can lose to the same count everywhere, and gives engines
+/// that reclaim space only at durable commits (redb) the same durable
+/// commits as everyone else.
+pub const DEFAULT_SYNC_EVERY: u64 = 10_000;
+
 /// Default cache budget per engine, in MiB (`--cache-mb`): the same 64 MiB
 /// as [`crate::peers::DEFAULT_CACHE_BYTES`].
 pub const DEFAULT_CACHE_MB: u64 = 64;
@@ -76,6 +84,10 @@ pub struct EngineCache {
     /// What the budget is given to (the registry's `EngineInfo::cache`),
     /// e.g. `fjall block cache (cache_size)` or `none (in memory)`.
     pub cache: String,
+    /// Under `--sync manual`, where an acknowledged unsynced write lives and
+    /// what a process crash can lose (the registry's `EngineInfo::unsynced`).
+    #[serde(default)]
+    pub unsynced: String,
 }
 
 impl EngineCache {
@@ -88,6 +100,7 @@ impl EngineCache {
             .map(|info| EngineCache {
                 engine: info.name.to_owned(),
                 cache: info.cache.to_owned(),
+                unsynced: info.unsynced.to_owned(),
             })
             .collect()
     }
@@ -106,6 +119,10 @@ pub struct Settings {
     pub config: WorkloadConfig,
     /// Sync policy of the stores.
     pub sync: SyncChoice,
+    /// Under `manual`: the harness calls `sync()` after every this many
+    /// acknowledged writes (0: only at the end of each phase that wrote).
+    #[serde(default = "default_sync_every")]
+    pub sync_every: u64,
     /// Where stores are created (`None`: a temporary directory).
     pub store_dir: Option<PathBuf>,
     /// How engines are isolated.
@@ -120,11 +137,25 @@ pub struct Settings {
     pub engine_caches: Vec<EngineCache>,
 }
 
+fn default_sync_every() -> u64 {
+    DEFAULT_SYNC_EVERY
+}
+
 fn default_cache_mb() -> u64 {
     DEFAULT_CACHE_MB
 }
 
 impl Settings {
+    /// The harness's sync cadence for a store opened with `policy`: every
+    /// [`Settings::sync_every`] writes under `Manual`, none otherwise (every
+    /// write is already durable under `Always`).
+    pub fn cadence_for(&self, policy: SyncPolicy) -> u64 {
+        match policy {
+            SyncPolicy::Manual => self.sync_every,
+            SyncPolicy::Always | SyncPolicy::Interval { .. } => 0,
+        }
+    }
+
     /// The per-workload time cap.
     pub fn duration(&self) -> Option<Duration> {
         self.config.duration_secs.map(Duration::from_secs_f64)
@@ -133,6 +164,14 @@ impl Settings {
     /// The cache budget in bytes (`cache_mb` MiB), as engines are given it.
     pub fn cache_bytes(&self) -> usize {
         usize::try_from(self.cache_mb.saturating_mul(BYTES_PER_CACHE_MB)).unwrap_or(usize::MAX)
+    }
+
+    /// Where an acknowledged unsynced write of `engine` lives, if known.
+    pub fn unsynced_of(&self, engine: &str) -> Option<&str> {
+        self.engine_caches
+            .iter()
+            .find(|c| c.engine == engine)
+            .map(|c| c.unsynced.as_str())
     }
 
     /// What `engine` does with the cache budget, if known.

@@ -7,7 +7,9 @@
 
 use kv_bench::results::WorkloadResult;
 use kv_bench::runner::run_engine;
-use kv_bench::settings::{EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB};
+use kv_bench::settings::{
+    EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB, DEFAULT_SYNC_EVERY,
+};
 use kv_bench::workload::{Workload, WorkloadConfig};
 use kv_core::codec::encoded_len;
 
@@ -27,6 +29,7 @@ fn fillseq(batch: usize, dir: &std::path::Path) -> WorkloadResult {
             ..WorkloadConfig::default()
         },
         sync: SyncChoice::Manual,
+        sync_every: DEFAULT_SYNC_EVERY,
         store_dir: Some(dir.to_path_buf()),
         isolation: Isolation::Shared,
         cache_mb: DEFAULT_CACHE_MB,

@@ -5,7 +5,9 @@
 
 use kv_bench::results::WorkloadResult;
 use kv_bench::runner::run_engine;
-use kv_bench::settings::{EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB};
+use kv_bench::settings::{
+    EngineCache, Isolation, Settings, SyncChoice, DEFAULT_CACHE_MB, DEFAULT_SYNC_EVERY,
+};
 use kv_bench::workload::{WorkloadConfig, ALL};
 
 fn settings(seed: u64, dir: &std::path::Path) -> Settings {
@@ -19,6 +21,7 @@ fn settings(seed: u64, dir: &std::path::Path) -> Settings {
             ..WorkloadConfig::default()
         },
         sync: SyncChoice::Manual,
+        sync_every: DEFAULT_SYNC_EVERY,
         store_dir: Some(dir.to_path_buf()),
         isolation: Isolation::Shared,
         cache_mb: DEFAULT_CACHE_MB,

@@ -9,21 +9,23 @@
 //! - [`fs`]: the file-system layer all engine I/O goes through, with I/O
 //!   counters;
 //! - [`codec`]: the framed, checksummed record format shared by every log;
+//! - [`MemStore`]: the in-memory reference store (a `BTreeMap` behind the
+//!   trait; nothing persists);
 //! - with feature `testkit`: `SimFs` (deterministic crash simulation),
-//!   `FaultFs` (injected I/O errors), the `BTreeMap` model, `MemStore`, and
-//!   the conformance suite any engine can run.
+//!   `FaultFs` (injected I/O errors), the `BTreeMap` model and the
+//!   conformance suite any engine can run (`testkit::MemStore` re-exports
+//!   [`MemStore`]).
 //!
 //! ```
-//! use kv_core::{KeyRange, Direction, Store, WriteBatch};
-//! # #[cfg(feature = "testkit")] {
-//! let store = kv_core::testkit::MemStore::new();
+//! use kv_core::{KeyRange, Direction, MemStore, Store, WriteBatch};
+//!
+//! let store = MemStore::new();
 //! store.put(b"hello", b"world")?;
 //! let mut batch = WriteBatch::new();
 //! batch.put(b"a", b"1").delete(b"hello");
 //! store.write(&batch)?;
 //! let all: Vec<_> = store.scan(&KeyRange::all(), Direction::Forward)?.collect::<Result<_, _>>()?;
 //! assert_eq!(all, vec![(b"a".to_vec(), b"1".to_vec())]);
-//! # }
 //! # Ok::<(), kv_core::Error>(())
 //! ```
 
@@ -34,6 +36,8 @@ pub mod fs;
 pub mod group_commit;
 pub mod identity;
 pub mod limits;
+pub mod mem_store;
+pub mod merge_iter;
 pub mod options;
 pub mod poison;
 pub mod store;
@@ -45,6 +49,7 @@ pub use error::{CorruptionKind, Error, Result};
 pub use fs::{CountingFs, File, Fs, IoCounters, StdFs};
 pub use group_commit::GroupCommit;
 pub use identity::{claim_store_dir, read_identity, Claim, StoreIdentity};
+pub use mem_store::MemStore;
 pub use options::{Background, OpenMode, Options, SyncPolicy};
 pub use poison::Poison;
 pub use store::{

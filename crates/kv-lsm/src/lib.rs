@@ -1,1 +1,87 @@
-//! The LSM-tree engine (WAL, memtable, SSTables with index and bloom filters, manifest, leveled and tiered compaction): not written yet.
+//! # kv-lsm: an LSM-tree engine with leveled compaction
+//!
+//! The engine of LevelDB, RocksDB and fjall, on kv-core: writes go to a
+//! write-ahead log and a skiplist memtable; full memtables are flushed to
+//! sorted tables in L0; leveled compaction merges them down into levels that
+//! grow ten times each. Reads merge the memtables and tables through the
+//! merging iterator of [`kv_core::merge_iter`]. The design, every on-disk
+//! format and the crash barriers are in `docs/lsm.md`.
+//!
+//! ```
+//! use kv_core::{Options, Store, WriteBatch, KeyRange, Direction};
+//! use kv_lsm::{Lsm, LsmOptions};
+//! let dir = tempfile::tempdir()?;
+//! let store = Lsm::open(dir.path().join("db"), LsmOptions::new(Options::new()))?;
+//! store.put(b"hello", b"world")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put(b"a", b"1").delete(b"hello");
+//! store.write(&batch)?;
+//! let all: Vec<_> = store.scan(&KeyRange::all(), Direction::Forward)?.collect::<Result<_, _>>()?;
+//! assert_eq!(all, vec![(b"a".to_vec(), b"1".to_vec())]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Durability
+//!
+//! - `SyncPolicy::Always`: the WAL is synced before a write returns.
+//! - `SyncPolicy::Manual`: WAL records collect in a 64 KiB buffer and reach
+//!   the file system when it fills; `sync()` appends and syncs. The WAL of a
+//!   full memtable is synced when the memtable becomes immutable.
+//! - `SyncPolicy::Interval`: as `Manual`, plus a sync by the first write after
+//!   the interval and by a timer thread (also under `Background::Inline`).
+//! - A batch is one framed WAL group and becomes visible at once (one
+//!   `visible_seq` step): after a crash, all of it or none.
+//! - A flushed or compacted table and its directory entry are durable before
+//!   the manifest edit naming it; a WAL or input table is removed only after
+//!   the edit that makes it obsolete is durable.
+//! - Open makes what it recovered durable (flushed to a table, new manifest,
+//!   CURRENT swapped) before it returns.
+//! - Dropping the store stops its threads and syncs the WAL (best effort);
+//!   [`kv_core::Store::close`] reports a failure of that sync.
+//!
+//! # Errors
+//!
+//! - `Locked`: another handle holds the directory.
+//! - `WrongEngine`, `ForeignDirectory`, `NoStore` from the identity check.
+//! - `Corruption { file, offset }`: a block, footer, WAL record or manifest
+//!   edit fails its checksum or invariants, on open or on the read that meets
+//!   it. `OpenMode::Verify` records damage instead and `check()` lists it.
+//! - `Poisoned` after a failed write, sync, flush or compaction.
+//! - `ReadOnly` for writes on a read-only open.
+//!
+//! # Panics
+//!
+//! None on any input or any bytes on disk: decoders are bounds-checked and
+//! the lint wall denies `unwrap`, `expect` and `panic` in engine code.
+//!
+//! # Statistics
+//!
+//! `stats().live_keys` is an **estimate** (`live_keys_exact` is false): it
+//! counts versions not yet merged and subtracts tombstones. `check()` counts
+//! the exact number.
+
+pub mod background;
+pub mod cache;
+pub mod check;
+pub mod compaction;
+pub mod files;
+pub mod flush;
+pub mod ikey;
+pub mod inner;
+pub mod manifest;
+pub mod memtable;
+pub mod open;
+pub mod options;
+pub mod read;
+pub mod stats;
+pub mod store;
+pub mod table;
+pub mod version;
+pub mod wal;
+pub mod write;
+
+pub use options::LsmOptions;
+pub use store::Lsm;
+
+/// The store format version recorded in the `KVLAB` marker.
+pub const FORMAT_VERSION: u32 = 1;

@@ -3,8 +3,10 @@
 //! - write amplification: bytes written to storage / user bytes written
 //!   (keys plus values of puts, keys of deletes);
 //! - read amplification: bytes and read calls per read operation;
-//! - space amplification: bytes on disk / live logical bytes (live keys times
-//!   key plus value size, which the harness tracks itself).
+//! - space amplification: bytes the file system allocated to the store
+//!   (`st_blocks * 512`, so sparse preallocation is not counted as space
+//!   used) / live logical bytes (live keys times key plus value size, which
+//!   the harness tracks itself).
 
 use std::io;
 use std::path::Path;
@@ -67,6 +69,13 @@ fn allocated(meta: &std::fs::Metadata) -> u64 {
     meta.len()
 }
 
+/// Space amplification of a store: allocated bytes over live logical bytes
+/// (`None` when nothing is live). Apparent file length is not used: a
+/// preallocated or sparse file's length is not space taken from the disk.
+pub fn space_amp(disk: &DiskUsage, live_bytes: u64) -> Option<f64> {
+    ratio(disk.allocated_bytes, live_bytes)
+}
+
 /// `numerator / denominator`, or `None` when the denominator is 0 (the
 /// figure is undefined, e.g. write amplification of a read-only workload).
 pub fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
@@ -90,6 +99,25 @@ mod tests {
             disk_usage(&dir.path().join("gone")).unwrap(),
             DiskUsage::default()
         );
+    }
+
+    /// A sparse file of 8 MiB length with 4 KiB written takes a few KiB:
+    /// space amplification counts those, not the length.
+    #[cfg(unix)]
+    #[test]
+    fn space_amp_counts_allocated_blocks_not_length() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = std::fs::File::create(dir.path().join("sparse")).unwrap();
+        file.write_all(&[7u8; 4096]).unwrap();
+        file.set_len(8 << 20).unwrap();
+        file.sync_all().unwrap();
+        let usage = disk_usage(dir.path()).unwrap();
+        assert_eq!(usage.file_bytes, 8 << 20);
+        assert!(usage.allocated_bytes < 1 << 20, "{usage:?}");
+        let amp = space_amp(&usage, 4096).unwrap();
+        assert!(amp < 256.0, "space amp {amp} counts the sparse length");
+        assert_eq!(space_amp(&usage, 0), None);
     }
 
     #[test]

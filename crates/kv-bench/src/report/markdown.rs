@@ -130,24 +130,29 @@ fn amplification_table(report: &RunReport, md: &mut String) {
         for r in report.results.iter().filter(|r| r.workload == workload) {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.workload,
                 r.engine,
                 bytes(r.user_bytes_written),
-                ratio(r.write_amp_fs),
                 ratio(r.write_amp_wchar),
+                ratio(r.write_amp_with_compaction),
+                ratio(r.write_amp_fs),
                 ratio(r.write_amp_device),
                 ratio(r.read_bytes_per_read_fs),
                 ratio(r.read_calls_per_read_fs),
                 ratio(r.rchar_per_read),
-                opt_bytes(r.disk.map(|d| d.file_bytes)),
+                opt_bytes(r.disk.map(|d| d.allocated_bytes)),
                 ratio(r.space_amp),
+                ratio(r.space_amp_apparent),
                 ratio(r.compaction.and_then(|c| c.space_amp_after)),
                 r.compaction.map_or_else(|| "-".into(), |c| secs(c.secs)),
-                r.reopen_secs.map_or_else(|| "-".into(), secs)
+                r.reopen_secs.map_or_else(|| "-".into(), secs),
+                r.harness_syncs
             );
         }
     }
+    md.push('\n');
+    md.push_str(&super::table::fs_cross_check(report));
     md.push('\n');
 }
 
@@ -203,19 +208,31 @@ fn engines(report: &RunReport, md: &mut String) {
         md,
         "## Engines\n\nEvery engine gets the same cache budget, {} (`--cache-mb {}`); the *cache* \
          column says what each one gives it to.\n\n\
-         | engine | cache | process | peak RSS | wall time | status |\n|---|---|---|--:|--:|---|",
+         {}\n\n\
+         *Unsynced writes* says where a write acknowledged under `--sync manual` lives until the \
+         harness's next `sync()`, and what a process crash can lose (a power loss can lose every \
+         write since the last sync on every engine). *Crash recovery* is the first open after a \
+         child that loaded the store and left an unsynced tail was SIGKILLed.\n\n\
+         | engine | cache | unsynced writes | process | peak RSS | wall time | crash recovery | status |\n\
+         |---|---|---|---|--:|--:|--:|---|",
         bytes(report.settings.cache_bytes() as u64),
-        report.settings.cache_mb
+        report.settings.cache_mb,
+        super::table::cadence_line(&report.settings).trim_end()
     );
     for e in &report.engines {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             e.engine,
             report.settings.cache_of(&e.engine).unwrap_or("unknown"),
+            report.settings.unsynced_of(&e.engine).unwrap_or("unknown"),
             e.process,
             opt_bytes(e.peak_rss_bytes),
             secs(e.wall_secs),
+            e.crash_recovery_secs.map_or_else(
+                || e.crash_recovery_error.clone().unwrap_or_else(|| "-".into()),
+                secs
+            ),
             e.error.as_deref().unwrap_or("ok")
         );
     }
@@ -251,9 +268,12 @@ mod tests {
             md.contains("| cache budget (`--cache-mb`) | 32.0MiB per engine"),
             "{md}"
         );
-        let memory_cache = crate::registry::info("memory").unwrap().cache;
+        let memory = crate::registry::info("memory").unwrap();
         assert!(
-            md.contains(&format!("| memory | {memory_cache} | shared |")),
+            md.contains(&format!(
+                "| memory | {} | {} | shared |",
+                memory.cache, memory.unsynced
+            )),
             "{md}"
         );
         assert!(md.contains("| null | "), "{md}");

@@ -22,7 +22,41 @@ pub fn render_header(settings: &Settings) -> String {
         c.seed,
         settings.sync.name()
     );
+    out.push_str(&cadence_line(settings));
     out.push_str(&cache_lines(settings));
+    out
+}
+
+/// The harness's sync cadence, as printed in the header and the notes.
+pub fn cadence_line(settings: &Settings) -> String {
+    match (settings.sync, settings.sync_every) {
+        (crate::settings::SyncChoice::Always, _) => {
+            "sync cadence: every write synced by the engine (--sync always)\n".to_owned()
+        }
+        (_, 0) => "sync cadence: the harness calls sync() on every engine at the end of each \
+                   workload that wrote, never between (--sync-every 0)\n"
+            .to_owned(),
+        (_, n) => format!(
+            "sync cadence: the harness calls sync() on every engine every {n} writes and at the \
+             end of each workload that wrote (--sync-every {n}; fillsync syncs every write)\n"
+        ),
+    }
+}
+
+/// Per engine, where an acknowledged write lives until the harness syncs.
+fn unsynced_lines(settings: &Settings) -> String {
+    let mut out = String::from(
+        "Acknowledged but unsynced writes (--sync manual; a power loss loses every write since \
+         the last sync() on every engine):\n",
+    );
+    let width = settings.engines.iter().map(String::len).max().unwrap_or(0);
+    for engine in &settings.engines {
+        let _ = writeln!(
+            out,
+            "  {engine:<width$}  {}",
+            settings.unsynced_of(engine).unwrap_or("unknown")
+        );
+    }
     out
 }
 
@@ -44,7 +78,10 @@ fn cache_lines(settings: &Settings) -> String {
     out
 }
 
-const HEADER: [&str; 13] = [
+/// Columns of the table.
+const COLUMNS: usize = 14;
+
+const HEADER: [&str; COLUMNS] = [
     "workload",
     "engine",
     "ops/s",
@@ -53,6 +90,7 @@ const HEADER: [&str; 13] = [
     "p99.9",
     "max",
     "W-amp",
+    "W-amp+C",
     "W-amp(dev)",
     "R B/read",
     "space",
@@ -60,9 +98,10 @@ const HEADER: [&str; 13] = [
     "peak RSS",
 ];
 
-fn row(r: &WorkloadResult) -> [String; 13] {
-    // Our engines: the exact Fs figure; peers: the kernel's wchar/rchar.
-    let write_amp = r.write_amp_fs.or(r.write_amp_wchar);
+fn row(r: &WorkloadResult) -> [String; COLUMNS] {
+    // One source of write amplification for every engine: the kernel's
+    // wchar (our Fs counters are the cross-check, see `fs_cross_check`).
+    let write_amp = r.write_amp_wchar;
     let read_bytes = r.read_bytes_per_read_fs.or(r.rchar_per_read);
     let mut ops = rate(r.ops_per_sec);
     if r.capped_by_duration {
@@ -77,6 +116,7 @@ fn row(r: &WorkloadResult) -> [String; 13] {
         nanos(r.latency.p999_ns as f64),
         nanos(r.latency.max_ns as f64),
         ratio(write_amp),
+        ratio(r.write_amp_with_compaction),
         ratio(r.write_amp_device),
         ratio(read_bytes),
         ratio(r.space_amp),
@@ -87,7 +127,7 @@ fn row(r: &WorkloadResult) -> [String; 13] {
 
 /// Renders the whole table and its notes.
 pub fn render(report: &RunReport) -> String {
-    let mut rows: Vec<[String; 13]> = vec![HEADER.map(str::to_owned)];
+    let mut rows: Vec<[String; COLUMNS]> = vec![HEADER.map(str::to_owned)];
     for workload in workloads(&report.results) {
         rows.extend(
             report
@@ -97,7 +137,7 @@ pub fn render(report: &RunReport) -> String {
                 .map(row),
         );
     }
-    let mut widths = [0usize; 13];
+    let mut widths = [0usize; COLUMNS];
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -122,12 +162,15 @@ pub fn render(report: &RunReport) -> String {
         out.push('\n');
     }
     out.push_str(
-        "W-amp: bytes written / user bytes (kvlab engines: own Fs counters; peers: /proc wchar). \
-         W-amp(dev): page-cache bytes dirtied for the device, less those cancelled by a truncate or \
-         delete before writeback, / user bytes. R B/read: bytes read per \
-         read (Fs; peers: rchar). space: bytes on disk / live bytes, after the workload; compacted: \
-         after compact() of the store's last workload.\n",
+        "W-amp: bytes written (/proc/self/io wchar, every engine) / user bytes, during the \
+         workload and its final sync. W-amp+C: the same including the compact() that followed \
+         (last workload of each store). W-amp(dev): page-cache bytes dirtied for the device, less \
+         those cancelled by a truncate or delete before writeback, / user bytes. R B/read: bytes \
+         read per read (Fs; peers: rchar). space: allocated blocks (st_blocks*512) / live bytes, \
+         after the workload; compacted: after compact() of the store's last workload.\n",
     );
+    out.push_str(&cadence_line(&report.settings));
+    out.push_str(&fs_cross_check(report));
     if report.results.iter().any(|r| r.capped_by_duration) {
         out.push_str("*: stopped by --duration before finishing\n");
     }
@@ -135,6 +178,41 @@ pub fn render(report: &RunReport) -> String {
     render_harness(report, &mut out);
     render_engines(report, &mut out);
     out
+}
+
+/// Our engines' `Fs` write counters against `wchar`, the one source of the
+/// W-amp column: one line if they agree within 5% everywhere, else one line
+/// per disagreement.
+pub fn fs_cross_check(report: &RunReport) -> String {
+    let pairs: Vec<(&WorkloadResult, f64, f64)> = report
+        .results
+        .iter()
+        .filter_map(|r| Some((r, r.write_amp_fs?, r.write_amp_wchar?)))
+        .collect();
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let off: Vec<String> = pairs
+        .iter()
+        .filter(|(_, fs, wchar)| (fs - wchar).abs() > 0.05 * fs.max(*wchar))
+        .map(|(r, fs, wchar)| {
+            format!(
+                "{} {}: Fs {fs:.2} vs wchar {wchar:.2}",
+                r.engine, r.workload
+            )
+        })
+        .collect();
+    if off.is_empty() {
+        format!(
+            "Fs cross-check: our engines' own Fs write counters agree with wchar within 5% on all {} workloads that wrote.\n",
+            pairs.len()
+        )
+    } else {
+        format!(
+            "Fs cross-check: Fs write counters and wchar differ by more than 5%: {}\n",
+            off.join("; ")
+        )
+    }
 }
 
 fn render_ratios(report: &RunReport, out: &mut String) {
@@ -207,8 +285,29 @@ fn render_engines(report: &RunReport, out: &mut String) {
         })
         .collect();
     if !reopen.is_empty() {
-        let _ = writeln!(out, "Reopen of the loaded store: {}", reopen.join("; "));
+        let _ = writeln!(
+            out,
+            "Reopen of the loaded store (close through open): {}",
+            reopen.join("; ")
+        );
     }
+    let recovery: Vec<String> = report
+        .engines
+        .iter()
+        .filter_map(|e| {
+            e.crash_recovery_secs
+                .map(|s| format!("{} {}", e.engine, secs(s)))
+        })
+        .collect();
+    if !recovery.is_empty() {
+        let _ = writeln!(
+            out,
+            "Crash recovery (first open after SIGKILL of a loaded child with an unsynced tail): {}",
+            recovery.join("; ")
+        );
+    }
+    out.push('\n');
+    out.push_str(&unsynced_lines(&report.settings));
 }
 
 #[cfg(test)]

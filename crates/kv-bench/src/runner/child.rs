@@ -26,6 +26,8 @@ pub fn run_child(
             peak_rss_bytes: None,
             wall_secs: start.elapsed().as_secs_f64(),
             error: Some(error),
+            crash_recovery_secs: None,
+            crash_recovery_error: None,
         };
         (Vec::new(), run)
     };
@@ -58,6 +60,8 @@ pub fn run_child(
             peak_rss_bytes: None,
             wall_secs: 0.0,
             error: Some("child report has no entry for this engine".into()),
+            crash_recovery_secs: None,
+            crash_recovery_error: None,
         });
     run.process = "child".into();
     run.wall_secs = start.elapsed().as_secs_f64();

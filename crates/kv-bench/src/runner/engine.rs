@@ -32,9 +32,10 @@ use std::time::{Duration, Instant};
 use kv_core::{Error, Result, Store, SyncPolicy};
 
 use super::execute::{
-    join_thread, run_full_scan, run_stream, run_threads, LoopSettings, StopWhen, Tally, Target,
+    join_thread, run_full_scan, run_stream, run_threads, LoopSettings, StopWhen, SyncCadence,
+    Tally, Target,
 };
-use crate::metrics::amplification::{disk_usage, ratio, DiskUsage};
+use crate::metrics::amplification::{disk_usage, ratio, space_amp, DiskUsage};
 use crate::metrics::clock::Clock;
 use crate::metrics::io::ProcIo;
 use crate::metrics::memory::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
@@ -55,6 +56,8 @@ struct StoreSlot {
     sync: SyncPolicy,
     live: LiveSet,
     inserts: InsertCounter,
+    /// The harness's `sync()` cadence on this store.
+    cadence: SyncCadence,
     /// Index in `results` of the first workload measured on this store.
     first_result: usize,
 }
@@ -170,6 +173,7 @@ impl<'a> EngineBench<'a> {
             sync,
             live: LiveSet::new(capacity),
             inserts: InsertCounter::new(config.num, capacity),
+            cadence: SyncCadence::new(self.settings.cadence_for(sync)),
             first_result: self.results.len(),
         });
         Ok(())
@@ -196,6 +200,7 @@ impl<'a> EngineBench<'a> {
             keys: self.keys,
             values: &self.values,
             live: &slot.live,
+            cadence: &slot.cadence,
         }
     }
 
@@ -302,6 +307,9 @@ impl<'a> EngineBench<'a> {
         match (workload.shape(), workload) {
             (Shape::FullScan(_), _) => slot.live.count(),
             (_, Workload::FillSync) => config.sync_ops.min(config.num),
+            (_, Workload::OverwriteSteady) => config
+                .num
+                .saturating_mul(crate::workload::STEADY_OVERWRITE_FACTOR),
             _ => config.num,
         }
     }
@@ -316,6 +324,7 @@ impl<'a> EngineBench<'a> {
         let fs_before = fs_counted.then(|| slot.store.stats().io);
         let proc_before = ProcIo::read();
         let rss_start = current_rss_bytes();
+        let syncs_before = slot.cadence.syncs();
         let scoped = reset_peak_rss();
         let progress = PhaseProgress::start(
             &self.label(workload.name()),
@@ -328,6 +337,7 @@ impl<'a> EngineBench<'a> {
         }
         let elapsed = start.elapsed();
         progress.finish();
+        let harness_syncs = slot.cadence.syncs() - syncs_before;
         let peak = peak_rss_bytes();
         let proc_io = ProcIo::read()
             .zip(proc_before)
@@ -357,6 +367,8 @@ impl<'a> EngineBench<'a> {
                 1
             },
             sync: SyncChoice::name_of(slot.sync).to_owned(),
+            sync_every: slot.cadence.every(),
+            harness_syncs,
             ops: tally.ops,
             reads,
             writes: tally.writes,
@@ -378,13 +390,15 @@ impl<'a> EngineBench<'a> {
             write_amp_fs: fs_io.and_then(|io| ratio(io.bytes_written, user)),
             write_amp_wchar: stored_io.and_then(|io| ratio(io.wchar, user)),
             write_amp_device: stored_io.and_then(|io| ratio(io.device_write_bytes(), user)),
+            write_amp_with_compaction: None,
             read_bytes_per_read_fs: fs_io.and_then(|io| ratio(io.bytes_read, reads)),
             read_calls_per_read_fs: fs_io.and_then(|io| ratio(io.read_calls, reads)),
             rchar_per_read: stored_io.and_then(|io| ratio(io.rchar, reads)),
             live_keys,
             live_bytes,
             disk,
-            space_amp: disk.and_then(|d| ratio(d.file_bytes, live_bytes)),
+            space_amp: disk.and_then(|d| space_amp(&d, live_bytes)),
+            space_amp_apparent: disk.and_then(|d| ratio(d.file_bytes, live_bytes)),
             compaction: None,
             reopen_secs: None,
             rss_start_bytes: rss_start,
@@ -399,7 +413,8 @@ impl<'a> EngineBench<'a> {
         Ok(result)
     }
 
-    /// Syncs, drops and reopens the store; returns the reopen time.
+    /// Syncs, closes and reopens the store; returns the time from the start
+    /// of the close through the end of the open.
     fn reopen(&mut self) -> Result<f64> {
         let Some(slot) = self.slot.take() else {
             return Err(Error::InvalidArgument(
@@ -412,12 +427,15 @@ impl<'a> EngineBench<'a> {
             sync,
             live,
             inserts,
+            cadence,
             first_result,
         } = slot;
         store.sync()?;
-        drop(store);
         let start = Instant::now();
-        let store = with_spinner(&self.label("reopen"), || self.open_at(&dir, sync))?;
+        let store = with_spinner(&self.label("reopen"), || {
+            store.close()?;
+            self.open_at(&dir, sync)
+        })?;
         let secs = start.elapsed().as_secs_f64();
         self.slot = Some(StoreSlot {
             store,
@@ -425,6 +443,7 @@ impl<'a> EngineBench<'a> {
             sync,
             live,
             inserts,
+            cadence,
             first_result,
         });
         Ok(secs)
@@ -439,25 +458,32 @@ impl<'a> EngineBench<'a> {
         let config = &self.settings.config;
         if self.results.len() > slot.first_result {
             let before = self.disk_of(&slot.dir)?;
+            let fs_before = self.info.uses_fs.then(|| slot.store.stats().io);
+            let proc_before = ProcIo::read();
             let start = Instant::now();
             with_spinner(&self.label("compact"), || {
                 slot.store.compact()?;
                 slot.store.sync()
             })?;
             let secs = start.elapsed().as_secs_f64();
+            let proc_io = ProcIo::read()
+                .zip(proc_before)
+                .map(|(after, before)| after.since(&before));
+            let fs_io = fs_before.map(|before| slot.store.stats().io.since(&before));
             let after = self.disk_of(&slot.dir)?;
             let live_bytes = slot.live.count() * (config.key_size + config.value_size) as u64;
+            let persistent = self.info.persistent;
             if let Some(last) = self.results.last_mut() {
-                last.compaction = Some(CompactionResult {
+                let compaction = CompactionResult {
                     secs,
                     disk_before: before,
                     disk_after: after,
-                    space_amp_after: self
-                        .info
-                        .persistent
-                        .then(|| ratio(after.file_bytes, live_bytes))
-                        .flatten(),
-                });
+                    space_amp_after: persistent.then(|| space_amp(&after, live_bytes)).flatten(),
+                    proc_io: proc_io.filter(|_| persistent),
+                    fs_io,
+                };
+                last.write_amp_with_compaction = with_compaction(last, &compaction);
+                last.compaction = Some(compaction);
             }
         }
         let dir = slot.dir.clone();
@@ -470,6 +496,14 @@ impl<'a> EngineBench<'a> {
     fn disk_of(&self, dir: &Path) -> Result<DiskUsage> {
         Ok(disk_usage(dir)?)
     }
+}
+
+/// Write amplification of `result`'s workload plus the compaction that
+/// followed it: `(workload wchar + compaction wchar) / user bytes`.
+pub fn with_compaction(result: &WorkloadResult, compaction: &CompactionResult) -> Option<f64> {
+    let workload = result.proc_io.filter(|_| result.persistent)?;
+    let compacted = compaction.proc_io?;
+    ratio(workload.wchar + compacted.wchar, result.user_bytes_written)
 }
 
 fn per_second(ops: u64, elapsed: Duration) -> f64 {

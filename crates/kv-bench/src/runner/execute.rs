@@ -18,7 +18,7 @@
 //! the speed of the engine, at the cost of one integer comparison.
 
 use std::ops::Bound;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use kv_core::{Direction, Error, KeyRange, Result, Store, WriteBatch};
@@ -29,6 +29,62 @@ use crate::progress::{PhaseProgress, PROGRESS_STRIDE};
 use crate::workload::keys::{KeyFormat, ValuePool};
 use crate::workload::live::LiveSet;
 use crate::workload::ops::{Op, OpStream};
+
+/// The harness's sync cadence (`--sync-every`): `sync()` after every
+/// `every` acknowledged writes, counted over every loop writing to the store
+/// (so several writer threads share one count), the same for every engine.
+#[derive(Debug, Default)]
+pub struct SyncCadence {
+    every: u64,
+    writes: AtomicU64,
+    syncs: AtomicU64,
+}
+
+impl SyncCadence {
+    /// A cadence of one `sync()` per `every` writes (0: never).
+    pub fn new(every: u64) -> Self {
+        Self {
+            every,
+            ..Self::default()
+        }
+    }
+
+    /// Writes between syncs (0: none).
+    pub fn every(&self) -> u64 {
+        self.every
+    }
+
+    /// Syncs made so far.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Relaxed)
+    }
+
+    /// Records `n` acknowledged writes; syncs `store` when they cross a
+    /// multiple of `every`. A `sole_writer` (no other loop writes to the
+    /// store meanwhile) counts with a plain load and store instead of an
+    /// atomic read-modify-write, which would add to the harness's cost.
+    ///
+    /// # Errors
+    /// The store's sync error.
+    #[inline]
+    pub fn wrote(&self, store: &dyn Store, n: u64, sole_writer: bool) -> Result<()> {
+        if self.every == 0 {
+            return Ok(());
+        }
+        let after = if sole_writer {
+            let after = self.writes.load(Relaxed) + n;
+            self.writes.store(after, Relaxed);
+            after
+        } else {
+            self.writes.fetch_add(n, Relaxed) + n
+        };
+        if after / self.every > (after - n) / self.every {
+            store.sync()?;
+            self.syncs.fetch_add(1, Relaxed);
+        }
+        Ok(())
+    }
+}
 
 /// The store under test and what the loops need to address it.
 #[derive(Clone, Copy)]
@@ -41,6 +97,8 @@ pub struct Target<'a> {
     pub values: &'a ValuePool,
     /// Live key indices, updated by every acknowledged put and delete.
     pub live: &'a LiveSet,
+    /// When the harness syncs between writes.
+    pub cadence: &'a SyncCadence,
 }
 
 /// When a loop stops early.
@@ -145,7 +203,9 @@ impl Worker<'_> {
         self.mark_live(index);
         self.tally.writes += 1;
         self.tally.user_bytes_written += (self.key.len() + value.len()) as u64;
-        Ok(())
+        self.target
+            .cadence
+            .wrote(self.target.store, 1, self.sole_writer)
     }
 
     fn get(&mut self, index: u64, missing: bool) -> Result<()> {
@@ -171,7 +231,9 @@ impl Worker<'_> {
                 self.mark_dead(index);
                 self.tally.writes += 1;
                 self.tally.user_bytes_written += self.key.len() as u64;
-                Ok(())
+                self.target
+                    .cadence
+                    .wrote(self.target.store, 1, self.sole_writer)
             }
             Op::Scan { start, items } => {
                 self.target.keys.write_key(start, &mut self.key);
@@ -318,6 +380,10 @@ fn flush(
     worker.tally.writes += n;
     pending.clear();
     indices.clear();
+    worker
+        .target
+        .cadence
+        .wrote(worker.target.store, n, worker.sole_writer)?;
     Ok(n)
 }
 
@@ -463,11 +529,13 @@ mod tests {
         let keys = KeyFormat::new(16).unwrap();
         let values = ValuePool::new(1, 100).unwrap();
         let live = LiveSet::new(10_000);
+        let cadence = SyncCadence::new(0);
         let target = Target {
             store,
             keys,
             values: &values,
             live: &live,
+            cadence: &cadence,
         };
         let mut stream = OpStream::Sequential(Sequential::new(0, 10_000, IndexOp::Put));
         let start = Instant::now();
@@ -502,6 +570,71 @@ mod tests {
                 "batch {batch}: the {cap:?} cap overran to {elapsed:?} ({} ops)",
                 tally.ops
             );
+        }
+    }
+
+    /// A store that counts `sync()` calls.
+    #[derive(Default)]
+    struct SyncCounter(AtomicU64);
+
+    impl Store for SyncCounter {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            NullStore.get(key)
+        }
+        fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+            NullStore.put(key, value)
+        }
+        fn delete(&self, key: &[u8]) -> Result<()> {
+            NullStore.delete(key)
+        }
+        fn write(&self, batch: &WriteBatch) -> Result<()> {
+            NullStore.write(batch)
+        }
+        fn scan(&self, range: &KeyRange, direction: Direction) -> Result<kv_core::ScanIter<'_>> {
+            NullStore.scan(range, direction)
+        }
+        fn sync(&self) -> Result<()> {
+            self.0.fetch_add(1, Relaxed);
+            Ok(())
+        }
+        fn compact(&self) -> Result<()> {
+            Ok(())
+        }
+        fn check(&self) -> Result<CheckReport> {
+            NullStore.check()
+        }
+        fn stats(&self) -> Stats {
+            NullStore.stats()
+        }
+    }
+
+    /// The loop syncs once per `every` writes, with and without batches
+    /// (a batch crossing a multiple syncs once, after it).
+    #[test]
+    fn sync_cadence_syncs_once_per_n_writes() {
+        for (batch, every, syncs) in [(1, 100, 10), (1, 300, 3), (7, 100, 10), (1, 0, 0)] {
+            let store = SyncCounter::default();
+            let keys = KeyFormat::new(16).unwrap();
+            let values = ValuePool::new(1, 100).unwrap();
+            let live = LiveSet::new(1_000);
+            let cadence = SyncCadence::new(every);
+            let target = Target {
+                store: &store,
+                keys,
+                values: &values,
+                live: &live,
+                cadence: &cadence,
+            };
+            let mut stream = OpStream::Sequential(Sequential::new(0, 1_000, IndexOp::Put));
+            let settings = LoopSettings {
+                batch,
+                stop: StopWhen::default(),
+                value_base: 0,
+                sole_writer: true,
+            };
+            run_stream(target, &mut stream, settings, &PhaseProgress::hidden()).unwrap();
+            assert_eq!(cadence.syncs(), syncs, "batch {batch}, every {every}");
+            assert_eq!(store.0.load(Relaxed), syncs, "batch {batch}, every {every}");
         }
     }
 

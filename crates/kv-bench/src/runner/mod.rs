@@ -57,8 +57,48 @@ pub fn run_engine(
         peak_rss_bytes: peak,
         wall_secs: start.elapsed().as_secs_f64(),
         error: error.map(|e| e.to_string()),
+        crash_recovery_secs: None,
+        crash_recovery_error: None,
     };
     (results, run)
+}
+
+/// Times crash recovery of a persistent `engine` (`None` for the others):
+/// a child of `exe` loads `num` keys with the harness's sync cadence, then
+/// overwrites half a cadence's worth of keys (at most `num`) without a
+/// sync, and is SIGKILLed; the next open is timed in this process.
+///
+/// # Errors
+/// The child's or the open's failure.
+pub fn crash_recovery(
+    settings: &Settings,
+    exe: &Path,
+    engine: &str,
+    root: &Path,
+) -> Result<Option<f64>> {
+    if !crate::registry::info(engine)?.persistent {
+        return Ok(None);
+    }
+    let config = &settings.config;
+    let plan = crate::crash::child::LoadPlan {
+        keys: config.num,
+        sync_every: settings.sync_every,
+        unsynced_tail: (settings.sync_every.max(2) / 2).min(config.num),
+        key_size: config.key_size,
+        value_size: config.value_size,
+        seed: config.seed,
+    };
+    let open = crate::registry::OpenConfig {
+        sync: settings.sync.policy(),
+        cache_bytes: settings.cache_bytes(),
+        ..crate::registry::OpenConfig::default()
+    };
+    let dir = root.join(format!("{engine}-crash-recovery"));
+    let secs = crate::progress::with_spinner(&format!("{engine} crash recovery"), || {
+        crate::crash::measure_crash_recovery(exe, engine, &dir, plan, &open)
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(Some(secs?))
 }
 
 /// Runs every engine of `settings`, in child processes of `exe` when the
@@ -78,8 +118,18 @@ pub fn run(settings: &Settings, exe: Option<&Path>) -> Result<RunReport> {
             (Isolation::Process, Some(exe)) => child::run_child(exe, settings, engine, &root),
             _ => run_engine(settings, engine, &root),
         };
+        let mut run = run;
         if let Some(error) = &run.error {
             eprintln!("kv-bench: engine {engine} failed: {error}");
+        }
+        if let Some(exe) = exe {
+            match crash_recovery(settings, exe, engine, &root) {
+                Ok(secs) => run.crash_recovery_secs = secs,
+                Err(e) => {
+                    eprintln!("kv-bench: engine {engine}: crash recovery not measured: {e}");
+                    run.crash_recovery_error = Some(e.to_string());
+                }
+            }
         }
         results.append(&mut got);
         engines.push(run);

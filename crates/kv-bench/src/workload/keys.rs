@@ -44,6 +44,7 @@ const PIECE_BYTES: usize = 100;
 const MIN_POOL_BYTES: usize = 1 << 20;
 
 /// The splitmix64 finalizer: a cheap, well-mixed bijection on `u64`.
+#[inline]
 pub fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -72,6 +73,7 @@ impl KeyFormat {
     }
 
     /// Bytes per key.
+    #[inline]
     pub fn key_size(&self) -> usize {
         self.key_size
     }
@@ -79,6 +81,7 @@ impl KeyFormat {
     /// Writes the key of `index` into `out`. REQUIRES: `out.len() == key_size`
     /// and `index < 2^63` (indices at or above are the missing-key space of
     /// 8-byte keys).
+    #[inline]
     pub fn write_key(&self, index: u64, out: &mut [u8]) {
         debug_assert_eq!(out.len(), self.key_size);
         let (head, filler) = out.split_at_mut(MIN_KEY_BYTES);
@@ -93,6 +96,7 @@ impl KeyFormat {
 
     /// Writes a key that no `write_key` index ever produces, sorting right
     /// after key `index` (or after every key, for 8-byte keys).
+    #[inline]
     pub fn write_missing_key(&self, index: u64, out: &mut [u8]) {
         if self.key_size == MIN_KEY_BYTES {
             self.write_key(index | (1 << 63), out);
@@ -157,6 +161,7 @@ impl ValuePool {
     }
 
     /// Value number `n`: a slice of the pool at an offset derived from `n`.
+    #[inline]
     pub fn value(&self, n: u64) -> &[u8] {
         let starts = (self.pool.len() - self.value_size + 1) as u64;
         // Multiply-shift maps the hash onto 0..starts without a division.

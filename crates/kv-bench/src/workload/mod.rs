@@ -47,6 +47,11 @@ pub enum Workload {
     FillRandom,
     /// `num` puts of uniformly random existing keys.
     Overwrite,
+    /// [`STEADY_OVERWRITE_FACTOR`] × `num` puts of uniformly random existing
+    /// keys: long enough (three times the data) for compaction or merging to
+    /// reach its steady state, so its write amplification is the engine's
+    /// sustained cost, not the first pass.
+    OverwriteSteady,
     /// `num` gets of uniformly random existing keys.
     ReadRandom,
     /// `num` gets of absent keys that sort next to existing ones.
@@ -78,11 +83,12 @@ pub enum Workload {
 }
 
 /// Every workload, in canonical run order.
-pub const ALL: [Workload; 18] = [
+pub const ALL: [Workload; 19] = [
     Workload::FillSync,
     Workload::FillSeq,
     Workload::FillRandom,
     Workload::Overwrite,
+    Workload::OverwriteSteady,
     Workload::ReadRandom,
     Workload::ReadMissing,
     Workload::ReadSeq,
@@ -100,11 +106,12 @@ pub const ALL: [Workload; 18] = [
 ];
 
 /// The workloads of the default comparison.
-pub const DEFAULT: [Workload; 12] = [
+pub const DEFAULT: [Workload; 13] = [
     Workload::FillSync,
     Workload::FillSeq,
     Workload::FillRandom,
     Workload::Overwrite,
+    Workload::OverwriteSteady,
     Workload::ReadRandom,
     Workload::ReadMissing,
     Workload::ReadSeq,
@@ -114,6 +121,9 @@ pub const DEFAULT: [Workload; 12] = [
     Workload::YcsbB,
     Workload::Churn,
 ];
+
+/// Puts of `overwrite3x` per loaded key: at least three times the data.
+pub const STEADY_OVERWRITE_FACTOR: u64 = 3;
 
 /// What a workload needs before it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +192,7 @@ impl Workload {
             Workload::FillSeq => "fillseq",
             Workload::FillRandom => "fillrandom",
             Workload::Overwrite => "overwrite",
+            Workload::OverwriteSteady => "overwrite3x",
             Workload::ReadRandom => "readrandom",
             Workload::ReadMissing => "readmissing",
             Workload::ReadSeq => "readseq",
@@ -267,6 +278,7 @@ impl Workload {
                 | Workload::FillSeq
                 | Workload::FillRandom
                 | Workload::Overwrite
+                | Workload::OverwriteSteady
                 | Workload::DeleteRandom
                 | Workload::Churn
         )
@@ -351,6 +363,12 @@ impl Workload {
             Workload::FillRandom => vec![shuffled(num)],
             Workload::FillSync => vec![shuffled(config.sync_ops.min(num))],
             Workload::Overwrite => vec![uniform(0, IndexOp::Put)],
+            Workload::OverwriteSteady => vec![OpStream::Uniform(Uniform::new(
+                self.rng(config, 0),
+                num,
+                num.saturating_mul(STEADY_OVERWRITE_FACTOR),
+                IndexOp::Put,
+            ))],
             Workload::DeleteRandom => vec![uniform(0, IndexOp::Delete)],
             Workload::Churn => vec![OpStream::Churn(Churn::new(self.rng(config, 0), num, num))],
             Workload::ReadRandom | Workload::ReadWhileWriting => {
@@ -413,10 +431,10 @@ mod tests {
                 assert_ne!(a, collect(w, &other), "{} ignores the seed", w.name());
             }
             let planned: usize = a.iter().map(Vec::len).sum();
-            let expected = if w == Workload::FillSync {
-                500.min(config.sync_ops)
-            } else {
-                500
+            let expected = match w {
+                Workload::FillSync => 500.min(config.sync_ops),
+                Workload::OverwriteSteady => 500 * STEADY_OVERWRITE_FACTOR,
+                _ => 500,
             };
             assert_eq!(planned as u64, expected, "{}", w.name());
         }

@@ -58,6 +58,7 @@ impl OpRng {
     }
 
     /// Uniform in `0..n` (0 when `n` is 0).
+    #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;

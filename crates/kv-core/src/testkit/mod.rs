@@ -6,13 +6,14 @@
 
 pub mod conformance;
 mod fault_fs;
-mod mem_store;
 mod model;
 mod seed;
 mod sim_fs;
 
+/// The in-memory reference store, now in kv-core proper; re-exported here so
+/// `kv_core::testkit::MemStore` keeps working.
+pub use crate::mem_store::MemStore;
 pub use fault_fs::*;
-pub use mem_store::*;
 pub use model::*;
 pub use seed::*;
 pub use sim_fs::*;

@@ -1,0 +1,99 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `kv-bench crash`, short: a few SIGKILL rounds per engine through the real
+//! binary; every acknowledged write of our engines survives, the table has a
+//! row per engine, and crash-recovery time is measured after a kill.
+
+use std::path::Path;
+use std::process::Command;
+
+use kv_bench::crash::{self, child::LoadPlan, CrashSettings};
+use kv_bench::registry::{self, EngineKind, OpenConfig};
+
+fn exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_kv-bench"))
+}
+
+fn persistent() -> Vec<registry::EngineInfo> {
+    registry::engines()
+        .into_iter()
+        .filter(|e| e.persistent)
+        .collect()
+}
+
+/// Every engine goes through rounds of kills; ours lose nothing, and every
+/// round's acknowledged writes were checked.
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let guard = kv_core::testkit::SeedGuard::new("acknowledged_writes_survive_sigkill");
+    let seed = guard.seed();
+    let root = tempfile::tempdir().unwrap();
+    let settings = CrashSettings {
+        engines: persistent().iter().map(|e| e.name.to_owned()).collect(),
+        rounds: 4,
+        writes_per_round: 12,
+        key_space: 20,
+        seed,
+    };
+    let results = crash::run(&settings, exe(), root.path()).unwrap();
+    assert_eq!(results.len(), settings.engines.len());
+    for r in &results {
+        assert_eq!(r.rounds, 4, "{} (KV_SEED={seed})", r.engine);
+        let info = registry::info(&r.engine).unwrap();
+        if info.kind == EngineKind::Ours {
+            assert!(r.is_clean(), "{}: {r:?} (KV_SEED={seed})", r.engine);
+        }
+    }
+}
+
+#[test]
+fn the_crash_command_prints_a_row_per_engine() {
+    let report = tempfile::tempdir().unwrap();
+    let out = Command::new(exe())
+        .args([
+            "crash",
+            "--engines",
+            "bitcask",
+            "--rounds",
+            "3",
+            "--writes",
+            "8",
+        ])
+        .arg("--report")
+        .arg(report.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = stdout.lines().find(|l| l.starts_with("bitcask")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1], "3", "{row}");
+    assert_eq!(&cells[4..9], ["0", "0", "0", "0", "0"], "{row}");
+    let md = std::fs::read_to_string(report.path().join("crash.md")).unwrap();
+    assert!(md.contains("| bitcask | 3 |"), "{md}");
+}
+
+/// Crash recovery time is measured for every engine: the open after the
+/// kill succeeds and recovers at least the synced load.
+#[test]
+fn crash_recovery_is_measured_after_a_kill() {
+    for info in persistent() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("store");
+        let plan = LoadPlan {
+            keys: 500,
+            sync_every: 200,
+            unsynced_tail: 50,
+            key_size: 16,
+            value_size: 100,
+            seed: 1,
+        };
+        let secs =
+            crash::measure_crash_recovery(exe(), info.name, &dir, plan, &OpenConfig::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", info.name));
+        assert!(secs >= 0.0, "{}", info.name);
+    }
+}

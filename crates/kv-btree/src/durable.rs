@@ -1,0 +1,122 @@
+//! The commit protocol: making a committed tree durable.
+//!
+//! Two phases, two barriers (LMDB's and bbolt's order, see
+//! `docs/btree.md` for why not redb's one-fsync commit):
+//!
+//! 1. release the pages no reader and no durable commit can reach any
+//!    more, trim free pages off the end of the file, and place the new
+//!    free list (in pages that are free *now*, never in pages the previous
+//!    durable commit can reach);
+//! 2. write every dirty run and the free list, then **fsync**: every page
+//!    the new commit reaches is on disk;
+//! 3. write the commit slot into the page that does not hold the previous
+//!    durable commit, then **fsync**: the commit is durable;
+//! 4. cut the file to the new page count (a crash before it leaves a tail
+//!    that the next open cuts).
+//!
+//! A crash before step 3's fsync leaves the previous commit's slot intact
+//! and every page it reaches untouched (the new commit only wrote pages
+//! that were free at the previous commit, or past its end), so open finds
+//! the previous commit; a torn new slot fails its checksum.
+
+use kv_core::Result;
+
+use crate::commit_slot::CommitSlot;
+use crate::freelist::{self, FreeSpace};
+use crate::page::{pages_for, seal_run_pages, Kind, RunRef, PAGE_BYTES};
+use crate::store::Inner;
+use crate::txn::Tree;
+use crate::writer::{release, Writer};
+
+/// Places the free list of the commit `txn` in free pages (or the tail) and
+/// returns its run and bytes; `None` when nothing is free or pending.
+fn place_free_list(space: &mut FreeSpace, txn: u64) -> Option<(RunRef, Vec<u8>)> {
+    let extents = space.persisted_extents();
+    if extents.is_empty() {
+        return None;
+    }
+    let mut need = pages_for(freelist::encode(&extents).len());
+    loop {
+        let page = space.allocate(need);
+        let body = freelist::encode(&space.persisted_extents());
+        if pages_for(body.len()) <= need {
+            let run = RunRef {
+                page,
+                txn,
+                pages: need,
+            };
+            return Some((run, seal_run_pages(Kind::FreeList, page, txn, &body, need)));
+        }
+        space.unallocate(page, need);
+        need += 1;
+    }
+}
+
+/// Sealed pages of kind `Free` over every unverified free extent, so that
+/// a clean close leaves only sealed pages below the page count.
+fn seal_unverified(space: &FreeSpace, txn: u64) -> Vec<(RunRef, Vec<u8>)> {
+    space
+        .unverified_extents()
+        .into_iter()
+        .flat_map(|(s, l)| s..s + l)
+        .map(|page| {
+            let run = RunRef {
+                page,
+                txn,
+                pages: 1,
+            };
+            (run, seal_run_pages(Kind::Free, page, txn, &[], 1))
+        })
+        .collect()
+}
+
+/// Makes `tree` (the newest commit) and every commit before it durable.
+/// `clean` marks the slot as written by a clean close (every free page
+/// then holds a sealed page; the unverified ones are rewritten first).
+///
+/// # Errors
+/// I/O failures (the caller poisons the store).
+pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> Result<()> {
+    if tree.txn == w.durable.txn {
+        return Ok(());
+    }
+    release(inner, w);
+    while w.space.trim_tail() {}
+    if let Some(old) = w.free_list.take() {
+        w.space.free_later(tree.txn, old, w.durable.txn);
+    }
+    let placed = place_free_list(&mut w.space, tree.txn);
+    let mut extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();
+    if clean {
+        extra.extend(seal_unverified(&w.space, tree.txn));
+    }
+    let file = inner.pager.file();
+    inner.pager.write_dirty(&extra)?;
+    file.sync()?;
+    let slot = CommitSlot {
+        txn: tree.txn,
+        root: tree.root,
+        depth: tree.depth,
+        page_count: w.space.page_count,
+        free_list: placed.as_ref().map(|p| p.0),
+        counts: tree.counts,
+        clean,
+    };
+    let target = 1 - w.durable_slot;
+    file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;
+    file.sync()?;
+    w.durable_slot = target;
+    w.durable_clean = clean;
+    w.durable = *tree;
+    w.free_list = slot.free_list;
+    if clean {
+        w.space.trust_free_pages();
+    }
+    inner.pager.settle();
+    let want = w.space.page_count * PAGE_BYTES as u64;
+    if file.len()? > want {
+        file.truncate(want)?;
+    }
+    inner.figures.durable_commit(w);
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The branch body: child references with the separators between them.
+//!
+//! ```text
+//! count              varint (children, ≥ 2)
+//! child 0            page u64, txn u64, pages u32   (20 bytes)
+//! (count-1) × :
+//!   sep_len          varint (≤ 4096)
+//!   separator        sep_len bytes
+//!   child            page u64, txn u64, pages u32
+//! ```
+
+use kv_core::codec::{put_varint, LeReader};
+use kv_core::limits::MAX_KEY_BYTES;
+
+use super::Child;
+use crate::page::{RunRef, MAX_RUN_PAGES};
+
+fn put_ref(out: &mut Vec<u8>, r: &RunRef) {
+    out.extend_from_slice(&r.page.to_le_bytes());
+    out.extend_from_slice(&r.txn.to_le_bytes());
+    out.extend_from_slice(&r.pages.to_le_bytes());
+}
+
+/// Appends the encoding of a branch. Every child must be `Child::Disk`
+/// (the commit resolves dirty children first).
+pub fn encode(keys: &[Vec<u8>], children: &[Child], out: &mut Vec<u8>) {
+    put_varint(out, children.len() as u64);
+    for (i, child) in children.iter().enumerate() {
+        if i > 0 {
+            let key = keys.get(i - 1).map_or(&[][..], Vec::as_slice);
+            put_varint(out, key.len() as u64);
+            out.extend_from_slice(key);
+        }
+        if let Child::Disk(r) = child {
+            put_ref(out, r);
+        }
+    }
+}
+
+fn get_ref(r: &mut LeReader<'_>) -> Option<RunRef> {
+    let page = r.u64()?;
+    let txn = r.u64()?;
+    let pages = r.u32()?;
+    (1..=MAX_RUN_PAGES)
+        .contains(&pages)
+        .then_some(RunRef { page, txn, pages })
+}
+
+/// A decoded branch: separators and child references.
+pub type Decoded = (Vec<Vec<u8>>, Vec<Child>);
+
+/// Decodes a branch body; `Err(what)` names the first thing that is wrong.
+pub fn decode(body: &[u8]) -> Result<Decoded, String> {
+    let mut r = LeReader::new(body);
+    let count = r.varint().ok_or("branch count is cut")?;
+    if count < 2 || count > (body.len() / 20) as u64 {
+        return Err(format!(
+            "branch with {count} children in {} bytes",
+            body.len()
+        ));
+    }
+    let mut keys = Vec::with_capacity(count as usize - 1);
+    let mut children = Vec::with_capacity(count as usize);
+    children.push(Child::Disk(get_ref(&mut r).ok_or("child 0 is cut or bad")?));
+    for i in 1..count {
+        let len = r.varint().ok_or("separator length is cut")?;
+        if len > MAX_KEY_BYTES as u64 {
+            return Err(format!("separator {i} of {len} bytes"));
+        }
+        keys.push(r.bytes(len as usize).ok_or("separator is cut")?.to_vec());
+        children.push(Child::Disk(
+            get_ref(&mut r).ok_or_else(|| format!("child {i} is cut or bad"))?,
+        ));
+    }
+    if !r.is_empty() {
+        return Err(format!("{} bytes after the last child", r.remaining()));
+    }
+    Ok((keys, children))
+}

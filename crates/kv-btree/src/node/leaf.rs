@@ -1,0 +1,95 @@
+//! The leaf body: keys in ascending order, each with an inline value or an
+//! overflow reference.
+//!
+//! ```text
+//! count            varint
+//! count × entry:
+//!   key_len        varint (≤ 4096)
+//!   key            key_len bytes
+//!   tag            u8: 0 inline, 1 overflow
+//!   tag 0: value_len varint (≤ 1024), value bytes
+//!   tag 1: page u64, txn u64, pages u32, value_len u32   (24 bytes)
+//! ```
+
+use kv_core::codec::{put_varint, LeReader};
+use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+
+use super::{Entry, Value, INLINE_VALUE_MAX};
+use crate::page::{pages_for, RunRef};
+
+/// Appends the encoding of `entries` to `out`. Every value must be
+/// `Inline` or `Overflow` (the commit resolves `Pending` first).
+pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
+    put_varint(out, entries.len() as u64);
+    for e in entries {
+        put_varint(out, e.key.len() as u64);
+        out.extend_from_slice(&e.key);
+        match &e.value {
+            Value::Inline(v) => {
+                out.push(0);
+                put_varint(out, v.len() as u64);
+                out.extend_from_slice(v);
+            }
+            Value::Overflow { run, len } => {
+                out.push(1);
+                out.extend_from_slice(&run.page.to_le_bytes());
+                out.extend_from_slice(&run.txn.to_le_bytes());
+                out.extend_from_slice(&run.pages.to_le_bytes());
+                out.extend_from_slice(&len.to_le_bytes());
+            }
+            Value::Pending(_) => {}
+        }
+    }
+}
+
+/// Decodes a leaf body; `Err(what)` names the first thing that is wrong.
+/// Never panics and allocates only by lengths the buffer can hold.
+pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
+    let mut r = LeReader::new(body);
+    let count = r.varint().ok_or("leaf count is cut")?;
+    // Every entry takes at least 3 bytes: a bound before allocating.
+    if count > (body.len() / 3) as u64 {
+        return Err(format!(
+            "leaf count {count} cannot fit in {} bytes",
+            body.len()
+        ));
+    }
+    let mut entries = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let key_len = r.varint().ok_or("key length is cut")?;
+        if key_len > MAX_KEY_BYTES as u64 {
+            return Err(format!("entry {i}: key length {key_len} over the limit"));
+        }
+        let key = r.bytes(key_len as usize).ok_or("key is cut")?.to_vec();
+        let value = match r.u8().ok_or("value tag is cut")? {
+            0 => {
+                let len = r.varint().ok_or("value length is cut")?;
+                if len > INLINE_VALUE_MAX as u64 {
+                    return Err(format!("entry {i}: inline value of {len} bytes"));
+                }
+                Value::Inline(r.bytes(len as usize).ok_or("value is cut")?.to_vec())
+            }
+            1 => {
+                let page = r.u64().ok_or("overflow page is cut")?;
+                let txn = r.u64().ok_or("overflow txn is cut")?;
+                let pages = r.u32().ok_or("overflow pages is cut")?;
+                let len = r.u32().ok_or("overflow length is cut")?;
+                if len as usize > MAX_VALUE_BYTES || pages != pages_for(len as usize) {
+                    return Err(format!(
+                        "entry {i}: overflow of {len} bytes in {pages} pages"
+                    ));
+                }
+                Value::Overflow {
+                    run: RunRef { page, txn, pages },
+                    len,
+                }
+            }
+            tag => return Err(format!("entry {i}: unknown value tag {tag}")),
+        };
+        entries.push(Entry { key, value });
+    }
+    if !r.is_empty() {
+        return Err(format!("{} bytes after the last entry", r.remaining()));
+    }
+    Ok(entries)
+}

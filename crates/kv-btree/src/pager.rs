@@ -1,0 +1,281 @@
+//! The pager: reads runs through the page cache, holds the runs of
+//! committed transactions that are not yet on disk, and writes them out.
+//!
+//! Lookups go dirty runs first (committed in memory under
+//! `SyncPolicy::Manual`, not yet written), then the node cache (quick_cache,
+//! weighted by run bytes, sized by `cache_bytes`), then the file: one
+//! positioned read per run, verified by [`crate::page::open_run`] against
+//! the reference followed (page number, transaction, length) before use.
+//!
+//! Runs are immutable once committed: a page number is only reused after no
+//! reader and no durable commit can reach its old content, so a cached node
+//! is never stale for a reader that can reach it (and every hit is checked
+//! against the reference's transaction anyway).
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use kv_core::{CorruptionKind, Error, File, Result};
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+
+use crate::node::{decode_body, Node};
+use crate::page::{open_run, Kind, RunRef, PAGE_BYTES};
+
+/// A run committed in memory but not yet on disk.
+#[derive(Debug, Clone)]
+pub struct DirtyRun {
+    /// Where it goes.
+    pub run: RunRef,
+    /// The decoded node, for node runs.
+    pub node: Option<Arc<Node>>,
+    /// The sealed bytes to write.
+    pub bytes: Arc<Vec<u8>>,
+    /// The value, for overflow runs.
+    pub value: Option<Arc<Vec<u8>>>,
+}
+
+#[derive(Clone)]
+struct RunWeight;
+
+impl Weighter<u64, (RunRef, Arc<Node>)> for RunWeight {
+    fn weight(&self, _key: &u64, val: &(RunRef, Arc<Node>)) -> u64 {
+        val.0.bytes() as u64
+    }
+}
+
+/// Largest single write the pager issues when writing runs out.
+const MAX_WRITE_BYTES: usize = 1 << 20;
+
+/// Reads and writes runs of the store file.
+pub struct Pager {
+    file: Arc<dyn File>,
+    path: PathBuf,
+    cache: Cache<u64, (RunRef, Arc<Node>), RunWeight>,
+    dirty: RwLock<HashMap<u64, DirtyRun>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for Pager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pager")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_error(path: &Path, run: RunRef, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        Error::corruption(
+            path,
+            run.offset(),
+            CorruptionKind::MissingFile(format!(
+                "run of {} pages at page {} lies past the end of the file",
+                run.pages, run.page
+            )),
+        )
+    } else {
+        Error::Io(e)
+    }
+}
+
+impl Pager {
+    /// A pager over `file` (named `path` in errors) with a node cache of
+    /// `cache_bytes`.
+    pub fn new(file: Arc<dyn File>, path: PathBuf, cache_bytes: u64) -> Self {
+        let items = (cache_bytes / PAGE_BYTES as u64).clamp(16, 1 << 22) as usize;
+        Self {
+            file,
+            path,
+            cache: Cache::with_weighter(items, cache_bytes.max(PAGE_BYTES as u64), RunWeight),
+            dirty: RwLock::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The store file.
+    pub fn file(&self) -> &Arc<dyn File> {
+        &self.file
+    }
+
+    /// The store file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Cache hits and misses since open.
+    pub fn cache_counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
+        let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
+        dirty.get(&run.page).filter(|d| d.run == run).cloned()
+    }
+
+    /// Reads and verifies the run `run` from the file (no cache).
+    ///
+    /// # Errors
+    /// I/O failures; `Corruption` for a run that fails verification or lies
+    /// past the end of the file.
+    pub fn read_run(&self, run: RunRef) -> Result<Vec<u8>> {
+        let mut buf = vec![0; run.bytes()];
+        self.file
+            .read_exact_at(&mut buf, run.offset())
+            .map_err(|e| read_error(&self.path, run, e))?;
+        Ok(buf)
+    }
+
+    /// Decodes a verified node run.
+    fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<Node> {
+        let (kind, body) = open_run(buf, run, &self.path)?;
+        decode_body(kind, &body).map_err(|what| {
+            Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what))
+        })
+    }
+
+    /// The node at `run`: from the dirty runs, the cache, or the file.
+    ///
+    /// # Errors
+    /// As [`Pager::read_run`], and `Corruption` for a malformed node body.
+    pub fn load_node(&self, run: RunRef) -> Result<Arc<Node>> {
+        if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
+            return Ok(node);
+        }
+        if let Some((cached, node)) = self.cache.get(&run.page) {
+            if cached == run {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(node);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let buf = self.read_run(run)?;
+        let node = Arc::new(self.decode_node(run, &buf)?);
+        self.cache.insert(run.page, (run, Arc::clone(&node)));
+        Ok(node)
+    }
+
+    /// The node at `run` read from the file even if cached (what `check()`
+    /// verifies); dirty runs come from memory since they are not on disk.
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_node_from_disk(&self, run: RunRef) -> Result<Arc<Node>> {
+        if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
+            return Ok(node);
+        }
+        let buf = self.read_run(run)?;
+        Ok(Arc::new(self.decode_node(run, &buf)?))
+    }
+
+    /// The value of `len` bytes in the overflow run `run`: one read.
+    ///
+    /// # Errors
+    /// As [`Pager::read_run`]; `Corruption` if the run is not an overflow
+    /// run of exactly `len` bytes.
+    pub fn read_value(&self, run: RunRef, len: u32) -> Result<Vec<u8>> {
+        let bad = |what: String| {
+            Error::corruption(&self.path, run.offset(), CorruptionKind::Mismatch(what))
+        };
+        if let Some(value) = self.dirty_run(run).and_then(|d| d.value) {
+            return Ok(value.to_vec());
+        }
+        let buf = self.read_run(run)?;
+        let (kind, body) = open_run(&buf, run, &self.path)?;
+        if kind != Kind::Overflow || body.len() != len as usize {
+            return Err(bad(format!(
+                "expected an overflow run of {len} bytes, found a {kind:?} run of {} bytes",
+                body.len()
+            )));
+        }
+        Ok(body.into_owned())
+    }
+
+    /// Makes committed runs visible to readers before they are written.
+    pub fn publish(&self, runs: Vec<DirtyRun>) {
+        let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
+        for run in runs {
+            dirty.insert(run.run.page, run);
+        }
+    }
+
+    /// Bytes of dirty runs.
+    pub fn dirty_bytes(&self) -> usize {
+        let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
+        dirty.values().map(|d| d.bytes.len()).sum()
+    }
+
+    /// Writes every dirty run and `extra` (the free list) to the file, in
+    /// page order, coalescing adjacent runs into writes of up to 1 MiB. Does
+    /// not sync.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn write_dirty(&self, extra: &[(RunRef, Vec<u8>)]) -> Result<()> {
+        let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
+        let mut runs: Vec<(u64, &[u8])> = dirty
+            .values()
+            .map(|d| (d.run.page, d.bytes.as_slice()))
+            .chain(extra.iter().map(|(r, b)| (r.page, b.as_slice())))
+            .collect();
+        runs.sort_by_key(|r| r.0);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut buf_page = 0u64;
+        for (page, bytes) in runs {
+            let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
+            if !buf.is_empty() && (!contiguous || buf.len() + bytes.len() > MAX_WRITE_BYTES) {
+                self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
+                buf.clear();
+            }
+            if buf.is_empty() {
+                buf_page = page;
+            }
+            buf.extend_from_slice(bytes);
+        }
+        if !buf.is_empty() {
+            self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the unwritten bytes of runs that were freed before any
+    /// durable commit reached them (their pages are about to be reused).
+    pub fn forget(&self, runs: &[RunRef]) {
+        if runs.is_empty() {
+            return;
+        }
+        let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
+        for run in runs {
+            if dirty.get(&run.page).is_some_and(|d| d.run == *run) {
+                dirty.remove(&run.page);
+            }
+        }
+    }
+
+    /// After a durable commit: moves the written nodes into the cache and
+    /// forgets the dirty runs.
+    pub fn settle(&self) {
+        let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
+        for (page, d) in dirty.drain() {
+            match d.node {
+                Some(node) => self.cache.insert(page, (d.run, node)),
+                None => {
+                    self.cache.remove(&page);
+                }
+            }
+        }
+    }
+
+    /// Forgets every cached node (after vacuum moved pages).
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+}

@@ -1,0 +1,41 @@
+//! Compaction: merging tables of adjacent levels into new tables one level
+//! down. [`leveled`] decides what to compact; [`run`] does it.
+
+pub mod leveled;
+pub mod run;
+
+use std::sync::Arc;
+
+use crate::table::Table;
+
+/// One compaction: input tables per level and the level the output goes to.
+#[derive(Debug, Clone)]
+pub struct Compaction {
+    /// Input tables, by level (L0 tables may overlap; others do not).
+    pub inputs: Vec<(usize, Vec<Arc<Table>>)>,
+    /// Where the output tables go.
+    pub output_level: usize,
+    /// True for `compact()`: every table of the store.
+    pub full: bool,
+}
+
+impl Compaction {
+    /// Every input table with its level.
+    pub fn tables(&self) -> impl Iterator<Item = (usize, &Arc<Table>)> {
+        self.inputs
+            .iter()
+            .flat_map(|(l, ts)| ts.iter().map(move |t| (*l, t)))
+    }
+
+    /// Smallest and largest user key of the inputs.
+    pub fn key_range(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
+        for (_, t) in self.tables() {
+            range = Some(match range {
+                None => (t.smallest().to_vec(), t.largest().to_vec()),
+                Some((s, l)) => (s.min(t.smallest().to_vec()), l.max(t.largest().to_vec())),
+            });
+        }
+        range
+    }
+}

@@ -1,0 +1,179 @@
+//! The read path: `get` and snapshot scans.
+//!
+//! `get` looks in the mutable memtable, the immutable ones newest first, L0
+//! newest first, then in at most one table per deeper level (binary search
+//! by key range; every table consults its bloom filter before any block).
+//!
+//! A scan pins a sequence number (`visible_seq` at its start) and the
+//! [`SuperVersion`] (memtables and tables) it reads: later writes are
+//! invisible, a batch is all or nothing, and no table it reads is removed
+//! while it lives. It registers its sequence number as a live snapshot for
+//! compactions.
+
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use kv_core::merge_iter::{satisfies_start, MergeIter, MergeMode, SortedSource};
+use kv_core::{Direction, KeyRange, KvPair, Result, ScanIter};
+
+use crate::inner::{lock, Inner, Snapshots};
+use crate::memtable::MemSource;
+use crate::table::iter::{LevelSource, TableSource};
+use crate::version::SuperVersion;
+
+/// The value of `key` as of now.
+///
+/// # Errors
+/// I/O failures and corruption of a block read.
+pub fn get(inner: &Inner, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let snapshot = inner.visible_seq.load(Ordering::Acquire);
+    let sv = inner.current();
+    if let Some(found) = sv.mem.get(key, snapshot) {
+        return Ok(found);
+    }
+    for imm in &sv.imms {
+        if let Some(found) = imm.get(key, snapshot) {
+            return Ok(found);
+        }
+    }
+    for table in &sv.version.levels[0] {
+        if let Some(found) = table.get(key, snapshot)? {
+            return Ok(found);
+        }
+    }
+    for files in sv.version.levels.iter().skip(1) {
+        let i = files.partition_point(|t| t.largest() < key);
+        if let Some(t) = files.get(i).filter(|t| t.smallest() <= key) {
+            if let Some(found) = t.get(key, snapshot)? {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Unregisters a scan's snapshot when the scan is dropped.
+struct SnapshotGuard {
+    snapshots: Snapshots,
+    seq: u64,
+}
+
+impl Drop for SnapshotGuard {
+    fn drop(&mut self) {
+        let mut map = lock(&self.snapshots);
+        if let Some(n) = map.get_mut(&self.seq) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.seq);
+            }
+        }
+    }
+}
+
+struct Scan {
+    merged: MergeIter,
+    end: Bound<Vec<u8>>,
+    direction: Direction,
+    done: bool,
+    _sv: Arc<SuperVersion>,
+    _guard: SnapshotGuard,
+}
+
+impl Iterator for Scan {
+    type Item = Result<KvPair>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.merged.next() {
+            Some(Ok(e)) => {
+                // Past the far bound: the scan is over.
+                let end = self.end.as_ref().map(Vec::as_slice);
+                let reverse = match self.direction {
+                    Direction::Forward => Direction::Reverse,
+                    Direction::Reverse => Direction::Forward,
+                };
+                if !satisfies_start(&e.key, end, reverse) {
+                    self.done = true;
+                    return None;
+                }
+                Some(Ok((e.key, e.value.unwrap_or_default())))
+            }
+            Some(Err(err)) => {
+                self.done = true;
+                Some(Err(err))
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+fn overlaps(range: &KeyRange, smallest: &[u8], largest: &[u8]) -> bool {
+    let after_start = match &range.start {
+        Bound::Included(s) => largest >= s.as_slice(),
+        Bound::Excluded(s) => largest > s.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &range.end {
+        Bound::Included(e) => smallest <= e.as_slice(),
+        Bound::Excluded(e) => smallest < e.as_slice(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}
+
+/// A snapshot scan of `range` in `direction`.
+///
+/// # Errors
+/// I/O failures and corruption while positioning.
+pub fn scan<'a>(inner: &Inner, range: &KeyRange, direction: Direction) -> Result<ScanIter<'a>> {
+    if range.is_empty() {
+        return Ok(Box::new(std::iter::empty()));
+    }
+    let snapshot = inner.visible_seq.load(Ordering::Acquire);
+    *lock(&inner.snapshots).entry(snapshot).or_insert(0) += 1;
+    let guard = SnapshotGuard {
+        snapshots: Arc::clone(&inner.snapshots),
+        seq: snapshot,
+    };
+    let sv = inner.current();
+    let mut sources: Vec<Box<dyn SortedSource>> = Vec::new();
+    sources.push(Box::new(MemSource::new(Arc::clone(&sv.mem), direction)));
+    for imm in &sv.imms {
+        sources.push(Box::new(MemSource::new(Arc::clone(imm), direction)));
+    }
+    for t in &sv.version.levels[0] {
+        if overlaps(range, t.smallest(), t.largest()) {
+            sources.push(Box::new(TableSource::new(Arc::clone(t), direction)));
+        }
+    }
+    for files in sv.version.levels.iter().skip(1) {
+        let chosen: Vec<_> = files
+            .iter()
+            .filter(|t| overlaps(range, t.smallest(), t.largest()))
+            .cloned()
+            .collect();
+        if !chosen.is_empty() {
+            sources.push(Box::new(LevelSource::new(chosen, direction)));
+        }
+    }
+    let mut merged = MergeIter::new(sources, direction, MergeMode::Visible { snapshot });
+    let (start, end) = match direction {
+        Direction::Forward => (range.start.clone(), range.end.clone()),
+        Direction::Reverse => (range.end.clone(), range.start.clone()),
+    };
+    merged.seek(start.as_ref().map(Vec::as_slice))?;
+    Ok(Box::new(Scan {
+        merged,
+        end,
+        direction,
+        done: false,
+        _sv: sv,
+        _guard: guard,
+    }))
+}

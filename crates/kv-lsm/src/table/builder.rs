@@ -1,0 +1,195 @@
+//! Writes one table: data blocks, then the filter, properties and index
+//! blocks, then the footer, then a sync.
+//!
+//! ```text
+//! | data block 0 | ... | data block n-1 | filter | properties | index | footer (52) |
+//! ```
+//!
+//! Writes collect in a buffer and reach the file system in large appends.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kv_core::codec::put_varint;
+use kv_core::{File, Fs, Result};
+
+use super::block::BlockBuilder;
+use super::bloom;
+use super::footer::{BlockHandle, Footer};
+use super::props::Props;
+use crate::ikey;
+
+/// Bytes buffered before an append.
+const WRITE_BUFFER_BYTES: usize = 256 << 10;
+
+/// Sizes a table is built to.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// Target data block size.
+    pub block_bytes: usize,
+    /// Restart interval inside data blocks.
+    pub restart_interval: usize,
+    /// Bloom filter bits per key.
+    pub bloom_bits_per_key: usize,
+}
+
+/// What a finished table holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltTable {
+    /// File number.
+    pub number: u64,
+    /// File size in bytes.
+    pub size: u64,
+    /// Its properties.
+    pub props: Props,
+}
+
+/// Builds a table file.
+#[derive(Debug)]
+pub struct TableBuilder {
+    file: Arc<dyn File>,
+    path: PathBuf,
+    number: u64,
+    options: BuildOptions,
+    block: BlockBuilder,
+    index: BlockBuilder,
+    buffer: Vec<u8>,
+    offset: u64,
+    hashes: Vec<u64>,
+    last_user_key: Option<Vec<u8>>,
+    props: Props,
+}
+
+impl TableBuilder {
+    /// Creates table `number` at `path`.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn create(fs: &dyn Fs, path: &Path, number: u64, options: BuildOptions) -> Result<Self> {
+        let file = fs.create(path)?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            number,
+            options,
+            block: BlockBuilder::new(options.restart_interval),
+            index: BlockBuilder::new(1),
+            buffer: Vec::with_capacity(WRITE_BUFFER_BYTES),
+            offset: 0,
+            hashes: Vec::new(),
+            last_user_key: None,
+            props: Props {
+                min_seq: u64::MAX,
+                ..Props::default()
+            },
+        })
+    }
+
+    /// The table's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a version. REQUIRES: (key, seq) sorts after every version
+    /// added before (user key ascending, seq descending).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn add(&mut self, key: &[u8], seq: u64, value: Option<&[u8]>) -> Result<()> {
+        let kind = if value.is_some() {
+            ikey::KIND_PUT
+        } else {
+            ikey::KIND_DELETE
+        };
+        let ik = ikey::encode(key, seq, kind);
+        if self.last_user_key.as_deref() != Some(key) {
+            self.hashes.push(bloom::hash(key));
+            self.last_user_key = Some(key.to_vec());
+        }
+        if self.props.entries == 0 {
+            self.props.smallest = ik.clone();
+        }
+        self.props.entries += 1;
+        self.props.tombstones += u64::from(value.is_none());
+        self.props.min_seq = self.props.min_seq.min(seq);
+        self.props.max_seq = self.props.max_seq.max(seq);
+        self.block.add(&ik, value.unwrap_or(&[]));
+        self.props.largest = ik;
+        if self.block.estimated_bytes() >= self.options.block_bytes {
+            self.finish_data_block()?;
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far (an estimate of the file size).
+    pub fn estimated_bytes(&self) -> u64 {
+        self.offset + self.block.estimated_bytes() as u64
+    }
+
+    /// Entries added.
+    pub fn entries(&self) -> u64 {
+        self.props.entries
+    }
+
+    fn write_block(&mut self, sealed: &[u8]) -> Result<BlockHandle> {
+        let handle = BlockHandle {
+            offset: self.offset,
+            len: sealed.len() as u32,
+        };
+        self.buffer.extend_from_slice(sealed);
+        self.offset += sealed.len() as u64;
+        if self.buffer.len() >= WRITE_BUFFER_BYTES {
+            self.file.append(&self.buffer)?;
+            self.buffer.clear();
+        }
+        Ok(handle)
+    }
+
+    fn finish_data_block(&mut self) -> Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let last = self.block.last_key().to_vec();
+        let sealed = self.block.finish();
+        let handle = self.write_block(&sealed)?;
+        let mut value = Vec::new();
+        put_varint(&mut value, handle.offset);
+        put_varint(&mut value, u64::from(handle.len));
+        self.index.add(&last, &value);
+        self.props.data_blocks += 1;
+        Ok(())
+    }
+
+    /// Writes the meta blocks and footer and syncs the file. The caller syncs
+    /// the directory before naming the table in the manifest.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn finish(mut self) -> Result<BuiltTable> {
+        self.finish_data_block()?;
+        if self.props.entries == 0 {
+            self.props.min_seq = 0;
+        }
+        let filter = bloom::build(&self.hashes, self.options.bloom_bits_per_key);
+        let filter = self.write_block(&filter)?;
+        let props = self.props.encode();
+        let props = self.write_block(&props)?;
+        let index = self.index.finish();
+        let index = self.write_block(&index)?;
+        let footer = Footer {
+            index,
+            filter,
+            props,
+        }
+        .encode();
+        self.buffer.extend_from_slice(&footer);
+        self.offset += footer.len() as u64;
+        self.file.append(&self.buffer)?;
+        self.file.sync()?;
+        Ok(BuiltTable {
+            number: self.number,
+            size: self.offset,
+            props: self.props,
+        })
+    }
+}
