@@ -27,14 +27,14 @@
 
 use std::path::Path;
 
-use kv_core::codec::{decode_file_header, RecordKind, HEADER_BYTES};
+use kv_core::codec::{decode_file_header, RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
 use kv_core::fs::read_file_if_exists;
 use kv_core::{CheckReport, CorruptionKind, Error, Result};
 
 use crate::data_file::{hint_file_name, DATA_FORMAT_VERSION, DATA_HEADER_BYTES, DATA_MAGIC};
 use crate::entry_list::EntryList;
 use crate::hint::decode_hint;
-use crate::log_scan::scan_log;
+use crate::log_scan::{scan_log, LogRange};
 use crate::resolve::resolve;
 use crate::state::FileInfo;
 use crate::store::Inner;
@@ -184,16 +184,17 @@ fn check_file(
             ),
         ))?;
     }
-    let all = f.handle.file.read_all()?;
-    let (data, past) = all.split_at((data_len as usize).min(all.len()));
-    let preallocated = past.get(..(allocated - data_len) as usize).unwrap_or(past);
-    if let Some(at) = preallocated.iter().position(|&b| b != 0) {
+    let file = &*f.handle.file;
+    let data_end = data_len.min(len);
+    if let Some(at) = first_non_zero(file, data_end, allocated.min(len))? {
         report.record(invariant(
-            data_len + at as u64,
+            at,
             "a non-zero byte in the preallocated space past the data".into(),
         ))?;
     }
-    match decode_file_header(data, path, DATA_MAGIC, DATA_FORMAT_VERSION) {
+    let mut header = vec![0; data_end.min(DATA_HEADER_BYTES) as usize];
+    file.read_exact_at(&mut header, 0)?;
+    match decode_file_header(&header, path, DATA_MAGIC, DATA_FORMAT_VERSION) {
         Ok(Some(_)) => {}
         Ok(None) => {
             report.record(invariant(0, "data file is shorter than its header".into()))?;
@@ -205,7 +206,13 @@ fn check_file(
         }
     }
     let damage_before = report.damage.len();
-    let (run, placed) = check_records(id, path, data, report)?;
+    let range = LogRange {
+        path,
+        file,
+        from: DATA_HEADER_BYTES,
+        to: data_end,
+    };
+    let (run, placed) = check_records(id, range, report)?;
     let data_damaged = report.damage.len() > damage_before;
     report.files_checked += 1;
     report.bytes_checked += len;
@@ -222,7 +229,7 @@ fn check_file(
         Some(bytes) => {
             report.files_checked += 1;
             report.bytes_checked += bytes.len() as u64;
-            if let Err(e) = check_hint(&hint_path, id, &bytes, data, &placed, report) {
+            if let Err(e) = check_hint(&hint_path, id, &bytes, range, &placed, report) {
                 report.record(e)?;
             }
         }
@@ -230,42 +237,52 @@ fn check_file(
     Ok(run)
 }
 
-/// Verifies every record of `data` (a data file's bytes up to the end of
-/// its data), recording each damaged spot and going on after it; returns
-/// the newest record per key and every record's place.
+/// The offset of the first non-zero byte of `file[from..to)`, read in
+/// chunks.
+fn first_non_zero(file: &dyn kv_core::File, from: u64, to: u64) -> Result<Option<u64>> {
+    let mut buf = Vec::new();
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(STREAM_CHUNK_BYTES as u64) as usize;
+        buf.resize(n, 0);
+        file.read_exact_at(&mut buf, at)?;
+        if let Some(i) = buf.iter().position(|&b| b != 0) {
+            return Ok(Some(at + i as u64));
+        }
+        at += n as u64;
+    }
+    Ok(None)
+}
+
+/// Verifies every record of `range` (a data file's records up to the end
+/// of its data), read in chunks, recording each damaged spot and going on
+/// after it; returns the newest record per key and every record's place.
 fn check_records(
     id: u32,
-    path: &Path,
-    data: &[u8],
+    range: LogRange<'_>,
     report: &mut CheckReport,
 ) -> Result<(EntryList, Vec<Placed>)> {
+    let path = range.path;
     let mut run = EntryList::new();
     let mut placed = Vec::new();
-    let body = data.get(DATA_HEADER_BYTES as usize..).unwrap_or_default();
-    let scanned = scan_log(
-        path,
-        body,
-        DATA_HEADER_BYTES,
-        true,
-        |offset, rec_len, rec| {
-            let tombstone = rec.kind == RecordKind::Delete;
-            let entry = crate::keydir::Entry {
-                file_id: id,
-                offset: offset as u32,
-                len: rec_len,
-                stored_seq: rec.seq,
-            };
-            run.push(rec.key, tombstone, entry);
-            placed.push(Placed {
-                offset,
-                len: rec_len,
-                stored_seq: rec.seq,
-                tombstone,
-            });
-            report.items_checked += 1;
-            Ok(())
-        },
-    );
+    let scanned = scan_log(range, true, false, |offset, rec_len, rec, _| {
+        let tombstone = rec.kind == RecordKind::Delete;
+        let entry = crate::keydir::Entry {
+            file_id: id,
+            offset: offset as u32,
+            len: rec_len,
+            stored_seq: rec.seq,
+        };
+        run.push(rec.key, tombstone, entry);
+        placed.push(Placed {
+            offset,
+            len: rec_len,
+            stored_seq: rec.seq,
+            tombstone,
+        });
+        report.items_checked += 1;
+        Ok(())
+    });
     match scanned {
         Ok(outcome) => {
             report.damage.extend(outcome.damage);
@@ -286,12 +303,24 @@ fn check_records(
     Ok((run, placed))
 }
 
+/// True if the record at `offset` of `data` holds `key` (read from the file).
+fn stored_key_is(data: LogRange<'_>, offset: u64, key: &[u8]) -> Result<bool> {
+    let start = offset + HEADER_BYTES as u64;
+    let end = start + key.len() as u64;
+    if end > data.to {
+        return Ok(false);
+    }
+    let mut stored = vec![0; key.len()];
+    data.file.read_exact_at(&mut stored, start)?;
+    Ok(stored == key)
+}
+
 /// Cross-checks a hint against the records of its data file.
 fn check_hint(
     hint_path: &Path,
     id: u32,
     bytes: &[u8],
-    data: &[u8],
+    data: LogRange<'_>,
     placed: &[Placed],
     report: &mut CheckReport,
 ) -> Result<()> {
@@ -305,11 +334,10 @@ fn check_hint(
         }
     };
     let bad = |what: String| Error::corruption(hint_path, 0, CorruptionKind::Invariant(what));
-    if hint.covered_len > data.len() as u64 {
+    if hint.covered_len > data.to {
         return Err(bad(format!(
             "hint covers {} bytes of a {}-byte data file",
-            hint.covered_len,
-            data.len()
+            hint.covered_len, data.to
         )));
     }
     let covered = placed
@@ -337,11 +365,9 @@ fn check_hint(
             .binary_search_by_key(&u64::from(e.offset), |p| p.offset)
             .ok()
             .and_then(|i| placed.get(i));
-        let key_start = e.offset as usize + HEADER_BYTES;
-        let stored_key = data.get(key_start..key_start + key.len());
         let matches = found.is_some_and(|p| {
             p.len == e.len && p.stored_seq == e.stored_seq && p.tombstone == tombstone
-        }) && stored_key == Some(key);
+        }) && stored_key_is(data, u64::from(e.offset), key)?;
         if !matches {
             return Err(bad(format!(
                 "entry for key {key:?} names offset {} which does not hold that record",

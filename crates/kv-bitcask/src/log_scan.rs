@@ -1,11 +1,16 @@
-//! Walking the records of a data file held in memory, with the codec's
+//! Walking the records of a data file, read in chunks with the codec's
+//! [`LogStream`] (bounded memory: no file is read whole), with the codec's
 //! torn-tail rules and the optional salvage of damaged records. Used by
 //! open (files without a usable hint), merge and check.
 
+use std::io;
 use std::path::Path;
 
-use kv_core::codec::{decode_record, Decoded, LogEntry, LogReader, RecordRef, Tail};
-use kv_core::{CorruptionKind, Damage, Error, Result};
+use kv_core::codec::{
+    decode_header, decode_record, next_valid_record, Decoded, LogEntry, LogStream, RecordRef, Tail,
+    HEADER_BYTES, MAX_RECORD_BYTES, STREAM_CHUNK_BYTES,
+};
+use kv_core::{CorruptionKind, Damage, Error, File, Result};
 
 use crate::salvage::{self, Skip};
 
@@ -32,12 +37,37 @@ pub struct ScanOutcome {
     /// The torn tail was judged by the durable frontier rule and held valid
     /// records that had never been synced (dropped with it).
     pub dropped_unsynced: bool,
+    /// The largest window of the file the scan held in memory, in bytes.
+    pub largest_window: usize,
 }
 
-/// Calls `visit(offset, len, record)` for every `Put` and `Delete` record of
-/// `data` (the bytes of `path` from file offset `base` on), batch members
-/// included; a batch group cut short by the end is part of the torn tail and
-/// is not visited.
+/// The bytes `from..to` of a data file.
+#[derive(Debug, Clone, Copy)]
+pub struct LogRange<'f> {
+    /// The file's path (for errors).
+    pub path: &'f Path,
+    /// The file.
+    pub file: &'f dyn File,
+    /// First byte of the range (the first record).
+    pub from: u64,
+    /// End of the range (the end of the data).
+    pub to: u64,
+}
+
+/// What a scan visits: a record's offset, encoded length, the record, and
+/// its encoded bytes.
+pub trait Visit: FnMut(u64, u32, &RecordRef<'_>, &[u8]) -> Result<()> {}
+impl<F: FnMut(u64, u32, &RecordRef<'_>, &[u8]) -> Result<()>> Visit for F {}
+
+/// Calls `visit(offset, len, record, bytes)` for every `Put` and `Delete`
+/// record of `range`, batch members included; a batch group cut short by
+/// the end is part of the torn tail and is not visited. The file is read in
+/// chunks (see [`LogStream`]). With `frontier_rule`, the codec's durable
+/// frontier rule of format version 2 (`LogStream::with_frontier_rule`):
+/// damage at or above the highest frontier, even with valid records after
+/// it, ends the scan as a torn tail (`torn_bytes`, with `dropped_unsynced`
+/// set when valid records were dropped with it). Only for files a crash may
+/// have torn.
 ///
 /// # Errors
 /// `Corruption` for a damaged record with valid data after it, unless
@@ -45,68 +75,28 @@ pub struct ScanOutcome {
 /// are skipped and counted, and so is every intact record that belonged to
 /// a batch the damage broke: salvage never visits part of a batch (the
 /// rules, and their one limitation, are in [`crate::salvage`]). Errors from
-/// `visit` are passed through.
+/// `visit` and I/O errors are passed through.
 pub fn scan_log(
-    path: &Path,
-    data: &[u8],
-    base: u64,
-    salvage: bool,
-    visit: impl FnMut(u64, u32, &RecordRef<'_>) -> Result<()>,
-) -> Result<ScanOutcome> {
-    scan_log_with(path, data, base, salvage, false, visit)
-}
-
-/// As [`scan_log`], and with `frontier_rule` the codec's durable frontier
-/// rule of format version 2 (`LogReader::with_frontier_rule`): damage at or
-/// above the highest frontier, even with valid records after it, ends the
-/// scan as a torn tail (`torn_bytes`, with `dropped_unsynced` set when valid
-/// records were dropped with it). Only for files a crash may have torn.
-pub fn scan_log_with(
-    path: &Path,
-    data: &[u8],
-    base: u64,
+    range: LogRange<'_>,
     salvage: bool,
     frontier_rule: bool,
-    mut visit: impl FnMut(u64, u32, &RecordRef<'_>) -> Result<()>,
+    mut visit: impl Visit,
 ) -> Result<ScanOutcome> {
     let mut outcome = ScanOutcome::default();
-    let mut start = 0usize;
+    let mut stream = LogStream::new(range.path, range.file, range.from, range.to);
+    if frontier_rule {
+        stream = stream.with_frontier_rule();
+    }
+    let mut start = range.from;
     let mut skip = Skip::default();
     loop {
-        let mut reader = LogReader::new(path, &data[start..], base + start as u64);
-        if frontier_rule {
-            reader = reader.with_frontier_rule();
-        }
-        let mut failure = None;
-        for item in reader.by_ref() {
-            match item {
-                Ok(LogEntry::Single(rec)) => {
-                    if skip.drops(rec.record.seq) {
-                        outcome.salvaged_records += 1;
-                        outcome.salvaged_bytes += u64::from(rec.len);
-                        continue;
-                    }
-                    visit(rec.offset, rec.len, &rec.record)?;
-                    outcome.records += 1;
-                }
-                Ok(LogEntry::Batch { members, .. }) => {
-                    skip = Skip::default();
-                    for rec in &members {
-                        visit(rec.offset, rec.len, &rec.record)?;
-                    }
-                    outcome.records += members.len() as u64;
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        outcome.valid_end = reader.valid_end();
+        let failure = visit_entries(&mut stream, &mut skip, &mut outcome, &mut visit)?;
+        outcome.valid_end = stream.valid_end();
+        outcome.largest_window = outcome.largest_window.max(stream.largest_window());
         let Some(error) = failure else {
-            if let Tail::Torn { bytes, .. } = reader.tail() {
+            if let Tail::Torn { bytes, .. } = stream.tail() {
                 outcome.torn_bytes = bytes;
-                outcome.dropped_unsynced = reader.dropped_valid_records();
+                outcome.dropped_unsynced = stream.dropped_valid_records();
             }
             return Ok(outcome);
         };
@@ -116,18 +106,59 @@ pub fn scan_log_with(
         if !salvage {
             return Err(error);
         }
-        let entry_start = (outcome.valid_end - base) as usize;
-        let damage = (offset.saturating_sub(base) as usize).max(entry_start);
-        let Some(next) = resume_point(data, damage, kind).filter(|&next| next > start) else {
+        let entry_start = outcome.valid_end;
+        let damage = (*offset).max(entry_start);
+        let Some(next) = resume_point(range, damage, kind)?.filter(|&next| next > start) else {
             return Err(error);
         };
         outcome.damage.extend(Damage::from_error(&error));
-        let decision = salvage::decide(data, entry_start, damage, next, skip);
+        let decision = decide(range, entry_start, damage, next, skip)?;
         skip = decision.skip;
         outcome.salvaged_records += decision.intact_members_dropped;
-        outcome.salvaged_bytes += (next - entry_start) as u64;
+        outcome.salvaged_bytes += next - entry_start;
         start = next;
+        stream.resume_at(next);
     }
+}
+
+/// Visits the entries of `stream` until its end or its first error, which
+/// is returned (errors of `visit` are passed through as `Err`).
+fn visit_entries(
+    stream: &mut LogStream<'_>,
+    skip: &mut Skip,
+    outcome: &mut ScanOutcome,
+    visit: &mut impl Visit,
+) -> Result<Option<Error>> {
+    while let Some(item) = stream.next_entry() {
+        match item {
+            Ok(LogEntry::Single(rec)) => {
+                if skip.drops(rec.record.seq) {
+                    outcome.salvaged_records += 1;
+                    outcome.salvaged_bytes += u64::from(rec.len);
+                    continue;
+                }
+                visit(rec.offset, rec.len, &rec.record, rec.bytes)?;
+                outcome.records += 1;
+            }
+            Ok(LogEntry::Batch { members, .. }) => {
+                *skip = Skip::default();
+                for rec in &members {
+                    visit(rec.offset, rec.len, &rec.record, rec.bytes)?;
+                }
+                outcome.records += members.len() as u64;
+            }
+            Err(e) => return Ok(Some(e)),
+        }
+    }
+    Ok(None)
+}
+
+/// Reads bytes `from..to` of `range`'s file (`to` clamped to its end).
+fn read(range: LogRange<'_>, from: u64, to: u64) -> io::Result<Vec<u8>> {
+    let to = to.min(range.to);
+    let mut buf = vec![0; to.saturating_sub(from) as usize];
+    range.file.read_exact_at(&mut buf, from)?;
+    Ok(buf)
 }
 
 /// Where salvage resumes after the record at `damage` failed with `kind`:
@@ -136,25 +167,97 @@ pub fn scan_log_with(
 /// failure the search starts at the record's claimed end, not inside it, as
 /// the reader's does: a value may hold the image of a record, which must not
 /// come back as data.
-fn resume_point(data: &[u8], damage: usize, kind: &CorruptionKind) -> Option<usize> {
-    let at = data.get(damage..)?;
-    if matches!(decode_record(at), Decoded::Record { .. }) {
-        return Some(damage);
+fn resume_point(range: LogRange<'_>, damage: u64, kind: &CorruptionKind) -> Result<Option<u64>> {
+    let header = read(range, damage, damage + HEADER_BYTES as u64)?;
+    if let Some(Ok(h)) = decode_header(&header) {
+        let record = read(range, damage, damage + h.encoded_len as u64)?;
+        if matches!(decode_record(&record), Decoded::Record { .. }) {
+            return Ok(Some(damage));
+        }
     }
     let claimed_end = match kind {
-        CorruptionKind::ChecksumMismatch { .. } => at
+        CorruptionKind::ChecksumMismatch { .. } => header
             .get(4..8)
-            .map(|b| 8 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize),
+            .map(|b| 8 + u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
         _ => None,
     };
     let from = damage + claimed_end.unwrap_or(1).max(1);
-    (from..data.len()).find(|&i| matches!(decode_record(&data[i..]), Decoded::Record { .. }))
+    next_valid_record(range.file, from, range.to)
+}
+
+/// The most of a damaged stretch salvage reads to decide what to drop; a
+/// longer stretch is decided without its bytes, conservatively (see
+/// [`salvage::decide`]).
+const MAX_DAMAGED_STRETCH: u64 = (MAX_RECORD_BYTES + STREAM_CHUNK_BYTES) as u64;
+
+/// [`salvage::decide`] over the stretch `entry_start..resume` of the file,
+/// read whole if it is at most [`MAX_DAMAGED_STRETCH`] bytes.
+fn decide(
+    range: LogRange<'_>,
+    entry_start: u64,
+    damage: u64,
+    resume: u64,
+    skip: Skip,
+) -> Result<salvage::Decision> {
+    let whole = resume - entry_start <= MAX_DAMAGED_STRETCH;
+    let to = entry_start + (resume - entry_start).min(MAX_DAMAGED_STRETCH);
+    let data = read(range, entry_start, to)?;
+    let (damage, resume) = ((damage - entry_start) as usize, (to - entry_start) as usize);
+    Ok(salvage::decide(
+        &data,
+        0,
+        damage.min(resume),
+        resume,
+        skip,
+        whole,
+    ))
+}
+
+/// True if every byte of `file[from..to)` is zero, read in chunks.
+///
+/// # Errors
+/// I/O failures.
+pub fn all_zero(file: &dyn File, from: u64, to: u64) -> Result<bool> {
+    let mut buf = Vec::new();
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(STREAM_CHUNK_BYTES as u64) as usize;
+        buf.resize(n, 0);
+        file.read_exact_at(&mut buf, at)?;
+        if buf.iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use kv_core::codec::encode_put;
+    use kv_core::{Fs, StdFs};
+
+    /// Scans `data` placed at offset `base` of a real file.
+    pub(crate) fn scan_bytes(
+        data: &[u8],
+        base: u64,
+        salvage: bool,
+        visit: impl Visit,
+    ) -> Result<ScanOutcome> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        let file = StdFs.create(&path).unwrap();
+        file.write_at(&vec![0; base as usize], 0).unwrap();
+        file.write_at(data, base).unwrap();
+        let range = LogRange {
+            path: &path,
+            file: &*file,
+            from: base,
+            to: base + data.len() as u64,
+        };
+        scan_log(range, salvage, false, visit)
+    }
 
     fn log() -> (Vec<u8>, usize) {
         let mut buf = Vec::new();
@@ -169,11 +272,10 @@ mod tests {
     fn damage_in_the_middle_is_corruption_or_salvaged() {
         let (mut buf, first) = log();
         buf[first + 23] ^= 0xff; // the second record's key
-        let p = Path::new("d");
-        let err = scan_log(p, &buf, 16, false, |_, _, _| Ok(())).unwrap_err();
+        let err = scan_bytes(&buf, 16, false, |_, _, _, _| Ok(())).unwrap_err();
         assert!(err.is_corruption());
         let mut keys = Vec::new();
-        let out = scan_log(p, &buf, 16, true, |_, _, r| {
+        let out = scan_bytes(&buf, 16, true, |_, _, r, _| {
             keys.push(r.key.to_vec());
             Ok(())
         })
@@ -187,7 +289,7 @@ mod tests {
     fn torn_tail_is_reported() {
         let (buf, _) = log();
         let cut = &buf[..buf.len() - 3];
-        let out = scan_log(Path::new("d"), cut, 16, false, |_, _, _| Ok(())).unwrap();
+        let out = scan_bytes(cut, 16, false, |_, _, _, _| Ok(())).unwrap();
         assert_eq!(out.records, 2);
         assert_eq!(out.torn_bytes, (buf.len() / 3 - 3) as u64);
         assert_eq!(out.valid_end, 16 + (buf.len() / 3 * 2) as u64);
@@ -196,7 +298,6 @@ mod tests {
 
 #[cfg(test)]
 mod salvage_tests {
-    use super::*;
     use kv_core::codec::{encode_batch, encode_put};
     use kv_core::testkit::SeedGuard;
     use kv_core::WriteBatch;
@@ -262,7 +363,7 @@ mod salvage_tests {
                 }
             }
             let mut seen = Vec::new();
-            let scanned = scan_log(Path::new("d"), &bad, 0, true, |offset, len, _| {
+            let scanned = super::tests::scan_bytes(&bad, 0, true, |offset, len, _, _| {
                 seen.push(offset);
                 let (at, end) = (offset as usize, offset as usize + len as usize);
                 assert_eq!(bad[at..end], good[at..end], "round {round}: a phantom");

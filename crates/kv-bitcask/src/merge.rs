@@ -41,7 +41,7 @@ use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFil
 use crate::entry_list::EntryList;
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
-use crate::log_scan::scan_log;
+use crate::log_scan::{scan_log, LogRange};
 use crate::merge_commit::{remove_inputs, remove_merge_commit, write_merge_commit};
 use crate::options::MergePolicy;
 use crate::state::{FileInfo, State};
@@ -243,24 +243,24 @@ fn rewrite(
     moves: &mut Moves,
 ) -> Result<()> {
     let header = crate::data_file::DATA_HEADER_BYTES;
-    let mut data = vec![0; input.total_bytes.saturating_sub(header) as usize];
-    input.handle.file.read_exact_at(&mut data, header)?;
+    let range = LogRange {
+        path: &input.handle.path,
+        file: &*input.handle.file,
+        from: header,
+        to: input.total_bytes.max(header),
+    };
     let mut tombstone = Vec::new();
-    let path = &input.handle.path;
     scan_log(
-        path,
-        &data,
-        header,
+        range,
         inner.options.salvage,
-        |offset, len, rec| {
+        false,
+        |offset, len, rec, bytes| {
             let old = Entry {
                 file_id: input.id,
                 offset: offset as u32,
                 len,
                 stored_seq: rec.seq,
             };
-            let start = (offset - header) as usize;
-            let bytes = data.get(start..start + len as usize).unwrap_or_default();
             let current = inner.read_state().keydir.get(rec.key);
             // Could a surviving file hold an older record of this key?
             let older_may_survive = old.seq() >= plan.survivors_min_seq;

@@ -47,8 +47,9 @@ pub struct BitcaskOptions {
     /// `check()`. Off by default.
     pub salvage: bool,
     /// Bytes of appended records buffered in memory before they are handed
-    /// to the file system in one call (default 1 MiB). `SyncPolicy::Always`
-    /// flushes on every write regardless.
+    /// to the file system in one call (default 1 MiB). Under
+    /// `SyncPolicy::Always` each group sync also flushes it, so it holds at
+    /// most the records of the writers waiting for the next sync.
     pub write_buffer_bytes: usize,
     /// Under `SyncPolicy::Always`, the active data file is extended ahead of
     /// its data, this many bytes at a time (default 1 MiB; 0 disables), by
@@ -65,12 +66,15 @@ pub struct BitcaskOptions {
     /// (not as torn bytes). While the store is open, `stats().disk_bytes`
     /// includes it (`stats().extra["preallocated_bytes"]`).
     ///
-    /// Ignored under `SyncPolicy::Manual` and `Interval`: there several
-    /// written but unsynced writes can be in flight, and a file system may
-    /// put a later one on disk before an earlier one. Inside preallocated
-    /// space that would leave zeros followed by valid records, which open
-    /// must treat as damage. Under `Always` every write is synced before the
-    /// next one starts, so at most one is ever in flight.
+    /// Ignored under `SyncPolicy::Manual` and `Interval`, where most writes
+    /// are never waited for, so the extension would buy nothing. Under
+    /// `Always`, group commit can leave two unsynced flushes in flight (a
+    /// leader's, and a full buffer flushed during its fsync), and a file
+    /// system may put the later one on disk first, leaving zeros followed by
+    /// valid records in the preallocated space after a crash. Open judges
+    /// that by the durable frontier (a frontier record only claims bytes a
+    /// completed sync covered): everything past it is a torn tail, none of
+    /// it acknowledged, so it is truncated, never reported as corruption.
     pub preallocate_bytes: u64,
     /// The wall clock TTL expiry is measured against (tests substitute a
     /// [`crate::ManualClock`]).

@@ -45,7 +45,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use kv_core::codec::{
-    decode_file_header, frontier_at_end, highest_frontier_in, FrontierTracker, RecordKind,
+    decode_file_header, frontier_at_end, highest_frontier_in_file, FrontierTracker, RecordKind,
     HEADER_BYTES,
 };
 use kv_core::fs::read_file_if_exists;
@@ -59,7 +59,7 @@ use crate::data_file::{
 use crate::entry_list::EntryList;
 use crate::hint::{decode_hint, encode_hint, Hint};
 use crate::keydir::{Entry, KeydirBuilder};
-use crate::log_scan::scan_log_with;
+use crate::log_scan::{all_zero, scan_log, LogRange};
 use crate::merge_commit::{finish_pending_merge, pending_merge_inputs, MERGE_COMMIT_FILE_NAME};
 use crate::options::BitcaskOptions;
 use crate::read_only::NoFile;
@@ -370,12 +370,13 @@ struct BadTail {
 }
 
 impl BadTail {
-    /// The tail `bytes` of a file, starting at `valid_end`.
-    fn of(valid_end: u64, bytes: &[u8]) -> Self {
+    /// The tail of a file: `bytes` bytes from `valid_end` on, all zero if
+    /// `zero_filled`.
+    fn of(valid_end: u64, bytes: u64, zero_filled: bool) -> Self {
         Self {
             valid_end,
-            bytes: bytes.len() as u64,
-            zero_filled: bytes.iter().all(|&b| b == 0),
+            bytes,
+            zero_filled,
             frontier_judged: false,
         }
     }
@@ -538,7 +539,8 @@ fn load_file(
     };
     if len < DATA_HEADER_BYTES {
         let bytes = read_range(&*file, 0, len)?;
-        loaded.bad_tail = (len > 0).then(|| BadTail::of(0, &bytes)); // never written whole
+        let zeros = bytes.iter().all(|&b| b == 0);
+        loaded.bad_tail = (len > 0).then(|| BadTail::of(0, len, zeros)); // never written whole
         return Ok(loaded);
     }
     let mut header = [0; DATA_HEADER_BYTES as usize];
@@ -554,12 +556,11 @@ fn load_file(
             // format 2, whose version the broken header no longer tells), the
             // whole file is a bad tail. Otherwise it is damage (under `Verify`
             // recorded, and the file's records are not loaded).
-            let all = read_range(&*file, 0, len)?;
-            if header_was_synced(&all) {
+            if header_was_synced(&*file, len)? {
                 found.absorb(rules, damage)?;
                 return Ok(loaded);
             }
-            loaded.bad_tail = Some(BadTail::of(0, &all));
+            loaded.bad_tail = Some(BadTail::of(0, len, all_zero(&*file, 0, len)?));
             return Ok(loaded);
         }
     }
@@ -589,9 +590,8 @@ fn load_file(
 /// without the version the two cannot be told apart, so such a file is a
 /// bad tail, a torn creation only if it is the file a crash may have torn
 /// (see `settle_tails`), and damage otherwise.
-fn header_was_synced(all: &[u8]) -> bool {
-    let body = all.get(DATA_HEADER_BYTES as usize..).unwrap_or_default();
-    highest_frontier_in(body) > 0
+fn header_was_synced(file: &dyn kv_core::File, len: u64) -> Result<bool> {
+    Ok(highest_frontier_in_file(file, DATA_HEADER_BYTES, len)? > 0)
 }
 
 /// Scans the part of a data file its hint does not cover (all of it without
@@ -621,8 +621,17 @@ fn scan_range(
     counters: &EngineCounters,
     found: &mut Findings,
 ) -> Result<()> {
-    let data = read_range(&*f.handle.file, scan_from, f.len)?;
-    let (id, path) = (f.handle.id, f.handle.path.clone());
+    let (id, path, file) = (
+        f.handle.id,
+        f.handle.path.clone(),
+        Arc::clone(&f.handle.file),
+    );
+    let range = LogRange {
+        path: &path,
+        file: &*file,
+        from: scan_from,
+        to: f.len,
+    };
     let mut visited = 0;
     let LoadedFile {
         run,
@@ -631,26 +640,19 @@ fn scan_range(
         ..
     } = f;
     let skips = rules.skips_damage();
-    let scanned = scan_log_with(
-        &path,
-        &data,
-        scan_from,
-        skips,
-        frontier_rule,
-        |offset, rec_len, rec| {
-            let entry = Entry {
-                file_id: id,
-                offset: offset as u32,
-                len: rec_len,
-                stored_seq: rec.seq,
-            };
-            *min_seq = (*min_seq).min(plain_seq(rec.seq));
-            *max_seq = (*max_seq).max(plain_seq(rec.seq));
-            run.push(rec.key, rec.kind == RecordKind::Delete, entry);
-            visited += 1;
-            Ok(())
-        },
-    );
+    let scanned = scan_log(range, skips, frontier_rule, |offset, rec_len, rec, _| {
+        let entry = Entry {
+            file_id: id,
+            offset: offset as u32,
+            len: rec_len,
+            stored_seq: rec.seq,
+        };
+        *min_seq = (*min_seq).min(plain_seq(rec.seq));
+        *max_seq = (*max_seq).max(plain_seq(rec.seq));
+        run.push(rec.key, rec.kind == RecordKind::Delete, entry);
+        visited += 1;
+        Ok(())
+    });
     let outcome = match scanned {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -680,9 +682,8 @@ fn scan_range(
         }
     }
     if outcome.torn_bytes > 0 {
-        let tail_start = outcome.valid_end.saturating_sub(scan_from) as usize;
-        let tail = data.get(tail_start..).unwrap_or_default();
-        let mut bad = BadTail::of(outcome.valid_end, tail);
+        let zeros = all_zero(&*file, outcome.valid_end, f.len)?;
+        let mut bad = BadTail::of(outcome.valid_end, outcome.torn_bytes, zeros);
         bad.frontier_judged = outcome.dropped_unsynced;
         f.bad_tail = Some(bad);
     }

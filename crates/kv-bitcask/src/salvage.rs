@@ -109,13 +109,16 @@ pub struct Decision {
 /// where the next valid record starts; all are indices into `data`.
 /// `current` holds the rules already in force: further damage keeps a
 /// batch's range, and restarts a run at the resume point, since the damage
-/// may have taken records of it.
+/// may have taken records of it. `whole` is false when `data` holds only the
+/// start of the damaged stretch (a long one is not read whole): rule 2 then
+/// cannot clear it, and rule 3 applies.
 pub fn decide(
     data: &[u8],
     entry_start: usize,
     damage: usize,
     resume: usize,
     current: Skip,
+    whole: bool,
 ) -> Decision {
     let open = (damage > entry_start)
         .then(|| open_batch(data, entry_start, damage))
@@ -125,11 +128,12 @@ pub fn decide(
     // more than the rest of one batch: other entries, another batch's start.
     let damaged_from = if open.is_some() { damage } else { entry_start };
     let damaged = data.get(damaged_from..resume).unwrap_or_default();
-    let singles_only = loose_kinds(damaged).is_some_and(|kinds| {
-        kinds
-            .iter()
-            .all(|kind| *kind != RecordKind::BatchBegin as u8)
-    });
+    let singles_only = whole
+        && loose_kinds(damaged).is_some_and(|kinds| {
+            kinds
+                .iter()
+                .all(|kind| *kind != RecordKind::BatchBegin as u8)
+        });
     let (batch, run, intact_members_dropped) = match open {
         // The reader reached this batch's `BatchBegin`: earlier rules had
         // ended.

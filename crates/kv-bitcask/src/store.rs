@@ -11,8 +11,8 @@ use std::time::Duration;
 use kv_core::fs::{lock_store_dir, lock_store_dir_shared, DirLock};
 use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
 use kv_core::{
-    claim_store_dir, CheckReport, CorruptionKind, CountingFs, Damage, Direction, Error, KeyRange,
-    Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
+    claim_store_dir, CheckReport, CorruptionKind, CountingFs, Damage, Direction, Error,
+    GroupCommit, KeyRange, Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
 };
 
 use crate::data_file::{
@@ -44,6 +44,9 @@ pub(crate) struct Inner {
     pub(crate) options: BitcaskOptions,
     pub(crate) state: RwLock<State>,
     pub(crate) writer: Mutex<Writer>,
+    /// Shares syncs among concurrent writers; positions are
+    /// `Writer::log_end` values (see `crate::writer`).
+    pub(crate) group: GroupCommit,
     /// Serializes merges (and `check`, which must not race one).
     pub(crate) merge_lock: Mutex<()>,
     next_file_id: AtomicU64,
@@ -184,12 +187,14 @@ impl Bitcask {
         };
         let counters = EngineCounters::default();
         let recovered = recovery::recover(&fs, dir, &options, &counters)?;
+        let group = GroupCommit::new(recovered.writer.flushed_log_end());
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             fs,
             options,
             state: RwLock::new(recovered.state),
             writer: Mutex::new(recovered.writer),
+            group,
             merge_lock: Mutex::new(()),
             next_file_id: AtomicU64::new(recovered.next_file_id),
             inline_writes: AtomicU64::new(0),
@@ -314,8 +319,7 @@ impl Store for Bitcask {
         if self.inner.options.core.open_mode.is_read_only() {
             return Ok(()); // nothing was written, nothing to make durable
         }
-        let mut w = self.inner.lock_writer();
-        self.inner.sync_locked(&mut w)
+        self.inner.sync_all()
     }
 
     fn compact(&self) -> Result<()> {

@@ -3,10 +3,42 @@
 //!
 //! One `Mutex<Writer>` serializes writers. A write encodes its records into
 //! the buffer (no allocation per record), hands the buffer to the file
-//! system in one positioned write when it is full or the sync policy asks,
-//! and then updates the keydir under the state lock, still holding the
-//! writer lock so keydir updates happen in sequence order. Lock order:
-//! writer, then state.
+//! system in one positioned write when it is full, and then updates the
+//! keydir under the state lock, still holding the writer lock so keydir
+//! updates happen in sequence order. Lock order: writer, then state, then
+//! the group-commit queue's own lock.
+//!
+//! # Group commit
+//!
+//! A write that must be durable before it returns (`SyncPolicy::Always`, an
+//! `Interval` write whose interval has passed, `sync()`) notes its end as a
+//! *log position* and releases the writer lock before waiting on the store's
+//! [`kv_core::GroupCommit`]: the first such writer becomes the group's
+//! leader and runs [`Inner::sync_group`], which takes the writer lock only to
+//! hand the whole buffer (every waiting writer's records) to the file system
+//! in one write, then fsyncs with the lock released. The writers that
+//! arrived meanwhile share that fsync or the next one. So the writer lock is
+//! never held across a group's fsync, and a `get` of a buffered record waits
+//! at most for a memory copy. (Sealing a file at rollover and a clean close
+//! still sync under the writer lock: they happen once per file.)
+//!
+//! A log position is `Writer::base + offset in the active file`, where
+//! `base` is the sum of the lengths of the files sealed by this handle: it
+//! only grows, across rollovers, so a writer that appended to a file that
+//! was sealed before it got to wait finds its position covered (the
+//! rollover synced the old file fully and noted it durable) and never waits
+//! on a position of a file that is no longer written. That is why the queue
+//! is never `reset`.
+//!
+//! Under `Always` a write is published in the keydir only once a sync
+//! covered it: its records wait in `Writer::unpublished` (in sequence
+//! order) and the sync that made them durable (a group leader's, or a
+//! rollover's or close's) applies them before any of their writers
+//! returns. So a `get` never sees a write that a failed sync may have lost,
+//! and a writer reads its own write once its `put` returned. Under
+//! `Interval` a write is published at once and the due sync then runs
+//! through the queue (a failure there poisons the store and fails that
+//! write, whose value stays readable until the store is reopened).
 //!
 //! # Preallocation
 //!
@@ -17,6 +49,15 @@
 //! file's length). Before a file is sealed, and on a clean close, it is
 //! truncated back to its data, so only the newest file can ever end in
 //! zero-filled space (open trims that, see `crate::recovery`).
+//!
+//! With group commit several flushes can be unsynced at once even under
+//! `Always` (a leader's write, and a full buffer flushed while its fsync
+//! runs), so a crash can leave zeros followed by valid records inside the
+//! preallocated space. That is safe because of the durable frontier: a
+//! frontier record only ever claims bytes a completed sync covered (the
+//! leader reports the length it flushed *before* its fsync), so everything
+//! past the last frontier, zeros and records alike, is judged a torn tail,
+//! never corruption, and no acknowledged write lies there.
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -107,6 +148,20 @@ impl WriteOp<'_> {
     }
 }
 
+/// A record written under `SyncPolicy::Always` whose sync has not completed
+/// yet, so the keydir does not show it.
+#[derive(Debug)]
+pub struct Unpublished {
+    /// The record's key.
+    pub key: Vec<u8>,
+    /// Where the record is.
+    pub entry: Entry,
+    /// True for a tombstone.
+    pub delete: bool,
+    /// Log position of the end of the write it belongs to.
+    pub end: u64,
+}
+
 /// The writer's state: the active file and everything not yet on disk.
 #[derive(Debug)]
 pub struct Writer {
@@ -132,6 +187,13 @@ pub struct Writer {
     pub hint_covers: u64,
     /// Bytes were written since the last sync of the active file.
     pub unsynced: bool,
+    /// Counts changes to the active file (flushes, extensions, trims), so a
+    /// group sync that ran outside the writer lock clears `unsynced` only if
+    /// nothing changed while it ran.
+    pub changes: u64,
+    /// Log position of offset 0 of the active file: the lengths of the files
+    /// this handle sealed, summed (see the module docs on group commit).
+    pub base: u64,
     /// The active file's durable frontier: what is synced, and what the last
     /// frontier record said (see `kv_core::codec::frontier`).
     pub frontier: FrontierTracker,
@@ -144,6 +206,9 @@ pub struct Writer {
     pub poison: Poison,
     /// Entries of the records of the write being applied.
     pub pending: Vec<Entry>,
+    /// Records written under `Always` awaiting the sync that publishes them,
+    /// oldest first.
+    pub unpublished: Vec<Unpublished>,
     /// Step by which the active file is extended ahead of its data (0: no
     /// preallocation; see `BitcaskOptions::preallocation_step_bytes`).
     pub preallocate_step_bytes: u64,
@@ -169,11 +234,14 @@ impl Writer {
             tombstones: EntryList::new(),
             hint_covers: 0,
             unsynced: false,
+            changes: 0,
+            base: 0,
             frontier: FrontierTracker::new(len),
             dir_unsynced: false,
             last_sync: Instant::now(),
             poison: Poison::new(),
             pending: Vec::new(),
+            unpublished: Vec::new(),
             preallocate_step_bytes: 0,
             max_file_bytes: u64::MAX,
             scratch: Vec::new(),
@@ -198,6 +266,21 @@ impl Writer {
     /// Length of the active file including the buffer.
     pub fn logical_len(&self) -> u64 {
         self.flushed_len + self.buffer.len() as u64
+    }
+
+    /// Log position of the end of the active file including the buffer.
+    pub fn log_end(&self) -> u64 {
+        self.base + self.logical_len()
+    }
+
+    /// Log position of the end of what was handed to the file system.
+    pub fn flushed_log_end(&self) -> u64 {
+        self.base + self.flushed_len
+    }
+
+    /// True if a record of `key` waits for its sync (see [`Unpublished`]).
+    pub fn has_unpublished(&self, key: &[u8]) -> bool {
+        self.unpublished.iter().any(|u| u.key == key)
     }
 
     /// True if the active file holds a record.
@@ -237,6 +320,7 @@ impl Writer {
             self.buffer = Vec::new(); // a huge batch passed through
         }
         self.unsynced = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -258,6 +342,7 @@ impl Writer {
         self.active.file.truncate(target)?;
         self.active.set_allocated_len(target);
         self.unsynced = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -272,6 +357,7 @@ impl Writer {
         self.active.file.truncate(self.flushed_len)?;
         self.active.set_trimmed_len(self.flushed_len);
         self.unsynced = true;
+        self.changes += 1;
         Ok(())
     }
 
@@ -364,6 +450,7 @@ impl Writer {
 
     /// Starts appending to a brand-new file.
     fn start_file(&mut self, active: Arc<DataFile>) {
+        self.base += self.flushed_len;
         self.active = active;
         self.buffer.clear();
         self.buffer.extend_from_slice(&data_file_header());
@@ -380,15 +467,22 @@ impl Writer {
 }
 
 impl Inner {
-    /// Writes `op`: encodes it, rolls over if needed, flushes and syncs as
-    /// the policy says, then publishes it in the keydir. Under
+    /// Writes `op`: encodes it, rolls over if needed, publishes it in the
+    /// keydir, and then, with the writer lock released, waits for the group
+    /// sync that covers it when the policy says so. Under
     /// `Background::Inline` with automatic merges on, the write then runs
     /// the merge policy itself at its deterministic points (see
     /// [`Inner::inline_maintenance`]).
     ///
+    /// # Durability
+    /// Under `SyncPolicy::Always` the write is on stable storage when this
+    /// returns `Ok`, synced by this writer's group (see the module docs).
+    ///
     /// # Errors
     /// `ReadOnly` on a store opened read-only or for verification;
-    /// `Poisoned` after an earlier failure; I/O errors (which poison).
+    /// `Poisoned` after an earlier failure; I/O errors (which poison). A
+    /// failed group sync fails every writer of that group with its error
+    /// (or `Poisoned`), even though their writes were published.
     pub(crate) fn commit(&self, op: WriteOp<'_>) -> Result<()> {
         if self.options.core.open_mode.is_read_only() {
             return Err(Error::ReadOnly);
@@ -396,21 +490,25 @@ impl Inner {
         if matches!(op, WriteOp::Batch(b) if b.is_empty()) {
             return Ok(());
         }
-        let rolled_over = {
+        let (rolled_over, durable_at) = {
             let mut w = self.lock_writer();
             self.commit_locked(&mut w, op)?
         };
+        if let Some(end) = durable_at {
+            self.group.wait_durable(end, || self.sync_group())?;
+        }
         self.inline_maintenance(rolled_over);
         Ok(())
     }
 
-    /// The body of [`Inner::commit`], under the writer lock; returns true if
-    /// the write rolled the active file over.
-    fn commit_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<bool> {
+    /// The body of [`Inner::commit`], under the writer lock; returns whether
+    /// the write rolled the active file over, and the log position that must
+    /// be durable before the write returns (if the policy asks for a sync).
+    fn commit_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
         w.check_usable()?;
         if let WriteOp::Delete { key } = op {
-            if self.read_state().keydir.get(key).is_none() {
-                return Ok(false); // nothing on disk can resurrect it: no tombstone needed
+            if self.read_state().keydir.get(key).is_none() && !w.has_unpublished(key) {
+                return Ok((false, None)); // nothing on disk can resurrect it: no tombstone needed
             }
         }
         let bytes = op.encoded_bytes();
@@ -435,17 +533,88 @@ impl Inner {
             }
             SyncPolicy::Manual => false,
         };
-        if sync_now || w.buffer.len() >= self.options.write_buffer_bytes {
+        if w.buffer.len() >= self.options.write_buffer_bytes {
             if let Err(e) = w.flush() {
                 w.buffer.truncate(mark);
                 return Err(w.poison(e));
             }
         }
-        if sync_now {
-            self.sync_locked(w)?;
+        let defer = self.options.core.sync == SyncPolicy::Always;
+        self.publish(w, op, first_seq, defer);
+        Ok((rolled_over, sync_now.then(|| w.log_end())))
+    }
+
+    /// The group leader's sync (the closure of
+    /// [`kv_core::GroupCommit::wait_durable`]): under the writer lock, hands
+    /// the whole buffer to the file system in one write; then, with the lock
+    /// released, fsyncs the active file (and the directory if a file was
+    /// created since its last sync); then records the synced length in the
+    /// file's durable frontier. Returns the log position it made durable:
+    /// the flushed end as of *before* the fsync, so a frontier never claims
+    /// bytes flushed while it ran. Leaders never overlap (the queue runs one
+    /// at a time); a rollover's or close's sync under the writer lock may
+    /// run alongside, which is harmless (both only make bytes durable).
+    ///
+    /// # Errors
+    /// `Poisoned` on a poisoned store; the I/O error of the write or sync,
+    /// which poisons the store.
+    pub(crate) fn sync_group(&self) -> Result<u64> {
+        let (file, changes, flushed, end, dir) = {
+            let mut w = self.lock_writer();
+            w.check_usable()?;
+            if let Err(e) = w.flush() {
+                return Err(w.poison(e));
+            }
+            if !w.unsynced && !w.dir_unsynced {
+                // An earlier sync covered everything flushed.
+                let end = w.flushed_log_end();
+                self.publish_durable(&mut w, end);
+                return Ok(end);
+            }
+            let dir = w.dir_unsynced;
+            let file = Arc::clone(&w.active);
+            (file, w.changes, w.flushed_len, w.flushed_log_end(), dir)
+        };
+        let synced = file.file.sync().and_then(|()| {
+            if dir {
+                self.fs.sync_dir(&self.dir)
+            } else {
+                Ok(())
+            }
+        });
+        let mut w = self.lock_writer();
+        if let Err(e) = synced {
+            return Err(w.poison(e));
         }
-        self.publish(w, op, first_seq);
-        Ok(rolled_over)
+        self.publish_durable(&mut w, end);
+        if w.active.id == file.id {
+            // Else a rollover sealed (and fully synced) the file meanwhile,
+            // and `dir_unsynced` now speaks of its successor.
+            w.frontier.synced(flushed);
+            if w.changes == changes {
+                w.unsynced = false;
+            }
+            if dir {
+                w.dir_unsynced = false;
+            }
+        }
+        w.last_sync = Instant::now();
+        Ok(end)
+    }
+
+    /// Makes every write made so far durable through the group-commit queue
+    /// (what `Store::sync` does): shares a sync in flight or the next one.
+    ///
+    /// # Errors
+    /// `Poisoned` after an earlier failure; the I/O error of the group's
+    /// sync (which poisons).
+    pub(crate) fn sync_all(&self) -> Result<()> {
+        let end = {
+            let w = self.lock_writer();
+            w.check_usable()?;
+            w.log_end()
+        };
+        self.group.wait_durable(end, || self.sync_group())
     }
 
     /// Under `Background::Inline` (no maintenance thread), runs the automatic
@@ -467,13 +636,15 @@ impl Inner {
         }
     }
 
-    /// Applies the encoded write in `w.pending` to the keydir and the file
-    /// table.
-    fn publish(&self, w: &mut Writer, op: WriteOp<'_>, first_seq: u64) {
+    /// Accounts the encoded write in `w.pending` in the file table, and
+    /// applies it to the keydir now, or, if `defer`, once a sync covered it
+    /// (see [`Unpublished`] and [`Inner::publish_durable`]).
+    fn publish(&self, w: &mut Writer, op: WriteOp<'_>, first_seq: u64, defer: bool) {
         let last_seq = first_seq + op.sequence_numbers() - 1;
         w.min_seq = w.min_seq.min(first_seq);
         w.max_seq = w.max_seq.max(last_seq);
         w.records += op.sequence_numbers();
+        let end = w.log_end();
         let mut st = self.write_state();
         if let Some(f) = st.files.get_mut(&w.active.id) {
             f.total_bytes = w.logical_len();
@@ -484,36 +655,77 @@ impl Inner {
         let Writer {
             pending,
             tombstones,
+            unpublished,
             ..
         } = w;
+        let mut apply = |key: &[u8], delete: bool, e: Entry| {
+            if defer {
+                unpublished.push(Unpublished {
+                    key: key.to_vec(),
+                    entry: e,
+                    delete,
+                    end,
+                });
+            } else if delete {
+                st.apply_delete(key, e);
+                tombstones.push(key, true, e);
+            } else {
+                st.apply_put(key, e);
+            }
+        };
         match op {
             WriteOp::Put { key, .. } => {
                 if let Some(e) = pending.first() {
-                    st.apply_put(key, *e);
+                    apply(key, false, *e);
                 }
             }
             WriteOp::Delete { key } => {
                 if let Some(e) = pending.first() {
-                    st.apply_delete(key, *e);
-                    tombstones.push(key, true, *e);
+                    apply(key, true, *e);
                 }
             }
             WriteOp::Batch(batch) => {
                 for (op, e) in batch.ops().iter().zip(pending.iter()) {
                     match op {
-                        BatchOp::Put { key, .. } => st.apply_put(key, *e),
-                        BatchOp::Delete { key } => {
-                            st.apply_delete(key, *e);
-                            tombstones.push(key, true, *e);
-                        }
+                        BatchOp::Put { key, .. } => apply(key, false, *e),
+                        BatchOp::Delete { key } => apply(key, true, *e),
                     }
                 }
             }
         }
     }
 
+    /// Applies to the keydir, in order, the deferred records of the writes
+    /// that end at or before log position `durable` (a completed sync
+    /// covered them). Called under the writer lock before the sync is
+    /// reported to the group-commit queue, so a writer finds its write
+    /// published when it returns.
+    fn publish_durable(&self, w: &mut Writer, durable: u64) {
+        let covered = w.unpublished.partition_point(|u| u.end <= durable);
+        if covered == 0 {
+            return;
+        }
+        let mut st = self.write_state();
+        let Writer {
+            unpublished,
+            tombstones,
+            ..
+        } = w;
+        for u in unpublished.drain(..covered) {
+            if u.delete {
+                st.apply_delete(&u.key, u.entry);
+                tombstones.push(&u.key, true, u.entry);
+            } else {
+                st.apply_put(&u.key, u.entry);
+            }
+        }
+    }
+
     /// Flushes and syncs the active file (and the directory if a file was
-    /// created since its last sync). Poisons on failure.
+    /// created since its last sync) under the writer lock, and notes the
+    /// flushed end durable in the group-commit queue. For rollover, close and
+    /// merge; writes and `sync()` go through [`Inner::sync_group`]. Poisons
+    /// on failure.
     pub(crate) fn sync_locked(&self, w: &mut Writer) -> Result<()> {
         w.check_usable()?;
         if let Err(e) = w.flush() {
@@ -534,17 +746,26 @@ impl Inner {
             w.dir_unsynced = false;
         }
         w.last_sync = Instant::now();
+        let durable = w.flushed_log_end();
+        self.publish_durable(w, durable);
+        self.group.note_durable(durable);
         Ok(())
     }
 
-    /// Syncs if there are unsynced writes older than the group-commit
-    /// interval (called by the background thread).
+    /// Syncs through the group-commit queue if there are unsynced writes
+    /// older than the sync interval (called by the background thread under
+    /// `SyncPolicy::Interval`). A failure poisons the store; the next write
+    /// reports it.
     pub(crate) fn sync_if_due(&self, interval: Duration) {
-        let mut w = self.lock_writer();
-        let dirty = w.unsynced || !w.buffer.is_empty() || w.dir_unsynced;
-        if dirty && !w.poison.is_poisoned() && w.last_sync.elapsed() >= interval {
-            let _ = self.sync_locked(&mut w);
-        }
+        let end = {
+            let w = self.lock_writer();
+            let dirty = w.unsynced || !w.buffer.is_empty() || w.dir_unsynced;
+            if !dirty || w.poison.is_poisoned() || w.last_sync.elapsed() < interval {
+                return;
+            }
+            w.log_end()
+        };
+        let _ = self.group.wait_durable(end, || self.sync_group());
     }
 
     /// Flushes the active file, trims it to its data and syncs it (and the

@@ -32,6 +32,17 @@ use super::frontier::{highest_frontier_in, judge_damage, DamageVerdict};
 use super::record::{decode_header, decode_record, Decoded, RecordKind, RecordRef};
 use crate::error::{CorruptionKind, Error, Result};
 
+/// What lies after damage, when the reader's `data` is only a window of the
+/// log (the streaming reader answers these by reading the file in chunks).
+/// Offsets are file offsets; both questions cover the log to its end.
+pub(crate) trait Rest {
+    /// True if a valid record starts at `offset` or after.
+    fn valid_record_from(&self, offset: u64) -> Result<bool>;
+    /// The highest frontier held by a valid `Frontier` record starting at
+    /// `offset` or after (0 if none).
+    fn highest_frontier_from(&self, offset: u64) -> Result<u64>;
+}
+
 /// One decoded record with its place in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Located<'a> {
@@ -41,6 +52,8 @@ pub struct Located<'a> {
     pub len: u32,
     /// The record.
     pub record: RecordRef<'a>,
+    /// Its encoded bytes (`len` of them), as they are in the file.
+    pub bytes: &'a [u8],
 }
 
 /// What the log yields: a lone record or a whole batch group.
@@ -77,9 +90,10 @@ pub enum Tail {
 ///
 /// `data` is the file's contents from `base_offset` on (after its header,
 /// usually). Offsets in entries and errors are file offsets.
-#[derive(Debug)]
 pub struct LogReader<'a> {
     file: &'a Path,
+    /// Answers for the bytes past `data` (None: `data` runs to the log's end).
+    rest: Option<&'a dyn Rest>,
     data: &'a [u8],
     base_offset: u64,
     pos: usize,
@@ -119,6 +133,7 @@ impl<'a> LogReader<'a> {
             file,
             data,
             base_offset,
+            rest: None,
             pos: 0,
             tail: Tail::Pending,
             frontier: 0,
@@ -136,6 +151,15 @@ impl<'a> LogReader<'a> {
     /// record is always corruption.
     pub fn with_frontier_rule(mut self) -> Self {
         self.frontier_rule = true;
+        self
+    }
+
+    /// A reader over a window of the log: `data` is complete for the first
+    /// entry, and `rest` answers for everything after the window;
+    /// `frontier` is the highest frontier read before the window.
+    pub(crate) fn windowed(mut self, rest: &'a dyn Rest, frontier: u64) -> Self {
+        self.rest = Some(rest);
+        self.frontier = frontier;
         self
     }
 
@@ -194,6 +218,7 @@ impl<'a> LogReader<'a> {
             offset: self.base_offset + at as u64,
             len: len as u32,
             record,
+            bytes: self.data.get(at..at + len).unwrap_or_default(),
         }
     }
 
@@ -257,17 +282,25 @@ impl<'a> LogReader<'a> {
 
     /// Under the frontier rule, true if damage at `at` lies at or above the
     /// highest frontier of the log.
-    fn torn_above_frontier(&self, at: usize) -> bool {
-        let after = highest_frontier_in(self.data.get(at..).unwrap_or_default());
+    fn torn_above_frontier(&self, at: usize) -> Result<bool> {
+        if !self.frontier_rule {
+            return Ok(false);
+        }
+        let after = match self.rest {
+            Some(rest) => rest.highest_frontier_from(self.base_offset + at as u64)?,
+            None => highest_frontier_in(self.data.get(at..).unwrap_or_default()),
+        };
         let frontier = self.frontier.max(after);
-        self.frontier_rule
-            && judge_damage(self.base_offset + at as u64, frontier) == DamageVerdict::TornTail
+        Ok(judge_damage(self.base_offset + at as u64, frontier) == DamageVerdict::TornTail)
     }
 
-    /// True if a valid record starts anywhere in `data[from..]`.
-    fn valid_record_after(&self, from: usize) -> bool {
-        (from..self.data.len())
-            .any(|at| matches!(decode_record(&self.data[at..]), Decoded::Record { .. }))
+    /// True if a valid record starts anywhere in the log from `data[from..]` on.
+    fn valid_record_after(&self, from: usize) -> Result<bool> {
+        if let Some(rest) = self.rest {
+            return rest.valid_record_from(self.base_offset + from as u64);
+        }
+        Ok((from..self.data.len())
+            .any(|at| matches!(decode_record(&self.data[at..]), Decoded::Record { .. })))
     }
 }
 
@@ -276,6 +309,18 @@ fn damaged<'a>(at: usize, d: Damage) -> Step<'a> {
         at,
         kind: d.kind,
         search_from: d.search_from,
+    }
+}
+
+impl std::fmt::Debug for LogReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("file", &self.file)
+            .field("base_offset", &self.base_offset)
+            .field("pos", &self.pos)
+            .field("tail", &self.tail)
+            .field("windowed", &self.rest.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -319,8 +364,17 @@ impl<'a> LogReader<'a> {
         kind: CorruptionKind,
         search_from: Option<usize>,
     ) -> Option<Result<LogEntry<'a>>> {
-        let valid_after = search_from.is_some_and(|from| self.valid_record_after(from));
-        if valid_after && !self.torn_above_frontier(at) {
+        let judged = search_from
+            .map_or(Ok(false), |from| self.valid_record_after(from))
+            .and_then(|valid| Ok((valid, valid && !self.torn_above_frontier(at)?)));
+        let (valid_after, corrupt) = match judged {
+            Ok(judged) => judged,
+            Err(e) => {
+                self.tail = Tail::Clean;
+                return Some(Err(e));
+            }
+        };
+        if corrupt {
             // Something valid follows: this is damage, not a tear.
             self.tail = Tail::Clean;
             return Some(Err(Error::corruption(

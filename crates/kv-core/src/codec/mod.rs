@@ -30,6 +30,7 @@ mod file_header;
 pub mod frontier;
 mod le;
 mod log_reader;
+mod log_stream;
 mod record;
 
 pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
@@ -39,6 +40,9 @@ pub use frontier::{
 };
 pub use le::{open_block, put_varint, seal_block, LeReader, BLOCK_TRAILER_BYTES};
 pub use log_reader::{LogEntry, LogReader, Tail};
+pub use log_stream::{
+    highest_frontier_in_file, next_valid_record, LogStream, MAX_GROUP_BYTES, STREAM_CHUNK_BYTES,
+};
 pub use record::{
     decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_frontier,
     encode_put, encoded_len, Decoded, RecordHeader, RecordKind, RecordRef, HEADER_BYTES,

@@ -111,6 +111,10 @@
 //!   later writes are `Err(Poisoned)`, reads still work, nothing
 //!   unacknowledged shows up, and a reopen recovers the durable state; a full
 //!   disk is an I/O error; a failed compaction loses nothing.
+//! - [`group_commit`]: several writer threads under `Always` on a `SimFs`,
+//!   then a power loss after they finish or mid-way: every acknowledged
+//!   write survives and each thread's surviving writes have no hole (what
+//!   an engine that shares syncs among writers must keep).
 //! - [`concurrency`]: writers and readers on several threads agree with the
 //!   model, scans stay in range and in order while writers run, writes made
 //!   while a scan is open do not block, and `compact()` running beside
@@ -165,6 +169,7 @@ pub mod crash_recovery;
 pub mod damage;
 pub mod delete_range;
 pub mod faults;
+pub mod group_commit;
 pub mod limits;
 pub mod locking;
 pub mod maintenance;
@@ -421,6 +426,7 @@ macro_rules! __kv_conformance_cases {
             (faults, failed_write_poisons_the_store, true, true),
             (faults, full_disk_is_an_io_error_and_keeps_acknowledged_data, true, true),
             (faults, failed_compact_loses_nothing, true, true),
+            (group_commit, concurrent_writers_under_always_survive_power_loss, true, true),
             (concurrency, concurrent_writers_and_readers_agree_with_model, false, false),
             (concurrency, scans_stay_ordered_while_writers_run, false, false),
             (concurrency, writes_while_a_scan_is_open_do_not_block, false, false),

@@ -89,6 +89,15 @@ fn skipping_fsync_under_always_is_caught() {
 }
 
 #[test]
+fn followers_skipping_their_sync_under_always_is_caught() {
+    assert_bug_caught(
+        Bug::FollowersSkipSync,
+        "concurrent_writers_under_always_survive_power_loss",
+        "survived the crash",
+    );
+}
+
+#[test]
 fn splitting_batches_is_caught() {
     assert_bug_caught(
         Bug::SplitsBatches,

@@ -40,6 +40,10 @@ pub(super) enum Bug {
     None,
     /// Never syncs the file under `Always`.
     SkipsSyncUnderAlways,
+    /// Under `Always`, a write from a thread other than the one that opened
+    /// the store returns without a sync, as a group-commit follower that
+    /// wrongly takes a leader's sync as covering it.
+    FollowersSkipSync,
     /// Writes a batch as separate records, one append each.
     SplitsBatches,
     /// Treats corruption in the middle of the log as its end.
@@ -107,6 +111,8 @@ struct Inner {
     background: Background,
     read_only: bool,
     bug: Bug,
+    /// The thread that opened the store (for [`Bug::FollowersSkipSync`]).
+    opener: std::thread::ThreadId,
     torn_bytes: u64,
     state: Mutex<State>,
     _lock: Box<dyn DirLock>,
@@ -150,6 +156,7 @@ impl LogStore {
             background: options.background,
             read_only: mode.is_read_only(),
             bug,
+            opener: std::thread::current().id(),
             torn_bytes: recovered.torn_bytes,
             state: Mutex::new(State {
                 map: recovered.map,
@@ -346,7 +353,12 @@ impl Inner {
             }
         }
         state.dirty = true;
-        if self.sync == SyncPolicy::Always && self.bug != Bug::SkipsSyncUnderAlways {
+        let skips = match self.bug {
+            Bug::SkipsSyncUnderAlways => true,
+            Bug::FollowersSkipSync => std::thread::current().id() != self.opener,
+            _ => false,
+        };
+        if self.sync == SyncPolicy::Always && !skips {
             Self::sync_file(&mut state, &*file)?;
         }
         state.next_seq += seqs;
