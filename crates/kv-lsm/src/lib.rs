@@ -76,6 +76,7 @@ pub mod read;
 pub mod stats;
 pub mod store;
 pub mod table;
+pub mod table_cache;
 pub mod version;
 pub mod wal;
 pub mod write;

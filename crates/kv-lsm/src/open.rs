@@ -154,6 +154,7 @@ pub fn open(
         fs: Arc::clone(&fs),
         cache: Arc::new(BlockCache::new(options.core.cache_bytes)),
         counters: Arc::clone(&counters),
+        files: Arc::new(crate::table_cache::TableCache::new(options.max_open_files)),
     };
     let loaded = manifest::load(&*fs, dir)?;
     if let Some(e) = loaded.damage {

@@ -14,6 +14,8 @@ pub const DEFAULT_BLOOM_BITS_PER_KEY: usize = 10;
 pub const DEFAULT_TARGET_FILE_BYTES: u64 = 64 << 20;
 /// Default L1 size (4 target files, as fjall: 256 MiB).
 pub const DEFAULT_BASE_LEVEL_BYTES: u64 = 256 << 20;
+/// Default bound on open table files (1000, as LevelDB).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 1000;
 /// Number of levels, L0 included (7, as LevelDB and fjall).
 pub const NUM_LEVELS: usize = 7;
 
@@ -46,6 +48,9 @@ pub struct LsmOptions {
     pub level_size_multiplier: u64,
     /// Compaction outputs are cut at about this size.
     pub target_file_bytes: u64,
+    /// Table files held open at once (the table cache); tables whose file
+    /// was closed reopen it on their next read.
+    pub max_open_files: usize,
     /// Keep `stats().live_keys` exact: every write looks up whether its key
     /// was live (a memtable probe and bloom probes, a block read for an
     /// overwrite of a flushed key), and open counts the live keys with a
@@ -77,6 +82,7 @@ impl LsmOptions {
             level_size_multiplier: 10,
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,
             exact_live_keys: true,
+            max_open_files: DEFAULT_MAX_OPEN_FILES,
         }
     }
 
@@ -87,6 +93,7 @@ impl LsmOptions {
             block_bytes: 256,
             base_level_bytes: 16 << 10,
             target_file_bytes: 4096,
+            max_open_files: 8,
             ..Self::new(core)
         }
     }
