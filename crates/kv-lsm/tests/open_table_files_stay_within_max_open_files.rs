@@ -30,12 +30,12 @@ fn open_table_files_stay_within_max_open_files() {
             assert!(store.stats().extra["open_table_files"] <= 3);
         }
     }
-    let n = store
+    let all: Vec<_> = store
         .scan(&KeyRange::all(), Direction::Reverse)
         .unwrap()
-        .map(|r| r.unwrap())
-        .count();
-    assert_eq!(n, 2000);
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(all.len(), 2000);
     assert!(store.stats().extra["open_table_files"] <= 3);
     assert!(store.check().unwrap().damage.is_empty());
 }
