@@ -56,9 +56,16 @@
 //!
 //! # Statistics
 //!
-//! `stats().live_keys` is an **estimate** (`live_keys_exact` is false): it
-//! counts versions not yet merged and subtracts tombstones. `check()` counts
-//! the exact number.
+//! With [`LsmOptions::exact_live_keys`] (the default, which the conformance
+//! suite needs) `stats().live_keys` is exact: each write looks up whether its
+//! key was live, and open counts the live keys with one full scan. With it
+//! off, `live_keys` is an **estimate** (`live_keys_exact` is false) from the
+//! table properties: versions not yet merged count, tombstones subtract.
+//! `check()` always counts the exact number. `extra` holds files and bytes
+//! per level, memtable, WAL and manifest bytes, flushes, compactions, trivial
+//! moves and the bytes they read and wrote, stalls and stall time, bloom
+//! negatives, block cache hits, misses and bytes, open table files and
+//! `write_amp_x100`.
 
 pub mod background;
 pub mod cache;
