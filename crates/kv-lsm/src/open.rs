@@ -203,7 +203,6 @@ pub fn open(
             &mut state,
             recovered.mem,
             &mut tables,
-            loaded.number,
             &numbered,
         )?
     };
@@ -291,7 +290,6 @@ fn make_durable(
     state: &mut ManifestState,
     recovered: Memtable,
     tables: &mut Vec<(usize, Arc<Table>)>,
-    old_manifest: Option<u64>,
     numbered: &[(FileKind, u64)],
 ) -> Result<Memtable> {
     if !recovered.is_empty() {
@@ -329,7 +327,7 @@ fn make_durable(
     let live: std::collections::BTreeSet<u64> = state.live_tables().collect();
     for &(kind, n) in numbered {
         let obsolete = match kind {
-            FileKind::Manifest => n != manifest_number && Some(n) != Some(manifest_number),
+            FileKind::Manifest => n != manifest_number,
             FileKind::Wal => n < wal_number,
             FileKind::Table => !live.contains(&n),
         };
@@ -338,6 +336,5 @@ fn make_durable(
             let _ = fs.remove(&inner.dir.join(file_name(kind, n)));
         }
     }
-    let _ = old_manifest;
     Ok(Memtable::new(wal_number))
 }

@@ -77,7 +77,6 @@ fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
     let Some(wal) = w.wal.as_mut() else {
         return Err(Error::ReadOnly);
     };
-    let before = wal.bytes();
     match inner.options.core.sync {
         SyncPolicy::Always => wal.sync()?,
         SyncPolicy::Manual => wal.write_out(WAL_BUFFER_BYTES)?,
@@ -90,7 +89,6 @@ fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
             }
         }
     }
-    let _ = before;
     Ok(())
 }
 
