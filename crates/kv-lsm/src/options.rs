@@ -55,7 +55,8 @@ pub struct LsmOptions {
     /// was live (a memtable probe and bloom probes, a block read for an
     /// overwrite of a flushed key), and open counts the live keys with a
     /// full scan. When false, `live_keys` is an estimate from the table
-    /// properties and writes do no lookup.
+    /// properties, `stats().live_keys_exact` is false, and writes do no
+    /// lookup. Default: false (the per-write lookup costs throughput).
     pub exact_live_keys: bool,
 }
 
@@ -81,7 +82,7 @@ impl LsmOptions {
             base_level_bytes: DEFAULT_BASE_LEVEL_BYTES,
             level_size_multiplier: 10,
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,
-            exact_live_keys: true,
+            exact_live_keys: false,
             max_open_files: DEFAULT_MAX_OPEN_FILES,
         }
     }

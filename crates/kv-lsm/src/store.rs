@@ -93,7 +93,7 @@ impl Lsm {
             return Ok(());
         }
         self.inner.poison.check()?;
-        write::sync(&self.inner)
+        write::seal(&self.inner)
     }
 }
 
