@@ -23,8 +23,10 @@
 //! # Read-only and verify
 //! Steps 1-4 only, in memory, with a shared lock and `Fs::open_read`: no
 //! file is created, changed or removed. `Verify` records damage (a table
-//! that does not open, a damaged WAL or manifest) and opens with what it
-//! could read.
+//! that does not open or has a damaged block — every block of every table
+//! is verified —, a damaged WAL or manifest) and opens with what it could
+//! read: a damaged table is left out of the store it reads (so older
+//! versions of its keys in deeper levels may show through).
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -111,6 +113,14 @@ fn open_tables(
         for &number in files.keys() {
             let path = dir.join(file_name(FileKind::Table, number));
             match Table::open(ctx, &path, number) {
+                Ok(t) if damages.verify => {
+                    let found = crate::check::verify_table(&t)?;
+                    if found.is_empty() {
+                        out.push((level, Arc::new(t)));
+                    } else {
+                        damages.found.extend(found); // left out: reads see no damage
+                    }
+                }
                 Ok(t) => out.push((level, Arc::new(t))),
                 Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                     let kind = kv_core::CorruptionKind::MissingFile(format!(
