@@ -56,9 +56,17 @@
 //!
 //! # Statistics
 //!
-//! `stats().live_keys` is an **estimate** (`live_keys_exact` is false): it
-//! counts versions not yet merged and subtracts tombstones. `check()` counts
-//! the exact number.
+//! By default `stats().live_keys` is an **estimate** (`live_keys_exact` is
+//! false) from the table properties and memtable entries: versions not yet
+//! merged count, tombstones subtract. With [`LsmOptions::exact_live_keys`]
+//! on, it is exact (`live_keys_exact` true): each write looks up whether its
+//! key was live (which costs throughput), and open counts the live keys with
+//! one full scan.
+//! `check()` always counts the exact number. `extra` holds files and bytes
+//! per level, memtable, WAL and manifest bytes, flushes, compactions, trivial
+//! moves and the bytes they read and wrote, stalls and stall time, bloom
+//! negatives, block cache hits, misses and bytes, open table files and
+//! `write_amp_x100`.
 
 pub mod background;
 pub mod cache;
@@ -76,6 +84,7 @@ pub mod read;
 pub mod stats;
 pub mod store;
 pub mod table;
+pub mod table_cache;
 pub mod version;
 pub mod wal;
 pub mod write;
@@ -83,5 +92,6 @@ pub mod write;
 pub use options::LsmOptions;
 pub use store::Lsm;
 
-/// The store format version recorded in the `KVLAB` marker.
-pub const FORMAT_VERSION: u32 = 1;
+/// The store format version recorded in the `KVLAB` marker (2: WALs carry
+/// durable frontier records; stores marked 1 are still opened and read).
+pub const FORMAT_VERSION: u32 = 2;

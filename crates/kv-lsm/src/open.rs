@@ -23,8 +23,10 @@
 //! # Read-only and verify
 //! Steps 1-4 only, in memory, with a shared lock and `Fs::open_read`: no
 //! file is created, changed or removed. `Verify` records damage (a table
-//! that does not open, a damaged WAL or manifest) and opens with what it
-//! could read.
+//! that does not open or has a damaged block — every block of every table
+//! is verified —, a damaged WAL or manifest) and opens with what it could
+//! read: a damaged table is left out of the store it reads (so older
+//! versions of its keys in deeper levels may show through).
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -111,6 +113,14 @@ fn open_tables(
         for &number in files.keys() {
             let path = dir.join(file_name(FileKind::Table, number));
             match Table::open(ctx, &path, number) {
+                Ok(t) if damages.verify => {
+                    let found = crate::check::verify_table(&t)?;
+                    if found.is_empty() {
+                        out.push((level, Arc::new(t)));
+                    } else {
+                        damages.found.extend(found); // left out: reads see no damage
+                    }
+                }
                 Ok(t) => out.push((level, Arc::new(t))),
                 Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                     let kind = kv_core::CorruptionKind::MissingFile(format!(
@@ -138,13 +148,7 @@ pub fn open(
     let fs: Arc<dyn kv_core::Fs> = Arc::clone(&counting) as Arc<dyn kv_core::Fs>;
     options.core.fs = Arc::clone(&fs);
     let mode = options.core.open_mode;
-    let identity = StoreIdentity::new("lsm", FORMAT_VERSION);
-    claim_store_dir(&*fs, dir, &identity, mode, &|_| false)?;
-    let dir_lock = if mode.is_read_only() {
-        lock_store_dir_shared(&*fs, dir)?
-    } else {
-        lock_store_dir(&*fs, dir)?
-    };
+    let dir_lock = claim_and_lock(&*fs, dir, mode)?;
     let mut damages = Damages {
         verify: mode == OpenMode::Verify,
         found: Vec::new(),
@@ -154,6 +158,7 @@ pub fn open(
         fs: Arc::clone(&fs),
         cache: Arc::new(BlockCache::new(options.core.cache_bytes)),
         counters: Arc::clone(&counters),
+        files: Arc::new(crate::table_cache::TableCache::new(options.max_open_files)),
     };
     let loaded = manifest::load(&*fs, dir)?;
     if let Some(e) = loaded.damage {
@@ -164,20 +169,11 @@ pub fn open(
     let numbered: Vec<(FileKind, u64)> = names.iter().filter_map(|n| parse_file_name(n)).collect();
     let max_seen = numbered.iter().map(|&(_, n)| n).max().unwrap_or(0);
     let next_file = AtomicU64::new(state.next_file.max(max_seen + 1));
-    let mut wals: Vec<u64> = numbered
-        .iter()
-        .filter(|&&(k, n)| k == FileKind::Wal && n >= state.log_number)
-        .map(|&(_, n)| n)
-        .collect();
-    wals.sort_unstable();
+    let wals = live_wals(&numbered, state.log_number);
     let mut tables = open_tables(&ctx, dir, &state, &mut damages)?;
     let recovered = replay_wals(&options, dir, &wals, state.last_seq, &mut damages)?;
     counters.add(&counters.torn_bytes, recovered.torn_bytes);
-    let notes: Vec<String> = names
-        .iter()
-        .filter(|n| !is_fixed_name(n) && parse_file_name(n).is_none())
-        .map(|n| format!("unexpected file {n} left alone"))
-        .collect();
+    let notes = unexpected_files(&names);
     let mut inner = Inner {
         dir: dir.to_path_buf(),
         fs: Arc::clone(&fs),
@@ -217,7 +213,6 @@ pub fn open(
             &mut state,
             recovered.mem,
             &mut tables,
-            loaded.number,
             &numbered,
         )?
     };
@@ -227,19 +222,62 @@ pub fn open(
         imms: Vec::new(),
         version: Arc::new(version),
     });
-    if inner.options.exact_live_keys {
-        match count_live(&inner) {
-            Ok(live) => inner.live_keys = std::sync::atomic::AtomicI64::new(live),
-            Err(e) => match Damage::from_error(&e) {
-                // check() lists this damage again, with the rest.
-                Some(d) if damages_verify(mode) => inner.open_damage.push(d),
-                _ => return Err(e),
-            },
-        }
-    }
+    init_live_keys(&mut inner, mode)?;
     let inner = Arc::new(inner);
     let threads = crate::background::spawn(&inner)?;
     Ok((inner, threads))
+}
+
+/// Claims `dir` for the engine (the `KVLAB` marker) and locks it: shared
+/// for read-only opens, exclusive otherwise.
+fn claim_and_lock(
+    fs: &dyn kv_core::Fs,
+    dir: &Path,
+    mode: OpenMode,
+) -> Result<Box<dyn kv_core::fs::DirLock>> {
+    let identity = StoreIdentity::new("lsm", FORMAT_VERSION);
+    claim_store_dir(fs, dir, &identity, mode, &|_| false)?;
+    if mode.is_read_only() {
+        lock_store_dir_shared(fs, dir)
+    } else {
+        lock_store_dir(fs, dir)
+    }
+}
+
+/// WAL numbers at or above the log number, ascending.
+fn live_wals(numbered: &[(FileKind, u64)], log_number: u64) -> Vec<u64> {
+    let mut wals: Vec<u64> = numbered
+        .iter()
+        .filter(|&&(k, n)| k == FileKind::Wal && n >= log_number)
+        .map(|&(_, n)| n)
+        .collect();
+    wals.sort_unstable();
+    wals
+}
+
+/// Notes for the files the engine did not write.
+fn unexpected_files(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !is_fixed_name(n) && parse_file_name(n).is_none())
+        .map(|n| format!("unexpected file {n} left alone"))
+        .collect()
+}
+
+/// Counts the live keys when `exact_live_keys` asks for it.
+fn init_live_keys(inner: &mut Inner, mode: OpenMode) -> Result<()> {
+    if !inner.options.exact_live_keys {
+        return Ok(());
+    }
+    match count_live(inner) {
+        Ok(live) => inner.live_keys = std::sync::atomic::AtomicI64::new(live),
+        Err(e) => match Damage::from_error(&e) {
+            // check() lists this damage again, with the rest.
+            Some(d) if damages_verify(mode) => inner.open_damage.push(d),
+            _ => return Err(e),
+        },
+    }
+    Ok(())
 }
 
 /// The exact number of live keys (a full scan).
@@ -262,7 +300,6 @@ fn make_durable(
     state: &mut ManifestState,
     recovered: Memtable,
     tables: &mut Vec<(usize, Arc<Table>)>,
-    old_manifest: Option<u64>,
     numbered: &[(FileKind, u64)],
 ) -> Result<Memtable> {
     if !recovered.is_empty() {
@@ -300,7 +337,7 @@ fn make_durable(
     let live: std::collections::BTreeSet<u64> = state.live_tables().collect();
     for &(kind, n) in numbered {
         let obsolete = match kind {
-            FileKind::Manifest => n != manifest_number && Some(n) != Some(manifest_number),
+            FileKind::Manifest => n != manifest_number,
             FileKind::Wal => n < wal_number,
             FileKind::Table => !live.contains(&n),
         };
@@ -309,6 +346,5 @@ fn make_durable(
             let _ = fs.remove(&inner.dir.join(file_name(kind, n)));
         }
     }
-    let _ = old_manifest;
     Ok(Memtable::new(wal_number))
 }

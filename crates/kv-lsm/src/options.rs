@@ -14,6 +14,8 @@ pub const DEFAULT_BLOOM_BITS_PER_KEY: usize = 10;
 pub const DEFAULT_TARGET_FILE_BYTES: u64 = 64 << 20;
 /// Default L1 size (4 target files, as fjall: 256 MiB).
 pub const DEFAULT_BASE_LEVEL_BYTES: u64 = 256 << 20;
+/// Default bound on open table files (1000, as LevelDB).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 1000;
 /// Number of levels, L0 included (7, as LevelDB and fjall).
 pub const NUM_LEVELS: usize = 7;
 
@@ -46,11 +48,15 @@ pub struct LsmOptions {
     pub level_size_multiplier: u64,
     /// Compaction outputs are cut at about this size.
     pub target_file_bytes: u64,
+    /// Table files held open at once (the table cache); tables whose file
+    /// was closed reopen it on their next read.
+    pub max_open_files: usize,
     /// Keep `stats().live_keys` exact: every write looks up whether its key
     /// was live (a memtable probe and bloom probes, a block read for an
     /// overwrite of a flushed key), and open counts the live keys with a
     /// full scan. When false, `live_keys` is an estimate from the table
-    /// properties and writes do no lookup.
+    /// properties, `stats().live_keys_exact` is false, and writes do no
+    /// lookup. Default: false (the per-write lookup costs throughput).
     pub exact_live_keys: bool,
 }
 
@@ -76,7 +82,8 @@ impl LsmOptions {
             base_level_bytes: DEFAULT_BASE_LEVEL_BYTES,
             level_size_multiplier: 10,
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,
-            exact_live_keys: true,
+            exact_live_keys: false,
+            max_open_files: DEFAULT_MAX_OPEN_FILES,
         }
     }
 
@@ -87,6 +94,7 @@ impl LsmOptions {
             block_bytes: 256,
             base_level_bytes: 16 << 10,
             target_file_bytes: 4096,
+            max_open_files: 8,
             ..Self::new(core)
         }
     }

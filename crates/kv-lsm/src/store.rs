@@ -93,7 +93,7 @@ impl Lsm {
             return Ok(());
         }
         self.inner.poison.check()?;
-        write::sync(&self.inner)
+        write::seal(&self.inner)
     }
 }
 
@@ -223,6 +223,7 @@ fn stats(inner: &Inner) -> Stats {
         ("block_cache_hits", hits),
         ("block_cache_misses", misses),
         ("block_cache_bytes", inner.ctx.cache.bytes()),
+        ("open_table_files", inner.ctx.files.open_files() as u64),
     ];
     for (name, v) in figures {
         s.extra.insert(name.to_owned(), v);

@@ -9,6 +9,20 @@
 //! Every use of the shared codec by the WAL is in this file, so moving the
 //! WAL to a newer record format touches nothing else.
 //!
+//! # Format versions
+//! - Version 2 (written now) uses record format v2: the WAL carries durable
+//!   frontier records (`kv_core::codec::frontier`). Each flush group (the
+//!   bytes of one `append`) starts with a frontier record when the synced
+//!   length has advanced (the first time, then every 4 KiB), and a WAL that
+//!   is retired (rotation) or closed cleanly ends with a frontier covering
+//!   all of it ([`Wal::seal`]). Replay applies the frontier rule: damage at
+//!   or above the highest frontier, even with valid records after it, is
+//!   the torn tail of a crash under reordered writeback (the never-synced
+//!   records after it are dropped, so the state stays a prefix); damage
+//!   below it hit synced bytes and is `Corruption`.
+//! - Version 1 WALs (no frontier records) are still read, under the
+//!   version-1 rule: damage followed by a valid record is `Corruption`.
+//!
 //! # Durability
 //! Records collect in a buffer above the [`kv_core::Fs`] layer and reach the
 //! file in one `append` when the buffer fills, on [`Wal::sync`], and on
@@ -19,15 +33,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kv_core::codec::{
-    decode_file_header, encode_batch, encode_delete, encode_file_header, encode_put, LogEntry,
-    LogReader, RecordKind, Tail, FILE_HEADER_BYTES,
+    decode_file_header, encode_batch, encode_delete, encode_file_header, encode_put,
+    FrontierTracker, LogEntry, LogReader, RecordKind, Tail, FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
 
 /// Magic of a WAL file header ("KVLSMWAL").
 pub const WAL_MAGIC: u64 = u64::from_le_bytes(*b"KVLSMWAL");
-/// WAL format version (the record format version it uses).
-pub const WAL_VERSION: u32 = 1;
+/// WAL format version written (the record format version it uses; 2: with
+/// durable frontier records).
+pub const WAL_VERSION: u32 = 2;
+/// The first WAL version with durable frontier records.
+pub const WAL_FRONTIER_VERSION: u32 = 2;
 /// Buffered bytes that trigger an `append` to the file.
 pub const WAL_BUFFER_BYTES: usize = 64 << 10;
 
@@ -38,6 +55,9 @@ pub struct Wal {
     number: u64,
     buffer: Vec<u8>,
     bytes: u64,
+    frontier: FrontierTracker,
+    /// Nothing was written since the last [`Wal::seal`].
+    sealed: bool,
 }
 
 impl Wal {
@@ -57,6 +77,8 @@ impl Wal {
             number,
             buffer: Vec::with_capacity(WAL_BUFFER_BYTES),
             bytes: FILE_HEADER_BYTES as u64,
+            frontier: FrontierTracker::new(FILE_HEADER_BYTES as u64),
+            sealed: false,
         })
     }
 
@@ -72,18 +94,35 @@ impl Wal {
 
     /// Buffers a put.
     pub fn put(&mut self, seq: u64, key: &[u8], value: &[u8]) {
+        self.start_group();
         encode_put(&mut self.buffer, seq, key, value);
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, seq: u64, key: &[u8]) {
+        self.start_group();
         encode_delete(&mut self.buffer, seq, key);
     }
 
     /// Buffers a batch as one framed group with sequence numbers
     /// `first_seq..first_seq + batch.len()`.
     pub fn batch(&mut self, first_seq: u64, batch: &WriteBatch) {
+        self.start_group();
         encode_batch(&mut self.buffer, first_seq, batch);
+    }
+
+    /// At the start of a flush group (empty buffer): records the durable
+    /// frontier if one is due.
+    fn start_group(&mut self) {
+        self.sealed = false;
+        if self.buffer.is_empty() {
+            self.frontier.emit_if_due(&mut self.buffer);
+        }
+    }
+
+    /// The WAL length known to be durable.
+    pub fn synced_len(&self) -> u64 {
+        self.frontier.synced_len()
     }
 
     /// Appends the buffer to the file if it holds at least `threshold` bytes.
@@ -107,6 +146,27 @@ impl Wal {
     pub fn sync(&mut self) -> Result<()> {
         self.write_out(0)?;
         self.file.sync()?;
+        self.frontier.synced(self.bytes);
+        Ok(())
+    }
+
+    /// Syncs the WAL, then appends a frontier record covering all of it and
+    /// syncs again, so damage to any of its records is later `Corruption`,
+    /// not a torn tail. Used when the WAL is retired (rotation) or the store
+    /// closes; costs a 23-byte record and a sync, nothing if the last
+    /// frontier is already current.
+    ///
+    /// # Errors
+    /// I/O failures (the caller poisons the store).
+    pub fn seal(&mut self) -> Result<()> {
+        if self.sealed {
+            return Ok(());
+        }
+        self.sync()?;
+        if self.frontier.emit_if_current(&mut self.buffer) {
+            self.sync()?;
+        }
+        self.sealed = true;
         Ok(())
     }
 }
@@ -141,8 +201,8 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
     let file = fs.open_read(path)?;
     let data = file.read_all()?;
     let mut out = Replayed::default();
-    match decode_file_header(&data, path, WAL_MAGIC, WAL_VERSION) {
-        Ok(Some(_)) => {}
+    let version = match decode_file_header(&data, path, WAL_MAGIC, WAL_VERSION) {
+        Ok(Some(header)) => header.version,
         Ok(None) => {
             out.torn_bytes = data.len() as u64;
             return Ok(out);
@@ -158,9 +218,12 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
             }
             return Ok(out);
         }
-    }
+    };
     let body = data.get(FILE_HEADER_BYTES..).unwrap_or(&[]);
     let mut reader = LogReader::new(path, body, FILE_HEADER_BYTES as u64);
+    if version >= WAL_FRONTIER_VERSION {
+        reader = reader.with_frontier_rule();
+    }
     for entry in reader.by_ref() {
         let members = match entry {
             Ok(LogEntry::Single(one)) => vec![one],

@@ -77,7 +77,6 @@ fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
     let Some(wal) = w.wal.as_mut() else {
         return Err(Error::ReadOnly);
     };
-    let before = wal.bytes();
     match inner.options.core.sync {
         SyncPolicy::Always => wal.sync()?,
         SyncPolicy::Manual => wal.write_out(WAL_BUFFER_BYTES)?,
@@ -90,7 +89,6 @@ fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
             }
         }
     }
-    let _ = before;
     Ok(())
 }
 
@@ -183,7 +181,7 @@ fn live_key_delta(inner: &Inner, op: Op<'_>) -> Result<i64> {
 }
 
 /// Makes the mutable memtable immutable and starts a new one with a new
-/// WAL (the old WAL is synced first). Called with the writer lock held.
+/// WAL (the old WAL is synced and sealed with a final frontier first). Called with the writer lock held.
 ///
 /// # Errors
 /// I/O failures.
@@ -191,7 +189,7 @@ pub fn rotate(inner: &Inner, w: &mut Writer) -> Result<()> {
     let Some(old) = w.wal.as_mut() else {
         return Err(Error::ReadOnly);
     };
-    old.sync()?;
+    old.seal()?;
     let number = inner.alloc_file();
     let path = crate::wal::wal_path(&inner.dir, number);
     let wal = Wal::create(&*inner.fs, &inner.dir, &path, number)?;
@@ -277,12 +275,26 @@ fn stall(inner: &Inner) -> Result<()> {
 /// # Errors
 /// I/O failures (which poison).
 pub fn sync(inner: &Inner) -> Result<()> {
+    sync_wal(inner, false)
+}
+
+/// As [`sync`], and seals the WAL with a frontier covering all of it
+/// ([`Wal::seal`]): a clean close.
+///
+/// # Errors
+/// I/O failures (which poison).
+pub fn seal(inner: &Inner) -> Result<()> {
+    sync_wal(inner, true)
+}
+
+fn sync_wal(inner: &Inner, seal: bool) -> Result<()> {
     if inner.read_only {
         return Ok(());
     }
     inner.poison.check()?;
     let mut w = lock(&inner.writer);
     let result = match w.wal.as_mut() {
+        Some(wal) if seal => wal.seal(),
         Some(wal) => wal.sync(),
         None => Ok(()),
     };

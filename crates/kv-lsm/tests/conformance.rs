@@ -2,19 +2,59 @@
 //!
 //! - `lsm_tiny`: a 4 KiB memtable, 256-byte blocks, 4 KiB tables and a
 //!   16 KiB L1, so flushes, L0 compactions and deeper compactions run
-//!   constantly inside the suite's small workloads, crash cases included;
-//! - `defaults`: the engine's defaults (64 MiB memtable), where everything
-//!   stays in the WAL and memtable until `compact()` or a reopen.
+//!   constantly inside the suite's small workloads, crash cases included,
+//!   with `exact_live_keys` on (so the suite checks the exact count);
+//! - `defaults`: the engine's defaults (64 MiB memtable, `live_keys` an
+//!   estimate), where everything stays in the WAL and memtable until
+//!   `compact()` or a reopen.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use kv_core::testkit::conformance::Engine;
+use std::path::{Path, PathBuf};
+
+use kv_core::testkit::conformance::{Engine, PlantedDamage};
+use kv_core::testkit::SimFs;
 use kv_lsm::{Lsm, LsmOptions};
+
+/// The table files of the store in `dir`, newest (highest number) first:
+/// the newest are the live ones, as compaction removes its inputs.
+fn tables_newest_first(sim: &SimFs, dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = sim
+        .files()
+        .into_iter()
+        .filter(|p| p.parent() == Some(dir) && p.extension().is_some_and(|e| e == "sst"))
+        .collect();
+    files.sort();
+    files.reverse();
+    files
+}
+
+/// Flips a byte inside the first data block (which starts at offset 0) of
+/// each of the `count` newest tables: bytes `check()` reads and verifies
+/// from the file, but that a get served from the block cache, the
+/// memtable or a newer version never reads.
+fn damage_first_blocks(sim: &SimFs, dir: &Path, count: usize) -> Vec<PlantedDamage> {
+    let mut planted = Vec::new();
+    for file in tables_newest_first(sim, dir) {
+        if planted.len() == count {
+            break;
+        }
+        let spot = 8;
+        if sim.corrupt(&file, spot, b"\xa5") {
+            planted.push(PlantedDamage::new(file, spot));
+        }
+    }
+    planted
+}
 
 fn lsm_tiny() -> Engine {
     Engine::new("lsm-tiny", |dir, core| {
-        Ok(Box::new(Lsm::open(dir, LsmOptions::tiny(core))?))
+        let mut options = LsmOptions::tiny(core);
+        options.exact_live_keys = true;
+        Ok(Box::new(Lsm::open(dir, options)?))
     })
     .snapshot_scans(true)
+    .hidden_damage(|sim, dir| damage_first_blocks(sim, dir, 1))
+    .separate_damage(damage_first_blocks)
 }
 
 kv_core::conformance_suite!(lsm_tiny);

@@ -45,7 +45,12 @@ fn read_everything(store: &Lsm, model: &Model, context: &str) -> bool {
         }
     }
     let mut items = Vec::new();
-    for item in store.scan(&KeyRange::all(), Direction::Forward).unwrap() {
+    let scan = match store.scan(&KeyRange::all(), Direction::Forward) {
+        Ok(scan) => scan,
+        Err(e) if e.is_corruption() => return true,
+        Err(e) => panic!("{context}: scan failed with {e}"),
+    };
+    for item in scan {
         match item {
             Ok(pair) => items.push(pair),
             Err(e) if e.is_corruption() => return true,

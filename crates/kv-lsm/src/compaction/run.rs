@@ -106,15 +106,8 @@ pub fn run(inner: &Inner, c: &Compaction) -> Result<()> {
             deleted: vec![(level, table.number())],
             ..VersionEdit::default()
         };
-        return apply(
-            inner,
-            &edit,
-            &deleted,
-            vec![(c.output_level, table)],
-            None,
-            false,
-        )
-        .map(|()| inner.counters.add(&inner.counters.trivial_moves, 1));
+        return apply(inner, &edit, &deleted, vec![(c.output_level, table)], None)
+            .map(|()| inner.counters.add(&inner.counters.trivial_moves, 1));
     }
     let mode = MergeMode::Compaction {
         snapshots: inner.live_snapshots(),
@@ -134,7 +127,7 @@ pub fn run(inner: &Inner, c: &Compaction) -> Result<()> {
         ..VersionEdit::default()
     };
     let added: Vec<_> = tables.into_iter().map(|t| (c.output_level, t)).collect();
-    apply(inner, &edit, &deleted, added, Some(c), true)?;
+    apply(inner, &edit, &deleted, added, Some(c))?;
     let read: u64 = c.tables().map(|(_, t)| t.size()).sum();
     let written: u64 = built.iter().map(|b| b.size).sum();
     inner.counters.add(&inner.counters.compactions, 1);
@@ -153,7 +146,6 @@ fn apply(
     deleted: &[(usize, u64)],
     added: Vec<(usize, Arc<crate::table::Table>)>,
     obsolete: Option<&Compaction>,
-    _rewrite: bool,
 ) -> Result<()> {
     let mut manifest = lock(&inner.manifest);
     if let Some(m) = manifest.as_mut() {

@@ -21,6 +21,7 @@ use super::props::Props;
 use crate::cache::BlockCache;
 use crate::ikey;
 use crate::stats::Counters;
+use crate::table_cache::TableCache;
 
 /// One index entry: the last internal key of a data block and its handle.
 #[derive(Debug, Clone)]
@@ -35,7 +36,7 @@ pub struct IndexEntry {
 pub struct Table {
     number: u64,
     path: PathBuf,
-    file: Arc<dyn File>,
+    files: Arc<TableCache>,
     fs: Arc<dyn Fs>,
     size: u64,
     props: Props,
@@ -64,6 +65,8 @@ pub struct TableContext {
     pub cache: Arc<BlockCache>,
     /// The engine's counters.
     pub counters: Arc<Counters>,
+    /// Open table files, bounded by `max_open_files`.
+    pub files: Arc<TableCache>,
 }
 
 fn read_sealed(file: &dyn File, path: &Path, h: BlockHandle) -> Result<Vec<u8>> {
@@ -162,7 +165,10 @@ impl Table {
         Ok(Self {
             number,
             path: path.to_path_buf(),
-            file,
+            files: {
+                ctx.files.insert(number, file);
+                Arc::clone(&ctx.files)
+            },
             fs: Arc::clone(&ctx.fs),
             size,
             props,
@@ -237,7 +243,8 @@ impl Table {
     /// # Errors
     /// As [`Table::block`].
     pub fn read_block_uncached(&self, h: BlockHandle) -> Result<Block> {
-        let sealed = read_sealed(&*self.file, &self.path, h)?;
+        let file = self.files.get(&*self.fs, self.number, &self.path)?;
+        let sealed = read_sealed(&*file, &self.path, h)?;
         let payload = open_block(&sealed, &self.path, h.offset)?;
         Block::decode(payload).map_err(|kind| Error::corruption(&self.path, h.offset, kind))
     }
@@ -299,6 +306,7 @@ impl Table {
 
 impl Drop for Table {
     fn drop(&mut self) {
+        self.files.forget(self.number);
         if self.obsolete.load(Ordering::Acquire) {
             // Best effort: a file left behind is proven obsolete by the
             // manifest and removed at the next open.
