@@ -14,6 +14,7 @@ use kv_core::{
 
 use crate::commit_slot::FORMAT_VERSION;
 use crate::freelist::FreeSpace;
+use crate::interval::{self, IntervalThread};
 use crate::open::{init_file, open_file, recover};
 use crate::options::BtreeOptions;
 use crate::page::PAGE_BYTES;
@@ -96,6 +97,7 @@ impl Inner {
 /// A copy-on-write B+tree store (see the crate docs).
 pub struct Btree {
     pub(crate) inner: Arc<Inner>,
+    interval: Mutex<Option<IntervalThread>>,
 }
 
 impl std::fmt::Debug for Btree {
@@ -153,7 +155,6 @@ impl Btree {
             space: FreeSpace::new(slot.page_count, &recovered.free),
             durable: *tree,
             durable_slot: recovered.slot_index,
-            durable_clean: slot.clean,
             free_list: slot.free_list,
             snapshots: vec![Arc::downgrade(&tree)],
             last_durable: Instant::now(),
@@ -185,19 +186,36 @@ impl Btree {
             let mut w = writer::lock(&inner);
             writer::settle(&inner, &mut w, false)?;
         }
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        let interval = Mutex::new(interval::start(&inner)?);
+        Ok(Self { inner, interval })
     }
 
-    /// Makes every commit durable under a clean slot.
+    /// Stops the interval thread, then makes every commit durable under a
+    /// clean slot.
     fn close_inner(&self) -> Result<()> {
+        if let Some(mut thread) = self
+            .interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            thread.shut_down();
+        }
         writer::close(&self.inner)
     }
 }
 
 impl Drop for Btree {
     fn drop(&mut self) {
+        if let Some(mut thread) = self
+            .interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            thread.shut_down();
+        }
         if !self.inner.poison.is_poisoned() {
             let _ = self.close_inner();
         }
