@@ -13,6 +13,13 @@
 //! compared with the keydir: every keydir entry must be exactly that record,
 //! and every key whose newest record is a put must be in the keydir.
 //!
+//! Damage is a list: every damaged spot found is recorded in
+//! `CheckReport::damage` (the scan of a data file goes on after a damaged
+//! record, as salvage would), and the keydir comparison is skipped when a
+//! file is damaged (the damage explains any difference). On a store opened
+//! read-only, the torn tail that open left on disk is a note, not damage.
+//! Unexpected files in the directory are listed in the notes by open.
+//!
 //! Cost: reads every byte of every data and hint file once (one file in
 //! memory at a time) and holds the newest record per key of every file,
 //! about the size of the keydir. It holds the writer lock throughout, so
@@ -45,25 +52,60 @@ struct Placed {
 /// Runs the full check (see the module docs).
 ///
 /// # Errors
-/// `Corruption` naming the first damaged file and offset; `Poisoned` on a
-/// poisoned store (its buffered writes can no longer reach the disk).
+/// I/O failures; `Poisoned` on a poisoned store (its buffered writes can no
+/// longer reach the disk). Damage is not an error: it is listed in
+/// `report.damage`, every spot found.
 pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     let _merging = inner.lock_merge();
     let mut w = inner.lock_writer();
-    w.check_usable()?;
-    if let Err(e) = w.flush() {
-        return Err(w.poison(e));
+    if !inner.options.core.open_mode.is_read_only() {
+        w.check_usable()?;
+        if let Err(e) = w.flush() {
+            return Err(w.poison(e));
+        }
     }
     let st = inner.read_state();
     let mut report = CheckReport {
         notes: inner.open_notes.clone(),
-        damage: Vec::new(),
         ..CheckReport::default()
     };
     let mut runs = Vec::with_capacity(st.files.len());
     for (id, f) in &st.files {
         runs.push(check_file(inner, *id, f, *id == w.active.id, &mut report)?);
     }
+    if report.damage.is_empty() {
+        if let Some(what) = compare_keydir(&st, &runs) {
+            report.record(Error::corruption(
+                &inner.dir,
+                0,
+                CorruptionKind::Invariant(what),
+            ))?;
+        }
+    } else {
+        report.notes.push(
+            "the keydir was not compared with the files: their damage already explains any difference"
+                .into(),
+        );
+    }
+    for d in &inner.open_damage {
+        if !report
+            .damage
+            .iter()
+            .any(|e| e.file == d.file && e.offset == d.offset)
+        {
+            report.damage.push(d.clone());
+        }
+    }
+    report
+        .damage
+        .sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
+    report.live_keys = st.keydir.len() as u64;
+    Ok(report)
+}
+
+/// Compares the newest record of every key across `runs` (resolved as open
+/// does) with the keydir; the first difference, if any.
+fn compare_keydir(st: &crate::state::State, runs: &[EntryList]) -> Option<String> {
     let refs: Vec<&EntryList> = runs.iter().collect();
     let mut keydir = st.keydir.iter();
     let mut mismatch = None;
@@ -98,18 +140,15 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
             ));
         }
     }
-    if let Some(what) = mismatch {
-        return Err(Error::corruption(
-            &inner.dir,
-            0,
-            CorruptionKind::Invariant(what),
-        ));
-    }
-    report.live_keys = st.keydir.len() as u64;
-    Ok(report)
+    mismatch
 }
 
-/// Checks one data file and its hint; returns its newest record per key.
+/// Checks one data file and its hint, recording every damaged spot in
+/// `report`; returns the file's newest record per key (of what could be
+/// read).
+///
+/// # Errors
+/// I/O failures only.
 fn check_file(
     inner: &Inner,
     id: u32,
@@ -128,34 +167,86 @@ fn check_file(
     } else {
         data_len
     };
-    if len != allocated {
-        return Err(invariant(
-            0,
+    let torn_on_disk = inner.disk_lengths.get(&id).copied();
+    if let Some(disk_len) = torn_on_disk {
+        report.notes.push(format!(
+            "{}: {} bytes of torn tail after offset {data_len}, left on disk by a read-only open (a read-write open truncates them)",
+            path.display(),
+            disk_len.saturating_sub(data_len)
+        ));
+    }
+    if len != torn_on_disk.unwrap_or(allocated) {
+        report.record(invariant(
+            len.min(data_len),
             format!(
                 "data file has {len} bytes, the store wrote {data_len} and preallocated {} past them",
                 allocated - data_len
             ),
-        ));
+        ))?;
     }
     let all = f.handle.file.read_all()?;
-    let (data, preallocated) = all.split_at((data_len as usize).min(all.len()));
+    let (data, past) = all.split_at((data_len as usize).min(all.len()));
+    let preallocated = past.get(..(allocated - data_len) as usize).unwrap_or(past);
     if let Some(at) = preallocated.iter().position(|&b| b != 0) {
-        return Err(invariant(
+        report.record(invariant(
             data_len + at as u64,
             "a non-zero byte in the preallocated space past the data".into(),
-        ));
+        ))?;
     }
-    if decode_file_header(data, path, DATA_MAGIC, DATA_FORMAT_VERSION)?.is_none() {
-        return Err(invariant(0, "data file is shorter than its header".into()));
+    match decode_file_header(data, path, DATA_MAGIC, DATA_FORMAT_VERSION) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            report.record(invariant(0, "data file is shorter than its header".into()))?;
+            return Ok(EntryList::new());
+        }
+        Err(e) => {
+            report.record(e)?;
+            return Ok(EntryList::new());
+        }
     }
+    let damage_before = report.damage.len();
+    let (run, placed) = check_records(id, path, data, report)?;
+    let data_damaged = report.damage.len() > damage_before;
+    report.files_checked += 1;
+    report.bytes_checked += len;
+    let hint_path = inner.dir.join(hint_file_name(id));
+    match read_file_if_exists(&*inner.fs, &hint_path)? {
+        None if !is_active => report
+            .notes
+            .push(format!("{} has no hint; open will scan it", path.display())),
+        None => {}
+        Some(_) if data_damaged => report.notes.push(format!(
+            "{}: not cross-checked, its data file is damaged (the damage explains any difference)",
+            hint_path.display()
+        )),
+        Some(bytes) => {
+            report.files_checked += 1;
+            report.bytes_checked += bytes.len() as u64;
+            if let Err(e) = check_hint(&hint_path, id, &bytes, data, &placed, report) {
+                report.record(e)?;
+            }
+        }
+    }
+    Ok(run)
+}
+
+/// Verifies every record of `data` (a data file's bytes up to the end of
+/// its data), recording each damaged spot and going on after it; returns
+/// the newest record per key and every record's place.
+fn check_records(
+    id: u32,
+    path: &Path,
+    data: &[u8],
+    report: &mut CheckReport,
+) -> Result<(EntryList, Vec<Placed>)> {
     let mut run = EntryList::new();
     let mut placed = Vec::new();
     let body = data.get(DATA_HEADER_BYTES as usize..).unwrap_or_default();
-    let outcome = scan_log(
+    let scanned = scan_log(
         path,
         body,
         DATA_HEADER_BYTES,
-        false,
+        true,
         |offset, rec_len, rec| {
             let tombstone = rec.kind == RecordKind::Delete;
             let entry = crate::keydir::Entry {
@@ -171,35 +262,28 @@ fn check_file(
                 stored_seq: rec.seq,
                 tombstone,
             });
+            report.items_checked += 1;
             Ok(())
         },
-    )?;
-    if outcome.torn_bytes > 0 {
-        return Err(invariant(
-            outcome.valid_end,
-            format!(
-                "{} bytes after the last complete record",
-                outcome.torn_bytes
-            ),
-        ));
-    }
-    report.files_checked += 1;
-    report.items_checked += outcome.records;
-    report.bytes_checked += len;
-    run.sort_and_keep_newest();
-    let hint_path = inner.dir.join(hint_file_name(id));
-    match read_file_if_exists(&*inner.fs, &hint_path)? {
-        None if !is_active => report
-            .notes
-            .push(format!("{} has no hint; open will scan it", path.display())),
-        None => {}
-        Some(bytes) => {
-            report.files_checked += 1;
-            report.bytes_checked += bytes.len() as u64;
-            check_hint(&hint_path, id, &bytes, data, &placed, report)?;
+    );
+    match scanned {
+        Ok(outcome) => {
+            report.damage.extend(outcome.damage);
+            if outcome.torn_bytes > 0 {
+                report.record(Error::corruption(
+                    path,
+                    outcome.valid_end,
+                    CorruptionKind::Invariant(format!(
+                        "{} bytes after the last complete record",
+                        outcome.torn_bytes
+                    )),
+                ))?;
+            }
         }
+        Err(e) => report.record(e)?,
     }
-    Ok(run)
+    run.sort_and_keep_newest();
+    Ok((run, placed))
 }
 
 /// Cross-checks a hint against the records of its data file.

@@ -22,8 +22,35 @@ use crate::ttl::split_expiry;
 /// Magic number of a data file header: `KVBCDATA` in little-endian order.
 pub const DATA_MAGIC: u64 = u64::from_le_bytes(*b"KVBCDATA");
 
-/// Version of the data file format (records of the shared codec).
-pub const DATA_FORMAT_VERSION: u32 = 1;
+/// Version of the data file format: the record format version of the shared
+/// codec its records use. Version 2 files carry durable frontier records (see
+/// `kv_core::codec::frontier`); version 1 files (written before) are read
+/// with the version-1 rule and are never appended to again.
+pub const DATA_FORMAT_VERSION: u32 = 2;
+
+/// The first data file version with durable frontier records.
+pub const FRONTIER_FORMAT_VERSION: u32 = 2;
+
+/// The engine's name in the store directory's `KVLAB` marker.
+pub const ENGINE_NAME: &str = "bitcask";
+
+/// The store format version in the `KVLAB` marker: the highest data file
+/// format version this build writes.
+pub const STORE_FORMAT_VERSION: u32 = DATA_FORMAT_VERSION;
+
+/// True if a directory without a `KVLAB` marker holding these entries is a
+/// bitcask store written before markers existed: at least one data or hint
+/// file, and nothing but bitcask's own files (data, hint, merge
+/// temporaries, the merge commit record).
+pub fn is_legacy_bitcask_store(names: &[String]) -> bool {
+    let ours = |n: &String| matches!(parse_file_name(n), FileName::Data(_) | FileName::Hint(_));
+    names.iter().any(ours)
+        && names.iter().all(|n| {
+            ours(n)
+                || parse_file_name(n) == FileName::Tmp
+                || n == crate::merge_commit::MERGE_COMMIT_FILE_NAME
+        })
+}
 
 /// Bytes of the data file header.
 pub const DATA_HEADER_BYTES: u64 = FILE_HEADER_BYTES as u64;

@@ -48,11 +48,41 @@
 //!   directory) before it returns, so a state a reopen showed survives a
 //!   later crash even if nothing is synced after it.
 //! - Dropping the store flushes, trims the active file's preallocated
-//!   space, syncs and writes the active file's hint.
+//!   space, syncs, records the active file's durable frontier and writes
+//!   its hint; `Store::close` does the same and reports a failure.
+//! - Torn tail or corruption under reordered writeback: data files carry
+//!   the codec's durable frontier (format 2, see `docs/format-record.md`).
+//!   In the file a crash may have torn, damage at or above the highest
+//!   frontier is a torn tail (truncated, dropping the unsynced records
+//!   after it); below it, it is `Corruption`.
+//!
+//! # Background work and open modes
+//!
+//! - `Background::Threads` (default): automatic merges and `Interval`
+//!   syncs run on one maintenance thread. `Background::Inline`: no thread;
+//!   the write that rolls the active file over (and every 1024th write)
+//!   runs the merge policy itself, and `Interval` syncs happen in the first
+//!   write or `sync` after the interval.
+//! - `OpenMode::ReadOnly`: recovery in memory only (no torn-tail
+//!   truncation, no new active file, no hint rewrite, no merge, no thread,
+//!   a shared lock, files opened with `Fs::open_read`); writes and
+//!   `compact` return `ReadOnly`. `OpenMode::Verify`: the same, but damage
+//!   is recorded instead of failing the open, and `check()` lists it.
+//! - `Options::cache_bytes` is ignored: bitcask keeps no cache (a read is
+//!   one positioned read; the keydir is the only in-memory structure).
+//! - The store directory holds the `KVLAB` marker (engine `bitcask`); a
+//!   directory of `*.data`/`*.hint` files without one is a store from
+//!   before markers and is opened (the marker is then added).
 //!
 //! # Errors
 //!
-//! - `Locked`: another handle has the directory open.
+//! - `Locked`: another handle has the directory open (a read-only open
+//!   takes a shared lock: it is refused only beside a writer).
+//! - `WrongEngine`: the directory holds another engine's store;
+//!   `ForeignDirectory`: it holds files that are not a store; `NoStore`: a
+//!   read-only open of a directory without a store (nothing is created).
+//! - `ReadOnly`: a write or `compact` on a store opened `ReadOnly` or
+//!   `Verify`.
 //! - `Corruption { file, offset }`: a record fails its CRC, key or sequence
 //!   check on read; at open, damage with valid data after it, or a bad tail
 //!   in a data file no crash could have torn (only the newest file can be;
@@ -61,6 +91,8 @@
 //! - `InvalidArgument`: bad options, or sequence numbers or data file ids
 //!   used up.
 //! - `Poisoned`: an earlier write, sync or merge commit failed; reopen.
+//! - `check()` returns `Ok(report)` on a damaged store, with every damaged
+//!   spot in `report.damage`; only I/O failures (and `Poisoned`) are `Err`.
 //! - `TooLarge`: a key, value or batch over `kv_core::limits`, nothing
 //!   written.
 //!
@@ -86,6 +118,7 @@ pub mod ttl;
 mod check;
 mod maintenance;
 mod merge;
+mod read_only;
 mod recovery;
 mod scan;
 mod store;

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use kv_core::codec::{decode_record, Decoded, LogEntry, LogReader, RecordRef, Tail};
-use kv_core::{CorruptionKind, Error, Result};
+use kv_core::{CorruptionKind, Damage, Error, Result};
 
 use crate::salvage::{self, Skip};
 
 /// How a scan ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanOutcome {
     /// File offset just past the last complete entry.
     pub valid_end: u64,
@@ -26,6 +26,12 @@ pub struct ScanOutcome {
     pub salvaged_records: u64,
     /// Put and delete records visited.
     pub records: u64,
+    /// Every damaged spot salvage skipped, in file order (salvage only; a
+    /// scan without salvage stops at the first with `Err(Corruption)`).
+    pub damage: Vec<Damage>,
+    /// The torn tail was judged by the durable frontier rule and held valid
+    /// records that had never been synced (dropped with it).
+    pub dropped_unsynced: bool,
 }
 
 /// Calls `visit(offset, len, record)` for every `Put` and `Delete` record of
@@ -45,6 +51,22 @@ pub fn scan_log(
     data: &[u8],
     base: u64,
     salvage: bool,
+    visit: impl FnMut(u64, u32, &RecordRef<'_>) -> Result<()>,
+) -> Result<ScanOutcome> {
+    scan_log_with(path, data, base, salvage, false, visit)
+}
+
+/// As [`scan_log`], and with `frontier_rule` the codec's durable frontier
+/// rule of format version 2 (`LogReader::with_frontier_rule`): damage at or
+/// above the highest frontier, even with valid records after it, ends the
+/// scan as a torn tail (`torn_bytes`, with `dropped_unsynced` set when valid
+/// records were dropped with it). Only for files a crash may have torn.
+pub fn scan_log_with(
+    path: &Path,
+    data: &[u8],
+    base: u64,
+    salvage: bool,
+    frontier_rule: bool,
     mut visit: impl FnMut(u64, u32, &RecordRef<'_>) -> Result<()>,
 ) -> Result<ScanOutcome> {
     let mut outcome = ScanOutcome::default();
@@ -52,6 +74,9 @@ pub fn scan_log(
     let mut skip = Skip::default();
     loop {
         let mut reader = LogReader::new(path, &data[start..], base + start as u64);
+        if frontier_rule {
+            reader = reader.with_frontier_rule();
+        }
         let mut failure = None;
         for item in reader.by_ref() {
             match item {
@@ -81,6 +106,7 @@ pub fn scan_log(
         let Some(error) = failure else {
             if let Tail::Torn { bytes, .. } = reader.tail() {
                 outcome.torn_bytes = bytes;
+                outcome.dropped_unsynced = reader.dropped_valid_records();
             }
             return Ok(outcome);
         };
@@ -95,6 +121,7 @@ pub fn scan_log(
         let Some(next) = resume_point(data, damage, kind).filter(|&next| next > start) else {
             return Err(error);
         };
+        outcome.damage.extend(Damage::from_error(&error));
         let decision = salvage::decide(data, entry_start, damage, next, skip);
         skip = decision.skip;
         outcome.salvaged_records += decision.intact_members_dropped;

@@ -1,5 +1,8 @@
 //! The background thread: group-commit syncs for `SyncPolicy::Interval` and
-//! automatic merges. Started only when one of them is configured; it holds
+//! automatic merges. Started only when one of them is configured, and never
+//! under `Background::Inline` (writes then run the merge policy themselves,
+//! see `Inner::inline_maintenance`, and `Interval` syncs happen in the first
+//! write or `sync` after the interval) or on a read-only open; it holds
 //! a weak reference, so it never keeps a dropped store alive, and the
 //! store's `Drop` stops and joins it before the final flush.
 
@@ -7,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kv_core::{Result, SyncPolicy};
+use kv_core::{Background, Result, SyncPolicy};
 
 use crate::merge;
 use crate::store::Inner;
@@ -62,6 +65,11 @@ impl Signal {
 /// # Errors
 /// I/O if the thread cannot be spawned.
 pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Option<JoinHandle<()>>> {
+    if inner.options.core.background == Background::Inline
+        || inner.options.core.open_mode.is_read_only()
+    {
+        return Ok(None); // the caller's thread runs the work (see `Inner::commit`)
+    }
     let sync_interval = match inner.options.core.sync {
         SyncPolicy::Interval { interval_ms } => Some(Duration::from_millis(interval_ms.max(1))),
         _ => None,

@@ -103,6 +103,9 @@ struct Moves {
 }
 
 fn run(inner: &Inner, selection: Selection) -> Result<bool> {
+    if inner.options.core.open_mode.is_read_only() {
+        return Err(kv_core::Error::ReadOnly);
+    }
     let _merging = inner.lock_merge();
     let Some(plan) = plan(inner, selection)? else {
         return Ok(false);

@@ -108,6 +108,20 @@ pub fn remove_merge_commit(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
     fs.sync_dir(dir)
 }
 
+/// The input ids of a merge that committed but did not finish deleting its
+/// inputs (empty if there is none). Reads only: a read-only open uses it to
+/// leave those files out instead of deleting them.
+///
+/// # Errors
+/// I/O errors; `Corruption` for a damaged record.
+pub fn pending_merge_inputs(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
+    let path = dir.join(MERGE_COMMIT_FILE_NAME);
+    match read_file_if_exists(fs, &path)? {
+        Some(bytes) => decode_merge_commit(&bytes, &path),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// At open: finishes the deletion a merge committed to, if any.
 ///
 /// # Errors

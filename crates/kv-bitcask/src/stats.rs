@@ -127,14 +127,14 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
     for (name, value) in figures {
         extra.insert(name.to_string(), value);
     }
-    Stats {
-        engine: "bitcask".into(),
-        live_keys_exact: true,
-        live_keys: state.keydir.len() as u64,
-        live_bytes: state.live_payload_bytes,
-        disk_bytes,
-        io,
-        torn_bytes_truncated: counters.torn_bytes_truncated.load(Relaxed),
-        extra,
-    }
+    // The keydir holds every live key: `live_keys` is exact (the
+    // `Stats::new` default).
+    let mut stats = Stats::new(crate::data_file::ENGINE_NAME);
+    stats.live_keys = state.keydir.len() as u64;
+    stats.live_bytes = state.live_payload_bytes;
+    stats.disk_bytes = disk_bytes;
+    stats.io = io;
+    stats.torn_bytes_truncated = counters.torn_bytes_truncated.load(Relaxed);
+    stats.extra = extra;
+    stats
 }

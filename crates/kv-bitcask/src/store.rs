@@ -1,20 +1,24 @@
 //! [`Bitcask`]: open, the read path, and the [`Store`] implementation.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use kv_core::fs::{lock_store_dir, DirLock};
+use kv_core::fs::{lock_store_dir, lock_store_dir_shared, DirLock};
 use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
 use kv_core::{
-    CheckReport, CorruptionKind, CountingFs, Direction, Error, Fs, KeyRange, Result, ScanIter,
-    Stats, Store, WriteBatch,
+    claim_store_dir, CheckReport, CorruptionKind, CountingFs, Damage, Direction, Error, KeyRange,
+    Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
 };
 
-use crate::data_file::{file_ids_exhausted, verify_put, DataFile};
+use crate::data_file::{
+    file_ids_exhausted, is_legacy_bitcask_store, verify_put, DataFile, ENGINE_NAME,
+    STORE_FORMAT_VERSION,
+};
 use crate::keydir::Entry;
 use crate::maintenance::{self, Signal};
 use crate::options::BitcaskOptions;
@@ -43,10 +47,18 @@ pub(crate) struct Inner {
     /// Serializes merges (and `check`, which must not race one).
     pub(crate) merge_lock: Mutex<()>,
     next_file_id: AtomicU64,
+    /// Writes made, for the periodic merge check under `Background::Inline`.
+    pub(crate) inline_writes: AtomicU64,
     pub(crate) counters: EngineCounters,
     pub(crate) signal: Arc<Signal>,
-    /// What open noticed (bad hints, salvaged bytes), for `check`.
+    /// What open noticed (bad hints, salvaged bytes, unexpected files), for
+    /// `check`.
     pub(crate) open_notes: Vec<String>,
+    /// Damage a `Verify` open recorded instead of failing, for `check`.
+    pub(crate) open_damage: Vec<Damage>,
+    /// Files a read-only open shortened in memory only (a torn tail it may
+    /// not truncate): their length on disk, by id.
+    pub(crate) disk_lengths: BTreeMap<u32, u64>,
     _dir_lock: Box<dyn DirLock>,
 }
 
@@ -82,10 +94,7 @@ impl Inner {
     /// Marks the store poisoned (a merge failed after it started changing
     /// the directory).
     pub(crate) fn poison(&self, cause: String) {
-        let mut w = self.lock_writer();
-        if w.poisoned.is_none() {
-            w.poisoned = Some(cause);
-        }
+        self.lock_writer().poison.poison(cause);
     }
 
     /// The value of `key`, whose keydir entry is `entry`, read from
@@ -139,23 +148,40 @@ pub struct Bitcask {
 }
 
 impl Bitcask {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, as `options.core.open_mode`
+    /// says (read-only and verify opens change nothing on disk; see the
+    /// crate docs).
     ///
-    /// Takes the directory lock, removes unfinished merge output, loads every
-    /// data file's hint (or scans the data file when the hint is missing or
-    /// bad, checking every record's CRC), truncates a torn tail, rebuilds
-    /// missing hints, and starts the background thread when the options ask
-    /// for automatic merges or interval syncs.
+    /// Claims the directory (the `KVLAB` marker), takes the directory lock,
+    /// removes unfinished merge output, loads every data file's hint (or
+    /// scans the data file when the hint is missing or bad, checking every
+    /// record's CRC), truncates a torn tail (judged by the durable frontier
+    /// in the file a crash may have torn), rebuilds missing hints, and
+    /// starts the background thread when the options ask for automatic
+    /// merges or interval syncs under `Background::Threads`.
     ///
     /// # Errors
-    /// `Locked` if another handle has the directory open; `Corruption` for a
-    /// damaged record with valid data after it (unless `salvage`);
+    /// `Locked` if another handle has the directory open; `WrongEngine`,
+    /// `ForeignDirectory` or `NoStore` (read-only, nothing there) from the
+    /// directory's identity; `Corruption` for a damaged record with valid
+    /// data after it (unless `salvage`, or `Verify`, which records it);
     /// `InvalidArgument` for bad options; I/O errors.
     pub fn open(dir: &Path, options: BitcaskOptions) -> Result<Bitcask> {
         options.validate()?;
         let fs = Arc::new(CountingFs::new(Arc::clone(&options.core.fs)));
-        fs.create_dir(dir)?;
-        let dir_lock = lock_store_dir(&*fs, dir)?;
+        let mode = options.core.open_mode;
+        claim_store_dir(
+            &*fs,
+            dir,
+            &StoreIdentity::new(ENGINE_NAME, STORE_FORMAT_VERSION),
+            mode,
+            &is_legacy_bitcask_store,
+        )?;
+        let dir_lock = if mode.is_read_only() {
+            lock_store_dir_shared(&*fs, dir)?
+        } else {
+            lock_store_dir(&*fs, dir)?
+        };
         let counters = EngineCounters::default();
         let recovered = recovery::recover(&fs, dir, &options, &counters)?;
         let inner = Arc::new(Inner {
@@ -166,9 +192,12 @@ impl Bitcask {
             writer: Mutex::new(recovered.writer),
             merge_lock: Mutex::new(()),
             next_file_id: AtomicU64::new(recovered.next_file_id),
+            inline_writes: AtomicU64::new(0),
             counters,
             signal: Arc::new(Signal::default()),
             open_notes: recovered.notes,
+            open_damage: recovered.damage,
+            disk_lengths: recovered.disk_lengths,
             _dir_lock: dir_lock,
         });
         let maintenance = maintenance::spawn(&inner)?;
@@ -205,7 +234,7 @@ impl Bitcask {
     /// it picks if one of its triggers is met. Returns true if a merge ran.
     ///
     /// # Errors
-    /// As [`Store::compact`].
+    /// As [`Store::compact`]; `ReadOnly` on a store opened read-only.
     pub fn merge_if_needed(&self) -> Result<bool> {
         merge::auto_merge(&self.inner)
     }
@@ -216,13 +245,22 @@ impl Bitcask {
     }
 }
 
-impl Drop for Bitcask {
-    fn drop(&mut self) {
+impl Bitcask {
+    /// Stops the background thread and closes the active file (see
+    /// [`Store::close`]); safe to call twice (the second call finds nothing
+    /// to do).
+    fn shut_down(&mut self) -> Result<()> {
         self.inner.signal.stop();
         if let Some(handle) = self.maintenance.take() {
             let _ = handle.join();
         }
-        self.inner.close();
+        self.inner.close()
+    }
+}
+
+impl Drop for Bitcask {
+    fn drop(&mut self) {
+        let _ = self.shut_down(); // best effort: `close` reports failures
     }
 }
 
@@ -273,11 +311,17 @@ impl Store for Bitcask {
     }
 
     fn sync(&self) -> Result<()> {
+        if self.inner.options.core.open_mode.is_read_only() {
+            return Ok(()); // nothing was written, nothing to make durable
+        }
         let mut w = self.inner.lock_writer();
         self.inner.sync_locked(&mut w)
     }
 
     fn compact(&self) -> Result<()> {
+        if self.inner.options.core.open_mode.is_read_only() {
+            return Err(Error::ReadOnly);
+        }
         merge::compact(&self.inner)
     }
 
@@ -288,5 +332,19 @@ impl Store for Bitcask {
     fn stats(&self) -> Stats {
         let st = self.inner.read_state();
         build_stats(&st, &self.inner.counters, self.inner.fs.counters())
+    }
+
+    /// Flushes the write buffer, trims the active file's preallocated space,
+    /// syncs it and writes its hint durably, as a drop does, but reports a
+    /// failure.
+    ///
+    /// # Errors
+    /// The I/O error of the final flush, trim or sync (the writes since the
+    /// last successful sync may then be lost); `Poisoned` if an earlier
+    /// failure poisoned the store. Nothing to do, so `Ok`, on a read-only
+    /// open. A failed hint write is not an error (the next open scans the
+    /// file instead).
+    fn close(mut self: Box<Self>) -> Result<()> {
+        self.shut_down()
     }
 }

@@ -19,11 +19,14 @@
 //! zero-filled space (open trims that, see `crate::recovery`).
 
 use std::io;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kv_core::codec::{encode_batch, encode_delete, encode_put, encoded_len, HEADER_BYTES};
-use kv_core::{BatchOp, Error, Fs, Result, SyncPolicy, WriteBatch};
+use kv_core::codec::{
+    encode_batch, encode_delete, encode_put, encoded_len, FrontierTracker, HEADER_BYTES,
+};
+use kv_core::{Background, BatchOp, Error, Fs, Poison, Result, SyncPolicy, WriteBatch};
 
 use crate::data_file::{
     create_new_file, data_file_header, data_file_name, hint_file_name, DataFile,
@@ -31,9 +34,14 @@ use crate::data_file::{
 use crate::entry_list::EntryList;
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
+use crate::merge;
 use crate::state::FileInfo;
 use crate::store::Inner;
 use crate::ttl::{EXPIRY_PREFIX_BYTES, MAX_SEQUENCE, TTL_SEQ_FLAG};
+
+/// Under `Background::Inline`, the automatic merge policy is also looked at
+/// after every this many writes (besides after every rollover).
+pub const INLINE_MERGE_CHECK_WRITES: u64 = 1024;
 
 /// A write buffer grown past this by a huge batch is given back after the
 /// flush.
@@ -124,12 +132,16 @@ pub struct Writer {
     pub hint_covers: u64,
     /// Bytes were written since the last sync of the active file.
     pub unsynced: bool,
+    /// The active file's durable frontier: what is synced, and what the last
+    /// frontier record said (see `kv_core::codec::frontier`).
+    pub frontier: FrontierTracker,
     /// A file was created since the directory was last synced.
     pub dir_unsynced: bool,
     /// When the active file was last synced.
     pub last_sync: Instant,
-    /// Why the store is poisoned, once a write or sync failed.
-    pub poisoned: Option<String>,
+    /// Set by the first failed write, sync or merge commit; refuses every
+    /// later write.
+    pub poison: Poison,
     /// Entries of the records of the write being applied.
     pub pending: Vec<Entry>,
     /// Step by which the active file is extended ahead of its data (0: no
@@ -157,9 +169,10 @@ impl Writer {
             tombstones: EntryList::new(),
             hint_covers: 0,
             unsynced: false,
+            frontier: FrontierTracker::new(len),
             dir_unsynced: false,
             last_sync: Instant::now(),
-            poisoned: None,
+            poison: Poison::new(),
             pending: Vec::new(),
             preallocate_step_bytes: 0,
             max_file_bytes: u64::MAX,
@@ -194,19 +207,12 @@ impl Writer {
 
     /// `Err(Poisoned)` once a write or sync failed.
     pub fn check_usable(&self) -> Result<()> {
-        match &self.poisoned {
-            Some(cause) => Err(Error::Poisoned {
-                cause: cause.clone(),
-            }),
-            None => Ok(()),
-        }
+        self.poison.check()
     }
 
     /// Marks the store poisoned by `e` and returns it as an error.
     pub fn poison(&mut self, e: io::Error) -> Error {
-        if self.poisoned.is_none() {
-            self.poisoned = Some(e.to_string());
-        }
+        self.poison.poison(&e);
         Error::Io(e)
     }
 
@@ -368,33 +374,59 @@ impl Writer {
         self.tombstones.clear();
         self.hint_covers = 0;
         self.unsynced = false;
+        self.frontier = FrontierTracker::new(0);
         self.dir_unsynced = true;
     }
 }
 
 impl Inner {
     /// Writes `op`: encodes it, rolls over if needed, flushes and syncs as
-    /// the policy says, then publishes it in the keydir.
+    /// the policy says, then publishes it in the keydir. Under
+    /// `Background::Inline` with automatic merges on, the write then runs
+    /// the merge policy itself at its deterministic points (see
+    /// [`Inner::inline_maintenance`]).
     ///
     /// # Errors
+    /// `ReadOnly` on a store opened read-only or for verification;
     /// `Poisoned` after an earlier failure; I/O errors (which poison).
     pub(crate) fn commit(&self, op: WriteOp<'_>) -> Result<()> {
+        if self.options.core.open_mode.is_read_only() {
+            return Err(Error::ReadOnly);
+        }
         if matches!(op, WriteOp::Batch(b) if b.is_empty()) {
             return Ok(());
         }
-        let mut w = self.lock_writer();
+        let rolled_over = {
+            let mut w = self.lock_writer();
+            self.commit_locked(&mut w, op)?
+        };
+        self.inline_maintenance(rolled_over);
+        Ok(())
+    }
+
+    /// The body of [`Inner::commit`], under the writer lock; returns true if
+    /// the write rolled the active file over.
+    fn commit_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<bool> {
         w.check_usable()?;
         if let WriteOp::Delete { key } = op {
             if self.read_state().keydir.get(key).is_none() {
-                return Ok(()); // nothing on disk can resurrect it: no tombstone needed
+                return Ok(false); // nothing on disk can resurrect it: no tombstone needed
             }
         }
         let bytes = op.encoded_bytes();
-        if w.has_records() && w.logical_len() + bytes > self.options.max_file_bytes {
-            self.rollover(&mut w)?;
+        let rolled_over = w.has_records() && w.logical_len() + bytes > self.options.max_file_bytes;
+        if rolled_over {
+            self.rollover(w)?;
         }
         let first_seq = w.take_sequence_numbers(op.sequence_numbers())?;
         let mark = w.buffer.len();
+        if w.buffer.is_empty() {
+            // The start of a flush group: say what is durable so far.
+            let Writer {
+                frontier, buffer, ..
+            } = &mut *w;
+            frontier.emit_if_due(buffer);
+        }
         w.encode(op, first_seq);
         let sync_now = match self.options.core.sync {
             SyncPolicy::Always => true,
@@ -410,10 +442,29 @@ impl Inner {
             }
         }
         if sync_now {
-            self.sync_locked(&mut w)?;
+            self.sync_locked(w)?;
         }
-        self.publish(&mut w, op, first_seq);
-        Ok(())
+        self.publish(w, op, first_seq);
+        Ok(rolled_over)
+    }
+
+    /// Under `Background::Inline` (no maintenance thread), runs the automatic
+    /// merge policy on the caller's thread at deterministic points: after a
+    /// write that rolled the active file over, and after every
+    /// [`INLINE_MERGE_CHECK_WRITES`]th write (overwrites make immutable files
+    /// dead without a rollover). A failed merge is counted in
+    /// `merge_failures`, not returned: the write itself succeeded (a merge
+    /// that failed while committing has poisoned the store, so the next
+    /// write reports it).
+    pub(crate) fn inline_maintenance(&self, rolled_over: bool) {
+        if self.options.core.background != Background::Inline || !self.options.merge.auto {
+            return;
+        }
+        let writes = self.inline_writes.fetch_add(1, Ordering::Relaxed) + 1;
+        let due = rolled_over || writes.is_multiple_of(INLINE_MERGE_CHECK_WRITES);
+        if due && merge::auto_merge(self).is_err() {
+            self.counters.add_merge_failure();
+        }
     }
 
     /// Applies the encoded write in `w.pending` to the keydir and the file
@@ -473,6 +524,8 @@ impl Inner {
                 return Err(w.poison(e));
             }
             w.unsynced = false;
+            let synced = w.flushed_len;
+            w.frontier.synced(synced);
         }
         if w.dir_unsynced {
             if let Err(e) = self.fs.sync_dir(&self.dir) {
@@ -489,7 +542,7 @@ impl Inner {
     pub(crate) fn sync_if_due(&self, interval: Duration) {
         let mut w = self.lock_writer();
         let dirty = w.unsynced || !w.buffer.is_empty() || w.dir_unsynced;
-        if dirty && w.poisoned.is_none() && w.last_sync.elapsed() >= interval {
+        if dirty && !w.poison.is_poisoned() && w.last_sync.elapsed() >= interval {
             let _ = self.sync_locked(&mut w);
         }
     }
@@ -584,12 +637,40 @@ impl Inner {
     /// Clean shutdown: flush, trim the preallocated space, sync, and hint
     /// the active file (durably, so the next open reads the hint instead of
     /// scanning the file even after a power loss). Nothing happens on a
-    /// poisoned store (open trims what is left).
-    pub(crate) fn close(&self) {
-        let mut w = self.lock_writer();
-        if w.poisoned.is_some() || self.finish_active_locked(&mut w).is_err() {
-            return;
+    /// poisoned store (open trims what is left) or a read-only one.
+    ///
+    /// # Errors
+    /// `Poisoned`, or the I/O error of the flush, trim or sync (which
+    /// poisons, so a second call reports `Poisoned`).
+    pub(crate) fn close(&self) -> Result<()> {
+        if self.options.core.open_mode.is_read_only() {
+            return Ok(());
         }
+        let mut w = self.lock_writer();
+        self.finish_active_locked(&mut w)?;
+        self.record_final_frontier(&mut w)?;
         self.write_active_hint(&mut w, true);
+        Ok(())
+    }
+
+    /// After the final sync of a clean close, appends a frontier record
+    /// covering the whole active file and syncs again, so that damage to any
+    /// of its records is later `Corruption`, not a torn tail, even if its
+    /// hint is lost. Costs 23 bytes and a sync per close, and nothing when
+    /// the last frontier is already current. REQUIRES: the file is synced.
+    fn record_final_frontier(&self, w: &mut Writer) -> Result<()> {
+        if !w.has_records() {
+            return Ok(());
+        }
+        let synced = w.flushed_len;
+        w.frontier.synced(synced);
+        let Writer {
+            frontier, buffer, ..
+        } = &mut *w;
+        if !frontier.emit_if_current(buffer) {
+            return Ok(());
+        }
+        w.preallocate_step_bytes = 0; // no extension for the last 23 bytes
+        self.finish_active_locked(w)
     }
 }

@@ -21,28 +21,62 @@ use rand::{RngExt, SeedableRng};
 
 const MAX_FILE_BYTES: u64 = 1200;
 
+/// Record bytes the workload writes at least: three files' worth, so every
+/// seed rolls over at least twice (a sealed file holds at most
+/// `MAX_FILE_BYTES`).
+const MIN_WORKLOAD_BYTES: usize = 3 * MAX_FILE_BYTES as usize;
+
+/// Operations the workload has at least: each one does at least two file
+/// system operations (its write and its sync), so more than 80 in all.
+const MIN_WORKLOAD_OPS: usize = 41;
+
+/// A random workload that meets its preconditions for every seed by
+/// construction: it grows until it has written [`MIN_WORKLOAD_BYTES`] in at
+/// least [`MIN_WORKLOAD_OPS`] operations, and it deletes only live keys (a
+/// delete of a missing key writes nothing, which once made some seeds run
+/// short of operations).
 fn workload(rng: &mut StdRng) -> Vec<ModelOp> {
-    (0..36)
-        .map(|step| {
-            let i = rng.random_range(0..12);
-            match rng.random_range(0..8) {
-                0 => ModelOp::Delete { key: key(i) },
-                1 => {
-                    let mut batch = WriteBatch::new();
-                    for m in 0..rng.random_range(1..4) {
-                        let j = rng.random_range(0..12);
-                        batch.put(key(j), value(j, step * 4 + m, rng.random_range(0..60)));
-                    }
-                    batch.delete(key(i));
-                    ModelOp::Batch(batch)
-                }
-                _ => ModelOp::Put {
-                    key: key(i),
-                    value: value(i, step, rng.random_range(0..150)),
-                },
+    let record = |k: &[u8], v: usize| 23 + k.len() + v;
+    let mut live = std::collections::BTreeSet::new();
+    let (mut ops, mut bytes) = (Vec::new(), 0);
+    let mut step = 0;
+    while bytes < MIN_WORKLOAD_BYTES || ops.len() < MIN_WORKLOAD_OPS {
+        step += 1;
+        let i = rng.random_range(0..12);
+        let op = match rng.random_range(0..8) {
+            0 if live.contains(&i) => {
+                live.remove(&i);
+                bytes += record(&key(i), 0);
+                ModelOp::Delete { key: key(i) }
             }
-        })
-        .collect()
+            1 => {
+                let mut batch = WriteBatch::new();
+                bytes += 23;
+                for m in 0..rng.random_range(1..4) {
+                    let j = rng.random_range(0..12);
+                    let v = value(j, step * 4 + m, rng.random_range(0..60));
+                    bytes += record(&key(j), v.len());
+                    batch.put(key(j), v);
+                    live.insert(j);
+                }
+                batch.delete(key(i));
+                bytes += record(&key(i), 0);
+                live.remove(&i);
+                ModelOp::Batch(batch)
+            }
+            _ => {
+                let v = value(i, step, rng.random_range(0..150));
+                bytes += record(&key(i), v.len());
+                live.insert(i);
+                ModelOp::Put {
+                    key: key(i),
+                    value: v,
+                }
+            }
+        };
+        ops.push(op);
+    }
+    ops
 }
 
 fn apply(store: &Bitcask, op: &ModelOp) -> kv_core::Result<()> {
@@ -98,26 +132,32 @@ fn open(sim: &SimFs, preallocate_bytes: u64) -> Bitcask {
     .unwrap()
 }
 
+/// Runs the workload of `seed` without a crash; returns the number of file
+/// system operations it made, after asserting its preconditions.
+fn complete_run(name: &str, seed: u64, ops: &[ModelOp], preallocate_bytes: u64) -> u64 {
+    let sim = SimFs::new(seed);
+    let store = open(&sim, preallocate_bytes);
+    let before = sim.op_count();
+    let complete = run(&store, ops);
+    assert!(
+        complete.acknowledged() == ops.len(),
+        "{name}, seed {seed}: failed without a crash"
+    );
+    let total = sim.op_count() - before;
+    assert!(total > 80, "{name}, seed {seed}: only {total} operations");
+    assert!(
+        store.stats().extra["files"] >= 3,
+        "{name}, seed {seed}: too few rollovers: {:?}",
+        store.stats().extra
+    );
+    total
+}
+
 fn crash_at_every_operation(name: &str, preallocate_bytes: u64) {
     let guard = SeedGuard::new(name);
     let mut rng = StdRng::seed_from_u64(guard.seed());
     let ops = workload(&mut rng);
-    let sim = SimFs::new(guard.seed());
-    let store = open(&sim, preallocate_bytes);
-    let before = sim.op_count();
-    let complete = run(&store, &ops);
-    assert!(
-        complete.acknowledged() == ops.len(),
-        "{name}: failed without a crash"
-    );
-    let total = sim.op_count() - before;
-    assert!(total > 80, "{name}: only {total} operations");
-    assert!(
-        store.stats().extra["files"] >= 3,
-        "{name}: too few rollovers: {:?}",
-        store.stats().extra
-    );
-    drop(store);
+    let total = complete_run(name, guard.seed(), &ops, preallocate_bytes);
     for n in 0..=total {
         let sim = SimFs::new(guard.seed() ^ n);
         let store = open(&sim, preallocate_bytes);
@@ -183,4 +223,17 @@ fn acknowledged_writes_survive_power_loss_with_whole_file_preallocation() {
         "acknowledged_writes_survive_power_loss_with_whole_file_preallocation",
         kv_bitcask::options::DEFAULT_PREALLOCATE_BYTES,
     );
+}
+
+/// The preconditions of the crash tests above (enough operations, enough
+/// rollovers) hold for every seed, not only for the ones CI happened to try.
+#[test]
+fn workload_preconditions_hold_for_every_seed() {
+    for seed in 0..1000 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let ops = workload(&mut rng);
+        for step in [350, kv_bitcask::options::DEFAULT_PREALLOCATE_BYTES] {
+            complete_run("precondition sweep", seed, &ops, step);
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! not a torn tail: open fails with `Corruption` naming the file and offset,
 //! unless the caller opts in to `salvage`, which skips the damaged bytes,
 //! reports them in `stats().extra["salvaged_bytes"]`, and keeps everything
-//! else. Reading a damaged record is `Corruption` too, never other data.
+//! else. Reading a damaged record is `Corruption` too, never other data, and
+//! `check()` lists the damaged spot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -94,8 +95,13 @@ fn reading_a_damaged_record_is_corruption() {
     assert!(sim.corrupt(&file, fourth + 40, b"Y"));
     assert!(store.get(&key(3)).unwrap_err().is_corruption());
     assert_eq!(store.get(&key(4)).unwrap(), Some(value(4, 0, 50)));
-    let err = store.check().unwrap_err();
-    assert!(err.is_corruption(), "{err}");
+    // check() lists the damage (it is not an error: damage is a list).
+    let report = store.check().unwrap();
+    assert_eq!(report.damage.len(), 1, "{report:?}");
+    assert_eq!(
+        (&report.damage[0].file, report.damage[0].offset),
+        (&file, fourth)
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ fn memstore_engine() -> Engine {
     Engine::new("memory", |_dir, _options| Ok(Box::new(MemStore::new())))
         .persistent(false)
         .uses_fs(false)
+        .snapshot_scans(true)
 }
 
 kv_core::conformance_suite!(memstore_engine);

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kv_core::fs::{write_file_atomic, File, Fs};
+use kv_core::fs::{create_dir_durably, write_file_atomic, File, Fs};
 use kv_core::testkit::{CrashMode, SeedGuard, SimFs, UnsyncedData};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
@@ -18,9 +18,10 @@ fn path(name: &str) -> PathBuf {
     Path::new(DIR).join(name)
 }
 
+/// A world holding the durable, empty directory [`DIR`].
 fn new_fs(seed: u64) -> SimFs {
     let fs = SimFs::new(seed);
-    fs.create_dir(Path::new(DIR)).unwrap();
+    create_dir_durably(&fs, Path::new(DIR)).unwrap();
     fs
 }
 
@@ -57,6 +58,42 @@ fn default_crash_mode_loses_unsynced_data_and_dir_entries() {
             forget_unsynced_dir_entries: true
         }
     );
+}
+
+/// The named constructors are the modes the fields spell out, so callers
+/// that build a `CrashMode` by hand keep meaning the same thing.
+#[test]
+fn named_crash_modes_spell_out_their_fields() {
+    let spelled = |unsynced, forget_unsynced_dir_entries| CrashMode {
+        unsynced,
+        forget_unsynced_dir_entries,
+    };
+    assert_eq!(CrashMode::power_loss(), spelled(UnsyncedData::Lost, true));
+    assert_eq!(
+        CrashMode::process_kill(),
+        spelled(UnsyncedData::Kept, false)
+    );
+    assert_eq!(
+        CrashMode::kept_data_lost_entries(),
+        spelled(UnsyncedData::Kept, true)
+    );
+    assert_eq!(
+        CrashMode::torn_last_write(9),
+        spelled(UnsyncedData::TornLastWrite { keep_bytes: 9 }, true)
+    );
+    assert_eq!(
+        CrashMode::garbage_tail(5),
+        spelled(UnsyncedData::GarbageTail { bytes: 5 }, true)
+    );
+    assert_eq!(
+        CrashMode::random_prefix(),
+        spelled(UnsyncedData::Random, true)
+    );
+    assert_eq!(
+        CrashMode::reordered_writeback_torn_sectors(),
+        CrashMode::new(UnsyncedData::Reordered { tear_sectors: true }, true)
+    );
+    assert_eq!(CrashMode::suite_modes(3).len(), 7);
 }
 
 #[test]
@@ -215,6 +252,7 @@ fn sync_dir_makes_only_that_directorys_entries_durable() {
     fs.create(&path("here")).unwrap();
     fs.create(Path::new("/other/there")).unwrap();
     fs.sync_dir(Path::new(DIR)).unwrap();
+    fs.sync_dir(Path::new("/")).unwrap(); // keeps /other, not /other/there
     let after = fs.crash();
     assert_eq!(after.files(), [path("here")]);
     assert_eq!(
@@ -302,7 +340,10 @@ fn power_off_after_n_refuses_the_next_mutating_op_and_all_later_ones() {
     let fs = new_fs(16);
     let f = durable_file(&fs, "f", b"base");
     let start = fs.op_count();
-    assert_eq!(start, 5, "create_dir, create, append, sync, sync_dir");
+    assert_eq!(
+        start, 6,
+        "create_dir, sync_dir of /, create, append, sync, sync_dir"
+    );
     fs.power_off_after(3);
     f.append(b"1").unwrap();
     let _ = fs.open(&path("f")).unwrap(); // opens and reads are not counted

@@ -20,9 +20,15 @@
 //! iteration ends, [`LogReader::tail`] reports it, and the engine truncates
 //! the file at [`LogReader::valid_end`]. A batch group cut short by the end of
 //! the log is part of the torn tail: the whole group is dropped.
+//!
+//! `Frontier` records (format version 2) are consumed, never yielded; with
+//! [`LogReader::with_frontier_rule`], damage followed by valid records is a
+//! torn tail when it lies at or above the highest durable frontier (see
+//! [`super::frontier`]).
 
 use std::path::Path;
 
+use super::frontier::{highest_frontier_in, judge_damage, DamageVerdict};
 use super::record::{decode_header, decode_record, Decoded, RecordKind, RecordRef};
 use crate::error::{CorruptionKind, Error, Result};
 
@@ -78,10 +84,18 @@ pub struct LogReader<'a> {
     base_offset: u64,
     pos: usize,
     tail: Tail,
+    /// Highest frontier value read so far.
+    frontier: u64,
+    /// Apply the version-2 durable frontier rule to damage.
+    frontier_rule: bool,
+    /// The torn tail was judged by the frontier rule and held valid records.
+    dropped_after_damage: bool,
 }
 
 enum Step<'a> {
     Entry(LogEntry<'a>, usize),
+    /// A `Frontier` record with its value and length: consumed, not yielded.
+    Frontier(u64, usize),
     /// The entry at `at` does not decode. `search_from` is where valid data
     /// after the damage would prove corruption; `None` means nothing can
     /// follow (the record runs past the end): a torn tail.
@@ -107,7 +121,33 @@ impl<'a> LogReader<'a> {
             base_offset,
             pos: 0,
             tail: Tail::Pending,
+            frontier: 0,
+            frontier_rule: false,
+            dropped_after_damage: false,
         }
+    }
+
+    /// Applies the durable frontier rule of format version 2 (see
+    /// [`super::frontier`]): damage followed by valid records is a torn tail,
+    /// not corruption, when it lies at or above the highest frontier found in
+    /// the log (valid records after the damage included). Use it for logs
+    /// written with version 2 whose tail a crash may have torn; without it
+    /// (version 1, or a log that was sealed whole) damage followed by a valid
+    /// record is always corruption.
+    pub fn with_frontier_rule(mut self) -> Self {
+        self.frontier_rule = true;
+        self
+    }
+
+    /// Highest durable frontier read so far (0 if none).
+    pub fn durable_frontier(&self) -> u64 {
+        self.frontier
+    }
+
+    /// True if the torn tail was judged by the frontier rule with valid (never
+    /// synced) records after the damage, which were dropped with it.
+    pub fn dropped_valid_records(&self) -> bool {
+        self.dropped_after_damage
     }
 
     /// File offset just past the last complete entry read so far: where the
@@ -163,6 +203,9 @@ impl<'a> LogReader<'a> {
             Ok(ok) => ok,
             Err(d) => return damaged(start, d),
         };
+        if first.kind == RecordKind::Frontier {
+            return Step::Frontier(first.seq, len);
+        }
         if first.kind != RecordKind::BatchBegin {
             return Step::Entry(LogEntry::Single(self.located(start, first, len)), len);
         }
@@ -184,7 +227,9 @@ impl<'a> LogReader<'a> {
                 Ok(ok) => ok,
                 Err(d) => return damaged(at, d),
             };
-            if member.kind == RecordKind::BatchBegin || member.seq != first.seq.wrapping_add(i) {
+            if matches!(member.kind, RecordKind::BatchBegin | RecordKind::Frontier)
+                || member.seq != first.seq.wrapping_add(i)
+            {
                 // A valid record where a member belongs: valid data follows
                 // the damage by definition.
                 return Step::Damaged {
@@ -210,6 +255,15 @@ impl<'a> LogReader<'a> {
         )
     }
 
+    /// Under the frontier rule, true if damage at `at` lies at or above the
+    /// highest frontier of the log.
+    fn torn_above_frontier(&self, at: usize) -> bool {
+        let after = highest_frontier_in(self.data.get(at..).unwrap_or_default());
+        let frontier = self.frontier.max(after);
+        self.frontier_rule
+            && judge_damage(self.base_offset + at as u64, frontier) == DamageVerdict::TornTail
+    }
+
     /// True if a valid record starts anywhere in `data[from..]`.
     fn valid_record_after(&self, from: usize) -> bool {
         (from..self.data.len())
@@ -229,40 +283,58 @@ impl<'a> Iterator for LogReader<'a> {
     type Item = Result<LogEntry<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.tail != Tail::Pending {
-            return None;
-        }
-        if self.pos >= self.data.len() {
-            self.tail = Tail::Clean;
-            return None;
-        }
-        match self.step() {
-            Step::Entry(entry, len) => {
-                self.pos += len;
-                Some(Ok(entry))
+        loop {
+            if self.tail != Tail::Pending {
+                return None;
             }
-            Step::Damaged {
-                at,
-                kind,
-                search_from,
-            } => {
-                if search_from.is_some_and(|from| self.valid_record_after(from)) {
-                    // Something valid follows: this is damage, not a tear.
-                    self.tail = Tail::Clean;
-                    Some(Err(Error::corruption(
-                        self.file,
-                        self.base_offset + at as u64,
-                        kind,
-                    )))
-                } else {
-                    self.tail = Tail::Torn {
-                        offset: self.valid_end(),
-                        bytes: (self.data.len() - self.pos) as u64,
-                    };
-                    None
+            if self.pos >= self.data.len() {
+                self.tail = Tail::Clean;
+                return None;
+            }
+            match self.step() {
+                Step::Frontier(value, len) => {
+                    self.frontier = self.frontier.max(value);
+                    self.pos += len;
                 }
+                Step::Entry(entry, len) => {
+                    self.pos += len;
+                    return Some(Ok(entry));
+                }
+                Step::Damaged {
+                    at,
+                    kind,
+                    search_from,
+                } => return self.damaged_at(at, kind, search_from),
             }
         }
+    }
+}
+
+impl<'a> LogReader<'a> {
+    /// Ends iteration at damage found at `at`: corruption if something valid
+    /// follows it (unless the frontier rule judges it torn), else a torn tail.
+    fn damaged_at(
+        &mut self,
+        at: usize,
+        kind: CorruptionKind,
+        search_from: Option<usize>,
+    ) -> Option<Result<LogEntry<'a>>> {
+        let valid_after = search_from.is_some_and(|from| self.valid_record_after(from));
+        if valid_after && !self.torn_above_frontier(at) {
+            // Something valid follows: this is damage, not a tear.
+            self.tail = Tail::Clean;
+            return Some(Err(Error::corruption(
+                self.file,
+                self.base_offset + at as u64,
+                kind,
+            )));
+        }
+        self.dropped_after_damage = valid_after;
+        self.tail = Tail::Torn {
+            offset: self.valid_end(),
+            bytes: (self.data.len() - self.pos) as u64,
+        };
+        None
     }
 }
 
@@ -270,7 +342,7 @@ impl<'a> Iterator for LogReader<'a> {
 mod tests {
     use super::*;
     use crate::batch::WriteBatch;
-    use crate::codec::{encode_batch, encode_delete, encode_put};
+    use crate::codec::{encode_batch, encode_delete, encode_put, HEADER_BYTES};
 
     fn sample_log() -> (Vec<u8>, Vec<usize>) {
         let mut buf = Vec::new();
@@ -399,6 +471,47 @@ mod tests {
             }) => {}
             other => panic!("expected a checksum corruption, got {other:?}"),
         }
+    }
+
+    /// Under reordered writeback, zeros where unsynced bytes never landed
+    /// followed by valid unsynced records are a torn tail above the
+    /// frontier, and the records after the zeros are dropped with it; the
+    /// same damage below the frontier is corruption.
+    #[test]
+    fn frontier_rule_tells_reordered_crash_from_corruption() {
+        use crate::codec::encode_frontier;
+        let mut log = Vec::new();
+        encode_put(&mut log, 1, b"a", b"synced");
+        let synced = log.len();
+        encode_frontier(&mut log, 100 + synced as u64);
+        let hole = log.len();
+        encode_put(&mut log, 2, b"b", b"lost");
+        let hole_end = log.len();
+        encode_put(&mut log, 3, b"c", b"landed");
+        let mut crashed = log.clone();
+        crashed[hole..hole_end].fill(0);
+        let mut r = LogReader::new(Path::new("log"), &crashed, 100).with_frontier_rule();
+        let entries: Vec<_> = r.by_ref().collect::<Result<_>>().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            r.tail(),
+            Tail::Torn {
+                offset: 100 + hole as u64,
+                bytes: (crashed.len() - hole) as u64
+            }
+        );
+        assert!(r.dropped_valid_records());
+        assert_eq!(r.durable_frontier(), 100 + synced as u64);
+        // Without the rule (format version 1) it is corruption.
+        assert!(read_all(&crashed).0.is_err());
+        // Damage below the frontier (in the synced record), frontier after it.
+        let mut damaged = log.clone();
+        damaged[HEADER_BYTES + 2] ^= 0xff;
+        let mut r = LogReader::new(Path::new("log"), &damaged, 100).with_frontier_rule();
+        assert!(
+            r.any(|e| e.is_err()),
+            "damage below the frontier must be corruption"
+        );
     }
 
     #[test]

@@ -18,20 +18,29 @@
 //!   `Put`/`Delete` records with sequence numbers `seq, seq+1, ... seq+n-1`.
 //!   A group is applied only whole.
 //!
+//! - Format version 2 adds the `Frontier` record (kind 4): the durable
+//!   frontier that tells a torn tail from corruption under reordered
+//!   writeback ([`frontier`]).
+//!
 //! Decoding never panics, never trusts a length (every length is checked
 //! against the limits and against the bytes available before use) and never
 //! allocates from one: records are borrowed slices of the input.
 
 mod file_header;
+pub mod frontier;
 mod le;
 mod log_reader;
 mod record;
 
 pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
+pub use frontier::{
+    frontier_at_end, highest_frontier_in, judge_damage, DamageVerdict, FrontierTracker,
+    FRONTIER_STEP_BYTES,
+};
 pub use le::{open_block, put_varint, seal_block, LeReader, BLOCK_TRAILER_BYTES};
 pub use log_reader::{LogEntry, LogReader, Tail};
 pub use record::{
-    decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_put,
-    encoded_len, Decoded, RecordHeader, RecordKind, RecordRef, HEADER_BYTES, MAX_RECORD_BYTES,
-    RECORD_FORMAT_VERSION,
+    decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_frontier,
+    encode_put, encoded_len, Decoded, RecordHeader, RecordKind, RecordRef, HEADER_BYTES,
+    MAX_RECORD_BYTES, RECORD_FORMAT_VERSION,
 };

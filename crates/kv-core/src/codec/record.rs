@@ -6,7 +6,10 @@ use crate::limits::{MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 /// Version of the record format described in `docs/format-record.md`. Files
 /// that hold records carry it in their [`super::FileHeader`].
-pub const RECORD_FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 adds the [`RecordKind::Frontier`] record (the durable frontier,
+/// see [`super::frontier`]); version 1 logs never hold one.
+pub const RECORD_FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the key: crc (4) + len (4) + kind (1) + seq (8) + key_len (2)
 /// + value_len (4).
@@ -29,6 +32,10 @@ pub enum RecordKind {
     /// Start of a batch group; `value_len` holds the member count, no key or
     /// value bytes follow.
     BatchBegin = 3,
+    /// The durable frontier (format version 2): `seq` holds the log offset
+    /// known to be synced when the record was written; no key or value.
+    /// Readers consume it; it is never yielded as an entry.
+    Frontier = 4,
 }
 
 impl RecordKind {
@@ -37,6 +44,7 @@ impl RecordKind {
             1 => Some(Self::Put),
             2 => Some(Self::Delete),
             3 => Some(Self::BatchBegin),
+            4 => Some(Self::Frontier),
             _ => None,
         }
     }
@@ -121,6 +129,12 @@ pub fn encode_batch_begin(out: &mut Vec<u8>, first_seq: u64, count: u32) {
     encode(out, RecordKind::BatchBegin, first_seq, &[], &[], count);
 }
 
+/// Appends a `Frontier` record saying the log is synced up to offset
+/// `synced_len` (see [`super::frontier`]).
+pub fn encode_frontier(out: &mut Vec<u8>, synced_len: u64) {
+    encode(out, RecordKind::Frontier, synced_len, &[], &[], 0);
+}
+
 /// Appends a whole batch group: `BatchBegin` then one record per operation,
 /// with sequence numbers `first_seq..first_seq + batch.len()`. An empty batch
 /// appends nothing. REQUIRES: the batch passed [`crate::limits::check_batch`].
@@ -192,6 +206,7 @@ pub fn decode_header(buf: &[u8]) -> Option<Result<RecordHeader, CorruptionKind>>
         RecordKind::BatchBegin => {
             key_len == 0 && batch_len >= 1 && batch_len as usize <= MAX_BATCH_OPS
         }
+        RecordKind::Frontier => key_len == 0 && value_len == 0,
     };
     if !shape_ok || len != COUNTED_HEADER_BYTES + key_len + value_len {
         return Some(Err(CorruptionKind::BadLength {

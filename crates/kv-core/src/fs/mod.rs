@@ -138,6 +138,8 @@ pub trait Fs: Send + Sync + Debug {
     fn create_dir(&self, dir: &Path) -> io::Result<()>;
 
     /// Makes the directory's entries (creations, renames, removals) durable.
+    /// The empty path is the current directory (the parent of a relative
+    /// path's first component).
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 
     /// Takes an exclusive lock on the directory for as long as the returned
@@ -198,11 +200,13 @@ pub fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
     }
     fs.create_dir(dir)?;
     for created in missing.iter().rev() {
-        if let Some(parent) = created.parent() {
-            if !parent.as_os_str().is_empty() {
-                fs.sync_dir(parent)?;
-            }
-        }
+        // A relative path's top directory has the empty parent: the current
+        // directory, synced as "." on a real file system.
+        let parent = match created.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new(""),
+        };
+        fs.sync_dir(parent)?;
     }
     Ok(())
 }

@@ -168,3 +168,78 @@ pub fn batch_is_atomic_across_crash(engine: &Engine) -> CaseOutcome {
     }
     CaseOutcome::Passed
 }
+
+/// Operations in the batch of [`batch_larger_than_a_file_is_all_or_nothing`].
+const LARGE_BATCH_OPS: usize = 1200;
+
+/// 1,000 puts of 300-byte values (new keys and overwrites) and 200 deletes:
+/// about 330 KiB, more than a data file of most engines' test setups.
+fn larger_than_a_file() -> WriteBatch {
+    let mut batch = WriteBatch::new();
+    for i in 0..1000 {
+        batch.put(key(i), value(i, 3, 300));
+    }
+    for i in 1000..LARGE_BATCH_OPS {
+        batch.delete(key(i));
+    }
+    batch
+}
+
+/// A batch of 1,200 operations (about 330 KiB, larger than one data file)
+/// crashed at every file-system operation (sampled) of its write and, under
+/// `Manual`, of the `sync()` after it: under `Always` and under `Manual`,
+/// after a crash in every crash mode, all of it is there or none of it.
+pub fn batch_larger_than_a_file_is_all_or_nothing(engine: &Engine) -> CaseOutcome {
+    let guard = SeedGuard::new(format!(
+        "{}::batch_larger_than_a_file_is_all_or_nothing",
+        engine.name
+    ));
+    let mut rng = seeded_rng(guard.seed());
+    let batch = larger_than_a_file();
+    assert!(
+        batch.len() > 1000,
+        "the batch has only {} operations",
+        batch.len()
+    );
+    let op = ModelOp::Batch(batch.clone());
+    for policy in [SyncPolicy::Always, SyncPolicy::Manual] {
+        let run = |seed: u64, cut: Option<u64>| {
+            let (sim, store) = fresh_sim_store(engine, seed, policy);
+            let mut history = History::new(Model::new());
+            for i in 900..LARGE_BATCH_OPS {
+                let put = ModelOp::Put {
+                    key: key(i),
+                    value: value(i, 1, 50),
+                };
+                ok(super::harness::write_op(&*store, &put), "preload put");
+                history.acknowledge(&put);
+            }
+            ok(store.sync(), "preload sync");
+            history.mark_synced();
+            let before = sim.op_count();
+            if let Some(n) = cut {
+                sim.power_off_after(n);
+            }
+            match store.write(&batch).and_then(|()| store.sync()) {
+                Ok(()) => {
+                    history.acknowledge(&op);
+                    history.mark_synced();
+                }
+                Err(_) => history.fail(&op),
+            }
+            (sim.op_count() - before, sim, store, history)
+        };
+        let (total, _, _, _) = run(guard.seed(), None);
+        for n in crash_points(total, cap(12, 300), &mut rng) {
+            let (_, sim, store, history) = run(guard.seed() ^ n, Some(n));
+            for mode in crash_modes(&mut rng) {
+                let context = format!(
+                    "{policy:?}: power cut after {n} of the batch's {total} file-system operations"
+                );
+                crash_and_verify(engine, &sim, mode, policy, &history, context);
+            }
+            drop(store);
+        }
+    }
+    CaseOutcome::Passed
+}

@@ -17,7 +17,9 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::RngExt;
 
-use super::harness::{assert_matches_model, cap, ok, passed, scan_vec, seeded_rng, TempStore};
+use super::harness::{
+    assert_check_passes, assert_matches_model, cap, ok, passed, scan_vec, seeded_rng, TempStore,
+};
 use super::{CaseOutcome, Engine};
 use crate::batch::WriteBatch;
 use crate::store::{Direction, KeyRange, Store};
@@ -311,6 +313,78 @@ pub fn writes_while_a_scan_is_open_do_not_block(engine: &Engine) -> CaseOutcome 
     model.put(&writer_key(0, 5), &versioned_value(&writer_key(0, 5), 1));
     model.delete(&writer_key(0, 60));
     assert_matches_model(&*store, &model, "after writes made during a scan");
-    ok(store.check(), "check()");
+    assert_check_passes(&*store, "at the end of the case");
     CaseOutcome::Passed
+}
+
+/// Three writers (each owning its keys, versions increasing per key), two
+/// readers and a thread running `compact()` over and over, together: every
+/// value a reader gets was written for that key, and no reader sees a
+/// version older than one it saw before; after the threads stop, one more
+/// `compact()` leaves exactly the union of the writers' models.
+pub fn compact_while_readers_and_writers_run(engine: &Engine) -> CaseOutcome {
+    const WRITERS: usize = 3;
+    const KEYS_PER_WRITER: usize = 40;
+    let guard = SeedGuard::new(format!(
+        "{}::compact_while_readers_and_writers_run",
+        engine.name
+    ));
+    let ops = cap(600, 10_000);
+    let db = TempStore::new(engine);
+    let store = db.open();
+    let done = AtomicBool::new(false);
+    let models = thread::scope(|s| {
+        let (store, done) = (&*store, &done);
+        let mut helpers: Vec<thread::ScopedJoinHandle<'_, ()>> = (0..2u64)
+            .map(|r| {
+                let mut rng = seeded_rng(guard.seed() ^ (200 + r));
+                s.spawn(move || {
+                    let mut last_seen: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                    while !done.load(Ordering::Acquire) {
+                        let k = writer_key(rng.random_range(0..WRITERS), rng.random_range(0..KEYS_PER_WRITER));
+                        if let Some(v) = ok(store.get(&k), "get while compact() runs") {
+                            let version = version_of(&k, &v, "get while compact() runs");
+                            let last = last_seen.entry(k.clone()).or_insert(version);
+                            assert!(
+                                version >= *last,
+                                "reader {r} saw version {version} of {} after version {last} while compact() ran",
+                                show_bytes(&k)
+                            );
+                            *last = version;
+                        }
+                    }
+                })
+            })
+            .collect();
+        helpers.push(s.spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::Acquire) || runs < 3 {
+                ok(store.compact(), "compact() while readers and writers run");
+                runs += 1;
+            }
+        }));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let mut rng = seeded_rng(guard.seed() ^ (300 + w as u64));
+                s.spawn(move || run_writer(store, w, KEYS_PER_WRITER, ops, &mut rng))
+            })
+            .collect();
+        let models = join_all(writers);
+        done.store(true, Ordering::Release);
+        unwrap_joined(join_all(helpers));
+        unwrap_joined(models)
+    });
+    let model: Model = models.into_iter().flat_map(|m| m.pairs()).collect();
+    assert_matches_model(
+        &*store,
+        &model,
+        "after readers, writers and compact() ran together",
+    );
+    ok(store.compact(), "a last compact()");
+    assert_matches_model(
+        &*store,
+        &model,
+        "after the threads stopped and a last compact()",
+    );
+    passed(store)
 }

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use super::{CaseOutcome, Engine};
 use crate::error::Result;
 use crate::fs::{Fs, StdFs};
-use crate::options::{Background, Options, SyncPolicy};
+use crate::options::{Background, OpenMode, Options, SyncPolicy};
 use crate::store::{Direction, KeyRange, KvPair, Store};
 use crate::testkit::model::{describe_op, diff_lines, show_bytes, Model, ModelOp};
 use crate::testkit::SimFs;
@@ -106,6 +106,23 @@ pub(super) fn try_open_on(
         Options::with_fs(fs)
             .sync(sync)
             .background(Background::Inline),
+    )
+}
+
+/// Opens the engine in [`SIM_DB_DIR`] on `fs` in `mode`, background work
+/// [`Background::Inline`].
+pub(super) fn try_open_on_with(
+    engine: &Engine,
+    fs: Arc<dyn Fs>,
+    sync: SyncPolicy,
+    mode: OpenMode,
+) -> Result<Box<dyn Store>> {
+    (engine.open)(
+        Path::new(SIM_DB_DIR),
+        Options::with_fs(fs)
+            .sync(sync)
+            .background(Background::Inline)
+            .open_mode(mode),
     )
 }
 
@@ -218,10 +235,23 @@ pub(super) fn assert_get(
     );
 }
 
-/// Asserts that `check()` passes.
+/// Asserts that `check()` returns `Ok` with an empty damage list.
 pub(super) fn assert_check_passes(store: &dyn Store, context: impl Display) {
-    if let Err(e) = store.check() {
-        panic!("{context}: check() failed: {e}");
+    match store.check() {
+        Err(e) => panic!("{context}: check() failed: {e}"),
+        Ok(report) if !report.damage.is_empty() => {
+            let shown: Vec<String> = report
+                .damage
+                .iter()
+                .take(8)
+                .map(|d| d.to_string())
+                .collect();
+            panic!(
+                "{context}: check() found {} damaged spots on a sound store: {shown:#?}",
+                report.damage.len()
+            );
+        }
+        Ok(_) => {}
     }
 }
 

@@ -95,9 +95,15 @@ fn run_sequence(engine: &Engine, ops: &[ModelOp]) -> std::result::Result<(), Tes
             diff_lines(&model, &got)
         )));
     }
-    store
+    let report = store
         .check()
         .map_err(|e| TestCaseError::fail(format!("final check(): {e}")))?;
+    if !report.damage.is_empty() {
+        return Err(TestCaseError::fail(format!(
+            "final check() found damage on a sound store: {:?}",
+            report.damage
+        )));
+    }
     Ok(())
 }
 

@@ -1,67 +1,16 @@
 //! What survives a simulated power loss: [`CrashMode`] chooses, per file, how
 //! much of the unsynced data is kept, and whether unsynced directory entries
-//! revert.
+//! (of files and of directories) revert.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, RngExt, SeedableRng};
 
-use super::state::{write_into, Inode, InodeId, PendingOp, State};
-
-/// How a crash treats what was not made durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CrashMode {
-    /// What happens to file data written since the file's last `sync`.
-    pub unsynced: UnsyncedData,
-    /// If true, directory entries created, renamed or removed since the last
-    /// `sync_dir` of their parent directory revert (the file vanishes / the
-    /// old name comes back / the removed file comes back). If false, the
-    /// current namespace survives as is.
-    pub forget_unsynced_dir_entries: bool,
-}
-
-impl Default for CrashMode {
-    /// The harshest ordinary power loss: unsynced data lost, unsynced
-    /// directory entries reverted.
-    fn default() -> Self {
-        CrashMode {
-            unsynced: UnsyncedData::Lost,
-            forget_unsynced_dir_entries: true,
-        }
-    }
-}
-
-/// What survives of the data written to a file since its last `sync`. The
-/// result is always the durable bytes with a prefix of the unsynced changes
-/// replayed in order, the next one possibly torn (plus garbage where stated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnsyncedData {
-    /// Only synced bytes survive.
-    #[default]
-    Lost,
-    /// Everything written survives (a process crash with the OS still up).
-    Kept,
-    /// Per file: all unsynced changes before the last write survive, in
-    /// order; the last write keeps only its first `keep_bytes` bytes (0 =
-    /// lost entirely); truncations after it are lost. A file whose unsynced
-    /// changes hold no write keeps them all.
-    TornLastWrite {
-        /// Bytes of the last write that reach the disk.
-        keep_bytes: usize,
-    },
-    /// Unsynced data lost, and `bytes` bytes of seeded garbage appear after
-    /// the file's durable end if an unsynced write reached past that end.
-    GarbageTail {
-        /// Length of the garbage tail.
-        bytes: usize,
-    },
-    /// Chosen per file from the seed: a random prefix of the unsynced changes
-    /// survives (possibly all or none), the next one, if a write, torn at a
-    /// random byte; one time in four the rest of that torn write's range is
-    /// partly filled with garbage instead of its data.
-    Random,
-}
+use super::mode::{CrashMode, UnsyncedData};
+use super::reorder::reordered_bytes;
+use super::state::{is_root, parent_of, write_into, Inode, InodeId, PendingOp, State};
 
 /// Salt so the crash stream differs from other uses of the same seed.
 const CRASH_SALT: u64 = 0x5eed_c4a5_4b1d_0001;
@@ -73,7 +22,8 @@ const INODE_SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
 pub(super) fn crash_state(old: &State, mode: CrashMode) -> State {
     let mut seeder = Xoshiro256PlusPlus::seed_from_u64(old.seed ^ CRASH_SALT);
     let mut new = State::new(seeder.next_u64());
-    new.dirs = old.dirs.clone();
+    new.dirs = surviving_dirs(old, mode.forget_unsynced_dir_entries);
+    new.durable_dirs = new.dirs.clone();
     let names = if mode.forget_unsynced_dir_entries {
         &old.durable
     } else {
@@ -82,6 +32,9 @@ pub(super) fn crash_state(old: &State, mode: CrashMode) -> State {
     // An inode reachable by two surviving names stays one inode (a hard link).
     let mut renumbered: BTreeMap<InodeId, InodeId> = BTreeMap::new();
     for (path, old_id) in names {
+        if !new.is_dir(parent_of(path)) {
+            continue; // its directory vanished
+        }
         let new_id = match renumbered.get(old_id) {
             Some(id) => *id,
             None => {
@@ -99,6 +52,24 @@ pub(super) fn crash_state(old: &State, mode: CrashMode) -> State {
         new.durable.insert(path.clone(), new_id);
     }
     new
+}
+
+/// The directories a crash keeps: all current ones, or, when unsynced entries
+/// are forgotten, those whose own entry and every ancestor's entry were
+/// synced into their parents (the roots are implied and always kept).
+fn surviving_dirs(old: &State, forget_unsynced_dir_entries: bool) -> BTreeSet<PathBuf> {
+    if !forget_unsynced_dir_entries {
+        return old.dirs.clone();
+    }
+    old.durable_dirs
+        .iter()
+        .filter(|dir| {
+            dir.ancestors()
+                .skip(1)
+                .all(|a| is_root(a) || old.durable_dirs.contains(a))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The bytes of one file after power loss.
@@ -149,6 +120,9 @@ pub(super) fn surviving_bytes(
                 }
                 torn
             })
+        }
+        UnsyncedData::Reordered { tear_sectors } => {
+            reordered_bytes(&inode.durable, ops, tear_sectors, &mut rng)
         }
     }
 }

@@ -1,27 +1,91 @@
 //! [`SimFs`]: an in-memory file system that keeps, for every file, what is
 //! durable and what is only written, so tests can cut the power at any
-//! operation and see exactly what a real disk might have kept.
+//! operation and see exactly what a real disk and kernel might have kept.
 //!
 //! # Model
 //!
 //! - Every file is an inode with its *durable* bytes, its *written* bytes
 //!   (what reads see) and the ordered list of changes (writes at an offset,
-//!   truncations) made since its last [`File::sync`]. A crash replays a prefix
-//!   of those changes onto the durable bytes, chosen by [`CrashMode`].
+//!   truncations) made since its last [`File::sync`], which makes them all
+//!   durable, length included. A crash builds each file from its durable
+//!   bytes and a part of those changes chosen by [`CrashMode::unsynced`].
 //! - Names live in two namespaces: the *current* one and the *durable* one.
 //!   [`Fs::sync_dir`] on a directory copies that directory's current entries
-//!   into the durable namespace. A file created but never synced has empty
-//!   durable content.
+//!   (files and subdirectories) into the durable namespace. A file created
+//!   but never synced has empty durable content.
+//! - Directories are entries of their parent like files:
+//!   [`Fs::create_dir`] creates them in the current namespace only, and a
+//!   new directory is durable once its parent is synced
+//!   ([`crate::fs::create_dir_durably`] does that for a store directory and
+//!   its missing parents). The roots `/` and `` always exist. A crash that
+//!   forgets unsynced entries drops every directory whose own entry, or an
+//!   ancestor's, was never synced, and every file in it, whatever was synced
+//!   inside ([`SimFs::dir_is_durable`] tells whether a directory would stay).
 //! - [`Fs::create`] on an existing name truncates that inode in place (like
 //!   `O_TRUNC`): the name is unchanged, the truncation is an unsynced change.
-//! - Directories are always durable once created (engines create their
-//!   directory once, before any file); a file's parent must exist.
 //! - Handles refer to inodes, so an open handle keeps working after its file
 //!   is removed or renamed; an inode is freed when no name and no handle
 //!   refers to it.
-//! - Everything is deterministic from the seed given to [`SimFs::new`].
+//! - Everything is deterministic from the seed given to [`SimFs::new`]: the
+//!   same operations crashed with the same mode give the same world.
+//!
+//! # Crash modes
+//!
+//! [`SimFs::crash_with`] takes a [`CrashMode`]: what survives of the unsynced
+//! data ([`UnsyncedData`]) and whether unsynced directory entries are
+//! forgotten. Every mode keeps the synced bytes that no unsynced change
+//! touched, and a crash with nothing unsynced changes nothing.
+//! [`CrashMode::suite_modes`] lists the modes every crash case of the
+//! conformance suite runs under:
+//!
+//! | constructor | unsynced file data | unsynced entries |
+//! |---|---|---|
+//! | [`CrashMode::power_loss`] (default) | lost | forgotten |
+//! | [`CrashMode::torn_last_write`] | in-order prefix, last write cut after `keep_bytes` | forgotten |
+//! | [`CrashMode::garbage_tail`] | lost; seeded garbage after the durable end of extended files | forgotten |
+//! | [`CrashMode::random_prefix`] | seeded in-order prefix, next write torn at a byte, maybe garbage | forgotten |
+//! | [`CrashMode::reordered_writeback`] | any seeded subset of 4 KiB page pieces, out of order | forgotten |
+//! | [`CrashMode::reordered_writeback_torn_sectors`] | as above, a piece may keep only its first 512-byte sectors | forgotten |
+//! | [`CrashMode::process_kill`] | all kept, nothing torn | kept |
+//!
+//! ([`CrashMode::kept_data_lost_entries`], all data kept with entries
+//! forgotten, is not in the list.)
+//!
+//! # Reordered writeback
+//!
+//! Real writeback flushes dirty pages in any order, and a disk may persist
+//! its queue in any order, so after power loss a later write can be on disk
+//! without an earlier one. Under [`UnsyncedData::Reordered`] every unsynced
+//! write is cut into pieces at file offsets that are multiples of
+//! [`WRITEBACK_PAGE_BYTES`] (4096); each piece independently reached the disk
+//! or not (per file, the survival rate is drawn from 0, 1/4, 1/2, 3/4 and 1).
+//! The file length is metadata a journal commits in order: a seeded prefix of
+//! the unsynced changes has its length effect committed. The file after the
+//! crash is its durable bytes with, in the original order, the surviving
+//! pieces written and the committed truncations applied, then zero-extended
+//! to the committed length if shorter. Hence:
+//!
+//! - a piece that did not survive reads as the old durable bytes, or as zeros
+//!   past the old durable end (when a surviving piece or the committed length
+//!   reaches past it);
+//! - the length is the durable length, a committed length or truncation, or
+//!   the end of a surviving (possibly sector-torn) piece;
+//! - with `tear_sectors`, one surviving piece in four that spans a boundary
+//!   of [`WRITEBACK_SECTOR_BYTES`] (512) keeps only its sectors before a
+//!   seeded such boundary.
+//!
+//! So a log can hold zeros followed by valid records that were never synced:
+//! after a reordered crash, only bytes below a durable point (a sync that
+//! returned) can be trusted to be whole.
+//!
+//! Pieces are cut per write, not per page, so of two unsynced writes into the
+//! same page the later can survive without the earlier: harsher than a page
+//! cache, which writes a page back whole, on purpose (a disk with 512-byte
+//! sectors can tear a page, and nothing orders two writes but a sync).
 
 mod crash;
+mod mode;
+mod reorder;
 mod state;
 
 use std::fmt;
@@ -29,11 +93,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use crash::{CrashMode, UnsyncedData};
+pub use mode::{CrashMode, UnsyncedData};
+pub use reorder::{WRITEBACK_PAGE_BYTES, WRITEBACK_SECTOR_BYTES};
 pub use state::MAX_SIM_FILE_BYTES;
 
 use crate::fs::{DirLock, File, Fs};
-use state::{checked_range, normalize, InodeId, PendingOp, State};
+use state::{checked_range, is_root, normalize, InodeId, PendingOp, State};
 
 type Shared = Arc<Mutex<State>>;
 
@@ -103,8 +168,9 @@ impl SimFs {
         self.state().powered_off
     }
 
-    /// Power loss with [`CrashMode::default`] (unsynced data and unsynced
-    /// directory entries lost). See [`SimFs::crash_with`].
+    /// Power loss with [`CrashMode::default`] ([`CrashMode::power_loss`]:
+    /// unsynced data and unsynced directory entries lost). See
+    /// [`SimFs::crash_with`].
     pub fn crash(&self) -> SimFs {
         self.crash_with(CrashMode::default())
     }
@@ -118,8 +184,9 @@ impl SimFs {
         SimFs::from_state(crash::crash_state(&self.state(), mode))
     }
 
-    /// Durable bytes of a file (what a crash that loses unsynced data keeps),
-    /// or `None` if the durable namespace has no such file.
+    /// Durable bytes of a file (what a crash that loses unsynced data keeps,
+    /// provided its directory survives: see [`SimFs::dir_is_durable`]), or
+    /// `None` if the durable namespace has no such file.
     pub fn durable_contents(&self, path: &Path) -> Option<Vec<u8>> {
         let state = self.state();
         let id = state.durable.get(&normalize(path))?;
@@ -178,6 +245,16 @@ impl SimFs {
         inode.durable.resize(len, 0);
         inode.pending.clear();
         true
+    }
+
+    /// True if a crash that forgets unsynced directory entries keeps the
+    /// directory `dir`: it is a root, or it and each of its ancestors was
+    /// synced into its parent after being created.
+    pub fn dir_is_durable(&self, dir: &Path) -> bool {
+        let dir = normalize(dir);
+        let state = self.state();
+        dir.ancestors()
+            .all(|a| is_root(a) || state.durable_dirs.contains(a))
     }
 
     /// Every file path in the current namespace, sorted.

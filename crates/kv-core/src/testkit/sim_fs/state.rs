@@ -107,8 +107,13 @@ pub(super) struct State {
     pub(super) current: BTreeMap<PathBuf, InodeId>,
     /// Names as they were at the last `sync_dir` of each parent.
     pub(super) durable: BTreeMap<PathBuf, InodeId>,
-    /// Created directories (always durable); the roots `/` and `` are implied.
+    /// Directories as processes see them now; the roots `/` and `` are
+    /// implied (never listed here) and always exist.
     pub(super) dirs: BTreeSet<PathBuf>,
+    /// Directories whose entry in their parent was synced by a `sync_dir` of
+    /// the parent since they were created (a subset of `dirs`). One survives
+    /// a crash that forgets unsynced entries only if its ancestors do too.
+    pub(super) durable_dirs: BTreeSet<PathBuf>,
     pub(super) locks: BTreeSet<PathBuf>,
     /// Shared (read-only) locks held, per directory.
     pub(super) shared_locks: BTreeMap<PathBuf, usize>,
@@ -132,8 +137,13 @@ pub(super) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// True for the roots `/` and ``, which every world has.
+pub(super) fn is_root(path: &Path) -> bool {
+    path == Path::new("/") || path.as_os_str().is_empty()
+}
+
 /// The directory holding `path` (`` for a bare relative name).
-fn parent_of(path: &Path) -> &Path {
+pub(super) fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new(""))
 }
 
@@ -185,7 +195,7 @@ impl State {
     }
 
     pub(super) fn is_dir(&self, path: &Path) -> bool {
-        path == Path::new("/") || path.as_os_str().is_empty() || self.dirs.contains(path)
+        is_root(path) || self.dirs.contains(path)
     }
 
     pub(super) fn inode(&self, id: InodeId) -> io::Result<&Inode> {
@@ -261,7 +271,8 @@ impl State {
         Ok(())
     }
 
-    /// Creates `dir` and its ancestors.
+    /// Creates `dir` and its ancestors, in the current namespace only: each
+    /// new directory's entry is durable once its parent is synced.
     pub(super) fn create_dir(&mut self, dir: &Path) -> io::Result<()> {
         let ancestors: Vec<&Path> = dir.ancestors().collect();
         if let Some(file) = ancestors.iter().find(|a| self.current.contains_key(**a)) {
@@ -278,7 +289,8 @@ impl State {
         Ok(())
     }
 
-    /// Makes the current entries of `dir` its durable ones.
+    /// Makes the current entries of `dir` its durable ones: its files and its
+    /// subdirectories.
     pub(super) fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {
         if !self.is_dir(dir) {
             return Err(not_found("directory", dir));
@@ -299,6 +311,13 @@ impl State {
             .map(|(p, id)| (p.clone(), *id))
             .collect();
         self.durable.extend(fresh);
+        let subdirs: Vec<PathBuf> = self
+            .dirs
+            .iter()
+            .filter(|d| parent_of(d) == dir)
+            .cloned()
+            .collect();
+        self.durable_dirs.extend(subdirs);
         for (_, id) in stale {
             self.collect_if_orphan(id);
         }

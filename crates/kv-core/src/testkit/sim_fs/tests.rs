@@ -1,5 +1,13 @@
 //! SimFs gives the same basic semantics as StdFs, and its bookkeeping keeps
 //! its invariants.
+//!
+//! Submodules: directory durability, reordered writeback, and the crash-mode
+//! sweep with its independent oracle.
+
+mod dir_durability;
+mod mode_sweep;
+mod oracle;
+mod reordered_writeback;
 
 use std::io;
 use std::path::Path;
