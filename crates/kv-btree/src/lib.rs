@@ -61,9 +61,9 @@
 //! # Errors
 //!
 //! `Corruption` for any run or slot that fails verification (with the
-//! file and offset). `check()` returns every finding in its report under
-//! `OpenMode::Verify`; on a read-write or read-only handle it returns
-//! `Err(Corruption)` for the first one, as open would; `Poisoned` after a failed write or sync; `ReadOnly`
+//! file and offset). `check()` returns `Ok(report)` listing every finding
+//! in `report.damage` on any handle (`Err` only for I/O failures);
+//! `Poisoned` after a failed write or sync; `ReadOnly`
 //! for writes on a store opened `ReadOnly` or `Verify`; `TooLarge` for
 //! oversized keys, values and batches; `Locked`, `WrongEngine`, `NoStore`,
 //! `ForeignDirectory` from open.

@@ -225,7 +225,11 @@ impl Drop for Btree {
 impl Store for Btree {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let tree = self.inner.newest();
-        crate::read::get(&self.inner.pager, &tree, key)
+        match crate::read::get(&self.inner.pager, &tree, key) {
+            // Verify opens with what it could read (see `cursor`).
+            Err(e) if e.is_corruption() && self.salvaging() => Ok(None),
+            result => result,
+        }
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
@@ -255,12 +259,10 @@ impl Store for Btree {
 
     fn scan(&self, range: &KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
         let tree = self.inner.newest();
-        Ok(Box::new(crate::cursor::Cursor::new(
-            &self.inner.pager,
-            tree,
-            range.clone(),
-            direction,
-        )))
+        Ok(Box::new(
+            crate::cursor::Cursor::new(&self.inner.pager, tree, range.clone(), direction)
+                .salvage(self.salvaging()),
+        ))
     }
 
     fn sync(&self) -> Result<()> {
@@ -290,6 +292,12 @@ impl Store for Btree {
 }
 
 impl Btree {
+    /// True on a store opened `OpenMode::Verify`: reads skip what they
+    /// cannot read (see [`crate::cursor`]).
+    fn salvaging(&self) -> bool {
+        self.inner.options.core.open_mode == kv_core::OpenMode::Verify
+    }
+
     /// The figures `stats()` reads, for [`crate::stats`].
     pub(crate) fn figures(inner: &Inner) -> [u64; 6] {
         let f = &inner.figures;
