@@ -238,7 +238,16 @@ impl Checker<'_> {
     }
 }
 
-fn check_slots(c: &mut Checker<'_>, w: &Writer, file_len: u64) -> Result<()> {
+fn check_slots(c: &mut Checker<'_>, w: &Writer, file_len: u64, unwritten: bool) -> Result<()> {
+    if unwritten {
+        // No commit was ever durable: a torn first open, not damage (a
+        // read-write open rewrites both slots).
+        c.report.notes.push(
+            "no commit slot holds a commit yet (a crash during the first open): the store is empty"
+                .into(),
+        );
+        return Ok(());
+    }
     let (durable_txn, durable_slot) = (w.durable.txn, w.durable_slot);
     for index in 0..SLOT_PAGES {
         let mut page = vec![0; PAGE_BYTES];
@@ -298,7 +307,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
         unreadable: 0,
     };
     c.claim(0, SLOT_PAGES, Owner::Slot);
-    check_slots(&mut c, &w, file_len)?;
+    check_slots(&mut c, &w, file_len, inner.unwritten)?;
     if let Some(root) = tree.root {
         c.check_node(root, 1, None, None)?;
     }

@@ -78,6 +78,10 @@ pub(crate) struct Inner {
     pub read_only: bool,
     pub open_damage: Vec<Damage>,
     pub open_notes: Vec<String>,
+    /// A read-only open of a file that never held a durable commit (a
+    /// crash tore the first open's slots): the store is empty and the
+    /// slots on disk vouch for nothing.
+    pub unwritten: bool,
     pub figures: Figures,
     _lock: Box<dyn DirLock>,
 }
@@ -177,6 +181,7 @@ impl Btree {
             read_only,
             open_damage: recovered.damage,
             open_notes: recovered.notes,
+            unwritten: read_only && recovered.fresh,
             figures,
             _lock: lock,
         };
