@@ -6,6 +6,11 @@
 //! and, at its end, climbs to the nearest branch with a next (or previous)
 //! child and descends to that child's first (or last) leaf. Writes made
 //! after the scan started are invisible to it, and it never blocks them.
+//!
+//! A salvaging cursor (on a store opened `OpenMode::Verify`) skips what it
+//! cannot read, a damaged node's subtree or a damaged value, and yields the
+//! rest: the store "opens with what it could read", and `check()` lists the
+//! damage.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -29,6 +34,7 @@ pub struct Cursor<'p> {
     stack: Vec<(Arc<Node>, usize)>,
     started: bool,
     done: bool,
+    salvage: bool,
 }
 
 impl<'p> Cursor<'p> {
@@ -43,6 +49,23 @@ impl<'p> Cursor<'p> {
             stack: Vec::new(),
             started: false,
             done,
+            salvage: false,
+        }
+    }
+
+    /// Skips damaged nodes and values instead of yielding
+    /// `Err(Corruption)` (see the module docs).
+    pub fn salvage(mut self, salvage: bool) -> Self {
+        self.salvage = salvage;
+        self
+    }
+
+    /// `result`, or under salvage `None` in place of a `Corruption`.
+    fn salvaged<T>(&self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if self.salvage && e.is_corruption() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -50,7 +73,10 @@ impl<'p> Cursor<'p> {
     fn descend(&mut self, mut run: RunRef, bound: Option<&Bound<Vec<u8>>>) -> Result<()> {
         let forward = self.direction == Direction::Forward;
         loop {
-            let node = self.pager.load_node(run)?;
+            let loaded = self.pager.load_node(run);
+            let node = self
+                .salvaged(loaded)?
+                .unwrap_or_else(|| Arc::new(Node::Leaf(Vec::new())));
             match &*node {
                 Node::Branch { keys, children } => {
                     let i = match bound {
@@ -144,8 +170,10 @@ impl<'p> Cursor<'p> {
                 return Ok(None);
             }
             let key = entry.key.clone();
-            let value = value_bytes(self.pager, &entry.value)?;
-            return Ok(Some((key, value)));
+            let read = value_bytes(self.pager, &entry.value);
+            if let Some(value) = self.salvaged(read)? {
+                return Ok(Some((key, value)));
+            }
         }
     }
 }

@@ -106,7 +106,6 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
     file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;
     file.sync()?;
     w.durable_slot = target;
-    w.durable_clean = clean;
     w.durable = *tree;
     w.free_list = slot.free_list;
     if clean {

@@ -47,10 +47,12 @@
 //!   in one commit. Once the runs held in memory exceed
 //!   [`BtreeOptions::dirty_budget_bytes`] (16 MiB by default) the next
 //!   commit is made durable on its own.
-//! - `SyncPolicy::Interval`: as `Manual`, and a commit made when the
-//!   interval has passed since the last durable commit is made durable.
-//!   Under `Background::Inline` (no thread may run) every commit is made
-//!   durable, which keeps the promise of at most `interval_ms` of loss.
+//! - `SyncPolicy::Interval`: as `Manual`, plus a background thread that
+//!   makes the newest commit durable every `interval_ms` (and a commit made
+//!   when the interval has passed is made durable at once). Under
+//!   `Background::Inline` no thread is started and every commit is made
+//!   durable, which keeps the promise of at most `interval_ms` of loss
+//!   deterministically.
 //! - Dropping the store (or [`kv_core::Store::close`]) makes every commit
 //!   durable.
 //! - A crash leaves the newest durable commit, or one the crash tore (its
@@ -59,7 +61,9 @@
 //! # Errors
 //!
 //! `Corruption` for any run or slot that fails verification (with the
-//! file and offset); `Poisoned` after a failed write or sync; `ReadOnly`
+//! file and offset). `check()` returns `Ok(report)` listing every finding
+//! in `report.damage` on any handle (`Err` only for I/O failures);
+//! `Poisoned` after a failed write or sync; `ReadOnly`
 //! for writes on a store opened `ReadOnly` or `Verify`; `TooLarge` for
 //! oversized keys, values and batches; `Locked`, `WrongEngine`, `NoStore`,
 //! `ForeignDirectory` from open.
@@ -74,6 +78,7 @@ pub mod commit_slot;
 pub mod cursor;
 pub mod durable;
 pub mod freelist;
+mod interval;
 pub mod node;
 pub mod open;
 pub mod options;

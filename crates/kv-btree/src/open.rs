@@ -43,7 +43,9 @@ pub(crate) fn initial_slots() -> (CommitSlot, CommitSlot) {
     let first = CommitSlot {
         txn: 1,
         page_count: SLOT_PAGES,
-        clean: true,
+        // Not clean: a crash while the two slots are first written may
+        // tear the other one.
+        clean: false,
         ..CommitSlot::default()
     };
     let older = CommitSlot { txn: 0, ..first };

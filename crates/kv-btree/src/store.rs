@@ -14,6 +14,7 @@ use kv_core::{
 
 use crate::commit_slot::FORMAT_VERSION;
 use crate::freelist::FreeSpace;
+use crate::interval::{self, IntervalThread};
 use crate::open::{init_file, open_file, recover};
 use crate::options::BtreeOptions;
 use crate::page::PAGE_BYTES;
@@ -77,6 +78,10 @@ pub(crate) struct Inner {
     pub read_only: bool,
     pub open_damage: Vec<Damage>,
     pub open_notes: Vec<String>,
+    /// A read-only open of a file that never held a durable commit (a
+    /// crash tore the first open's slots): the store is empty and the
+    /// slots on disk vouch for nothing.
+    pub unwritten: bool,
     pub figures: Figures,
     _lock: Box<dyn DirLock>,
 }
@@ -96,6 +101,7 @@ impl Inner {
 /// A copy-on-write B+tree store (see the crate docs).
 pub struct Btree {
     pub(crate) inner: Arc<Inner>,
+    interval: Mutex<Option<IntervalThread>>,
 }
 
 impl std::fmt::Debug for Btree {
@@ -153,7 +159,6 @@ impl Btree {
             space: FreeSpace::new(slot.page_count, &recovered.free),
             durable: *tree,
             durable_slot: recovered.slot_index,
-            durable_clean: slot.clean,
             free_list: slot.free_list,
             snapshots: vec![Arc::downgrade(&tree)],
             last_durable: Instant::now(),
@@ -176,6 +181,7 @@ impl Btree {
             read_only,
             open_damage: recovered.damage,
             open_notes: recovered.notes,
+            unwritten: read_only && recovered.fresh,
             figures,
             _lock: lock,
         };
@@ -185,19 +191,36 @@ impl Btree {
             let mut w = writer::lock(&inner);
             writer::settle(&inner, &mut w, false)?;
         }
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        let interval = Mutex::new(interval::start(&inner)?);
+        Ok(Self { inner, interval })
     }
 
-    /// Makes every commit durable under a clean slot.
+    /// Stops the interval thread, then makes every commit durable under a
+    /// clean slot.
     fn close_inner(&self) -> Result<()> {
+        if let Some(mut thread) = self
+            .interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            thread.shut_down();
+        }
         writer::close(&self.inner)
     }
 }
 
 impl Drop for Btree {
     fn drop(&mut self) {
+        if let Some(mut thread) = self
+            .interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            thread.shut_down();
+        }
         if !self.inner.poison.is_poisoned() {
             let _ = self.close_inner();
         }
@@ -207,7 +230,11 @@ impl Drop for Btree {
 impl Store for Btree {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let tree = self.inner.newest();
-        crate::read::get(&self.inner.pager, &tree, key)
+        match crate::read::get(&self.inner.pager, &tree, key) {
+            // Verify opens with what it could read (see `cursor`).
+            Err(e) if e.is_corruption() && self.salvaging() => Ok(None),
+            result => result,
+        }
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
@@ -237,12 +264,10 @@ impl Store for Btree {
 
     fn scan(&self, range: &KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
         let tree = self.inner.newest();
-        Ok(Box::new(crate::cursor::Cursor::new(
-            &self.inner.pager,
-            tree,
-            range.clone(),
-            direction,
-        )))
+        Ok(Box::new(
+            crate::cursor::Cursor::new(&self.inner.pager, tree, range.clone(), direction)
+                .salvage(self.salvaging()),
+        ))
     }
 
     fn sync(&self) -> Result<()> {
@@ -272,6 +297,12 @@ impl Store for Btree {
 }
 
 impl Btree {
+    /// True on a store opened `OpenMode::Verify`: reads skip what they
+    /// cannot read (see [`crate::cursor`]).
+    fn salvaging(&self) -> bool {
+        self.inner.options.core.open_mode == kv_core::OpenMode::Verify
+    }
+
     /// The figures `stats()` reads, for [`crate::stats`].
     pub(crate) fn figures(inner: &Inner) -> [u64; 6] {
         let f = &inner.figures;

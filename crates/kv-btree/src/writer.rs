@@ -26,9 +26,6 @@ pub(crate) struct Writer {
     pub durable: Tree,
     /// The slot (0 or 1) that holds it.
     pub durable_slot: u64,
-    /// True when that slot was written by a clean close (then the other
-    /// slot cannot be torn: it was synced before the close began).
-    pub durable_clean: bool,
     /// Its free-list run.
     pub free_list: Option<RunRef>,
     /// Every tree published to readers that may still be held.
