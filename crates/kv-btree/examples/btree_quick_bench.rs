@@ -1,5 +1,5 @@
 //! A quick figure, not a benchmark harness (use kv-bench for comparisons):
-//! `cargo run --release -p kv-btree --example quick_bench -- [keys]`
+//! `cargo run --release -p kv-btree --example btree_quick_bench -- [keys]`
 //! fills a store on the real file system with 16-byte keys and 100-byte
 //! values in random order (batches of 1,000, `SyncPolicy::Manual`), then
 //! reads every key back in random order and scans it once, and prints
