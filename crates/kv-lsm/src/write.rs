@@ -104,7 +104,7 @@ pub fn write(inner: &Inner, op: Op<'_>) -> Result<()> {
     if op.count() == 0 {
         return Ok(());
     }
-    stall(inner)?;
+    before_write(inner)?;
     let mut w = lock(&inner.writer);
     inner.poison.check()?;
     // A full memtable is rotated before the write, so a failure there
@@ -140,18 +140,39 @@ pub fn write(inner: &Inner, op: Op<'_>) -> Result<()> {
         .add(&inner.counters.wal_bytes_written, wal_after - wal_before);
     let full = sv.mem.approximate_bytes() >= inner.options.write_buffer_bytes;
     drop(w);
-    if full {
-        // Rotate now so the flush can start; a failure here poisons the
-        // store but does not undo this write, which is applied.
+    if full && inner.options.core.background == Background::Threads {
+        // Rotate now so the background flush can start; a failure here
+        // poisons the store but does not undo this write, which is applied.
+        // (Inline, the next write rotates and flushes before it applies.)
         let mut w = lock(&inner.writer);
         if inner.current().mem.approximate_bytes() >= inner.options.write_buffer_bytes {
             let _ = inner.poison.guard(rotate(inner, &mut w));
         }
     }
-    // The write is applied and acknowledged: a failure of the work it made
-    // due poisons the store (later writes fail) but is not this write's.
-    let _ = after_write(inner);
     Ok(())
+}
+
+/// What a write does before it takes the writer lock. With threads: wait
+/// out a stall. Inline: rotate a full memtable and run every pending flush
+/// and compaction on the caller's thread, *before* the write is applied, so
+/// a failure of that work (a full disk) is this write's own error, the
+/// write is not applied, and every write acknowledged before it stays
+/// intact in its WAL.
+///
+/// # Errors
+/// `Poisoned`, and the failure of the inline work (which poisons).
+fn before_write(inner: &Inner) -> Result<()> {
+    if inner.options.core.background == Background::Threads {
+        return stall(inner);
+    }
+    {
+        let mut w = lock(&inner.writer);
+        inner.poison.check()?;
+        if inner.current().mem.approximate_bytes() >= inner.options.write_buffer_bytes {
+            inner.poison.guard(rotate(inner, &mut w))?;
+        }
+    }
+    run_pending_work(inner)
 }
 
 /// How much `op` changes the number of live keys: each key's liveness
@@ -209,19 +230,6 @@ pub fn rotate(inner: &Inner, w: &mut Writer) -> Result<()> {
     Ok(())
 }
 
-/// Runs the work a write made due: inline, or by waking the threads.
-///
-/// # Errors
-/// The failure of an inline flush or compaction (which poisons).
-pub fn after_write(inner: &Inner) -> Result<()> {
-    match inner.options.core.background {
-        Background::Inline => run_pending_work(inner),
-        // The threads are woken by what makes work due (a rotation, a
-        // flush), not by every write.
-        _ => Ok(()),
-    }
-}
-
 /// Flushes every immutable memtable, then compacts until no level needs it.
 ///
 /// # Errors
@@ -235,9 +243,6 @@ pub fn run_pending_work(inner: &Inner) -> Result<()> {
 /// Slows down or stops a write while immutable memtables or L0 tables pile
 /// up (threads mode only: inline, the write itself runs the work).
 fn stall(inner: &Inner) -> Result<()> {
-    if inner.options.core.background == Background::Inline {
-        return Ok(());
-    }
     let o = &inner.options;
     let start = Instant::now();
     let mut stopped = false;

@@ -247,11 +247,6 @@ pub fn full_disk_is_an_io_error_and_keeps_acknowledged_data(engine: &Engine) -> 
     }
     match first_error {
         Some(Error::Io(e)) if e.kind() == io::ErrorKind::StorageFull => {}
-        // An engine whose failed write happened in work a previous,
-        // acknowledged write triggered (an LSM flush) reports the full disk
-        // as the poison's cause on the next write. Known gap: the LSM should
-        // surface StorageFull itself (see the session-2 closing note).
-        Some(Error::Poisoned { .. }) => {}
         Some(e) => {
             panic!("a write on a full disk failed with `{e}`, expected Err(Io) of kind StorageFull")
         }
