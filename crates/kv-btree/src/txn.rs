@@ -20,6 +20,7 @@ use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
 use crate::freelist::FreeSpace;
+use crate::node::view::NodeView;
 use crate::node::{encode_body, Child, Entry, Node, Shape, Value};
 use crate::page::{pages_for, seal_run, Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
@@ -60,21 +61,6 @@ pub struct Txn<'p> {
     changed: bool,
 }
 
-enum NodeRef<'a> {
-    Dirty(&'a Node),
-    Disk(Arc<Node>),
-}
-
-impl std::ops::Deref for NodeRef<'_> {
-    type Target = Node;
-    fn deref(&self) -> &Node {
-        match self {
-            Self::Dirty(n) => n,
-            Self::Disk(n) => n,
-        }
-    }
-}
-
 /// The child of a branch that holds `key`.
 pub fn child_index(keys: &[Vec<u8>], key: &[u8]) -> usize {
     keys.partition_point(|k| k.as_slice() <= key)
@@ -103,13 +89,6 @@ impl<'p> Txn<'p> {
         self.changed
     }
 
-    fn node_ref(&self, child: Child) -> Result<NodeRef<'_>> {
-        match child {
-            Child::Dirty(i) => Ok(NodeRef::Dirty(&self.arena[i])),
-            Child::Disk(run) => Ok(NodeRef::Disk(self.pager.load_node(run)?)),
-        }
-    }
-
     /// Copies `child` into the arena (freeing its run) unless it is there.
     fn own(&mut self, child: Child) -> Result<usize> {
         match child {
@@ -117,7 +96,7 @@ impl<'p> Txn<'p> {
             Child::Disk(run) => {
                 let node = self.pager.load_node(run)?;
                 self.freed.push((run, node.kind()));
-                self.arena.push((*node).clone());
+                self.arena.push(node.to_node());
                 Ok(self.arena.len() - 1)
             }
         }
@@ -139,19 +118,28 @@ impl<'p> Txn<'p> {
             return Ok(false);
         };
         for _ in 0..=self.depth {
-            let node = self.node_ref(at)?;
-            match &*node {
-                Node::Leaf(entries) => {
-                    return Ok(entries
-                        .binary_search_by(|e| e.key.as_slice().cmp(key))
-                        .is_ok())
-                }
-                Node::Branch { keys, children } => {
-                    at = *children
+            at = match at {
+                Child::Dirty(i) => match &self.arena[i] {
+                    Node::Leaf(entries) => {
+                        return Ok(entries
+                            .binary_search_by(|e| e.key.as_slice().cmp(key))
+                            .is_ok())
+                    }
+                    Node::Branch { keys, children } => *children
                         .get(child_index(keys, key))
-                        .ok_or_else(|| self.depth_error())?;
+                        .ok_or_else(|| self.depth_error())?,
+                },
+                Child::Disk(run) => {
+                    let view = self.pager.load_node(run)?;
+                    if view.is_leaf() {
+                        return Ok(view.find(key).is_some());
+                    }
+                    Child::Disk(
+                        view.child(view.child_index(key))
+                            .ok_or_else(|| self.depth_error())?,
+                    )
                 }
-            }
+            };
         }
         Err(self.depth_error())
     }
@@ -485,10 +473,14 @@ impl<'p> Txn<'p> {
             txn: self.txn,
             pages,
         };
+        let bytes = Arc::new(seal_run(kind, page, self.txn, &body));
+        // The body was just encoded from a valid node, so it parses
+        // (`view::tests` pins the round trip).
+        let view = NodeView::parse(kind, body).ok().map(Arc::new);
         runs.push(DirtyRun {
             run,
-            node: Some(Arc::new(node)),
-            bytes: Arc::new(seal_run(kind, page, self.txn, &body)),
+            node: view,
+            bytes,
             value: None,
         });
         run
@@ -535,9 +527,9 @@ impl Txn<'_> {
         let Child::Disk(run) = child else {
             return Ok(None);
         };
-        let node = self.pager.load_node(run)?;
+        let node = self.pager.load_node(run)?.to_node();
         let high = run.page + u64::from(run.pages) > boundary;
-        match &*node {
+        match &node {
             Node::Branch { children, .. } => {
                 let mut moved = Vec::new();
                 for (i, c) in children.iter().enumerate() {
