@@ -12,7 +12,7 @@
 use kv_core::codec::{put_varint, LeReader};
 use kv_core::limits::MAX_KEY_BYTES;
 
-use super::view::{NodeView, Span};
+use super::view::{KeySpan, NodeView};
 use super::{Child, Node};
 use crate::page::{Kind, RunRef, MAX_RUN_PAGES};
 
@@ -60,7 +60,7 @@ pub fn decode(body: &[u8]) -> Result<Decoded, String> {
 
 /// Finds every separator and child of a branch body without copying it
 /// (what [`NodeView::parse`] and [`decode`] share).
-pub(crate) fn parse(body: &[u8]) -> Result<(Vec<Span>, Vec<RunRef>), String> {
+pub(crate) fn parse(body: &[u8]) -> Result<(Vec<KeySpan>, Vec<RunRef>), String> {
     let mut r = LeReader::new(body);
     let count = r.varint().ok_or("branch count is cut")?;
     if count < 2 || count > (body.len() / 20) as u64 {
@@ -77,8 +77,11 @@ pub(crate) fn parse(body: &[u8]) -> Result<(Vec<Span>, Vec<RunRef>), String> {
         if len > MAX_KEY_BYTES as u64 {
             return Err(format!("separator {i} of {len} bytes"));
         }
-        seps.push(Span::new(r.position(), len as usize));
-        r.bytes(len as usize).ok_or("separator is cut")?;
+        let at = r.position();
+        seps.push(KeySpan::new(
+            at,
+            r.bytes(len as usize).ok_or("separator is cut")?,
+        ));
         children.push(get_ref(&mut r).ok_or_else(|| format!("child {i} is cut or bad"))?);
     }
     if !r.is_empty() {

@@ -14,7 +14,7 @@
 use kv_core::codec::{put_varint, LeReader};
 use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
-use super::view::{LeafSlot, NodeView, SlotValue, Span};
+use super::view::{KeySpan, LeafSlot, NodeView, SlotValue, Span};
 use super::{Entry, Node, Value, INLINE_VALUE_MAX};
 use crate::page::{pages_for, Kind, RunRef};
 
@@ -71,8 +71,8 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
         if key_len > MAX_KEY_BYTES as u64 {
             return Err(format!("entry {i}: key length {key_len} over the limit"));
         }
-        let key = Span::new(r.position(), key_len as usize);
-        r.bytes(key_len as usize).ok_or("key is cut")?;
+        let at = r.position();
+        let key = KeySpan::new(at, r.bytes(key_len as usize).ok_or("key is cut")?);
         let value = match r.u8().ok_or("value tag is cut")? {
             0 => {
                 let len = r.varint().ok_or("value length is cut")?;

@@ -43,6 +43,50 @@ impl Span {
     }
 }
 
+/// Where a key (or separator) is, with its first eight bytes as a
+/// big-endian number (zero-padded): two keys whose prefixes differ are
+/// ordered as their prefixes, so most comparisons of a search are one
+/// integer comparison instead of a `memcmp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpan {
+    /// Where the key is.
+    pub span: Span,
+    /// [`key_prefix`] of the key.
+    pub prefix: u64,
+}
+
+/// The first eight bytes of `key` as a big-endian number, zero-padded.
+/// For keys `a`, `b`: `key_prefix(a) < key_prefix(b)` implies `a < b`
+/// (the first byte where the padded prefixes differ is either a byte where
+/// the keys differ, or a byte past the end of the shorter key, which is
+/// then a prefix of the longer one).
+pub fn key_prefix(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    if let (Some(to), Some(from)) = (bytes.get_mut(..n), key.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_be_bytes(bytes)
+}
+
+impl KeySpan {
+    /// The key `key` found at `off` of a body.
+    pub fn new(off: usize, key: &[u8]) -> Self {
+        Self {
+            span: Span::new(off, key.len()),
+            prefix: key_prefix(key),
+        }
+    }
+
+    /// This key (in `body`) compared with `key`, whose prefix is `prefix`.
+    fn cmp_key(&self, body: &[u8], key: &[u8], prefix: u64) -> std::cmp::Ordering {
+        match self.prefix.cmp(&prefix) {
+            std::cmp::Ordering::Equal => self.span.of(body).cmp(key),
+            other => other,
+        }
+    }
+}
+
 /// Where a leaf entry's value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotValue {
@@ -61,7 +105,7 @@ pub enum SlotValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeafSlot {
     /// The key.
-    pub key: Span,
+    pub key: KeySpan,
     /// The value.
     pub value: SlotValue,
 }
@@ -93,7 +137,7 @@ enum ViewShape {
     Leaf(Vec<LeafSlot>),
     Branch {
         /// Separator `i` sits between child `i` and child `i + 1`.
-        seps: Vec<Span>,
+        seps: Vec<KeySpan>,
         children: Vec<RunRef>,
     },
 }
@@ -157,7 +201,7 @@ impl NodeView {
         let table = match &self.shape {
             ViewShape::Leaf(slots) => slots.len() * std::mem::size_of::<LeafSlot>(),
             ViewShape::Branch { seps, children } => {
-                seps.len() * std::mem::size_of::<Span>()
+                seps.len() * std::mem::size_of::<KeySpan>()
                     + children.len() * std::mem::size_of::<RunRef>()
             }
         };
@@ -167,7 +211,7 @@ impl NodeView {
     /// Leaf: the key of entry `i` (empty past the end or on a branch).
     pub fn key(&self, i: usize) -> &[u8] {
         match &self.shape {
-            ViewShape::Leaf(slots) => slots.get(i).map_or(&[][..], |s| s.key.of(&self.body)),
+            ViewShape::Leaf(slots) => slots.get(i).map_or(&[][..], |s| s.key.span.of(&self.body)),
             ViewShape::Branch { .. } => &[],
         }
     }
@@ -187,7 +231,7 @@ impl NodeView {
     /// true on a prefix of the (ascending) entries.
     pub fn partition_point(&self, pred: impl Fn(&[u8]) -> bool) -> usize {
         match &self.shape {
-            ViewShape::Leaf(slots) => slots.partition_point(|s| pred(s.key.of(&self.body))),
+            ViewShape::Leaf(slots) => slots.partition_point(|s| pred(s.key.span.of(&self.body))),
             ViewShape::Branch { .. } => 0,
         }
     }
@@ -195,9 +239,12 @@ impl NodeView {
     /// Leaf: the entry holding `key`, or `None`.
     pub fn find(&self, key: &[u8]) -> Option<usize> {
         match &self.shape {
-            ViewShape::Leaf(slots) => slots
-                .binary_search_by(|s| s.key.of(&self.body).cmp(key))
-                .ok(),
+            ViewShape::Leaf(slots) => {
+                let prefix = key_prefix(key);
+                slots
+                    .binary_search_by(|s| s.key.cmp_key(&self.body, key, prefix))
+                    .ok()
+            }
             ViewShape::Branch { .. } => None,
         }
     }
@@ -206,7 +253,7 @@ impl NodeView {
     /// true on a prefix of the (ascending) separators.
     pub fn sep_partition_point(&self, pred: impl Fn(&[u8]) -> bool) -> usize {
         match &self.shape {
-            ViewShape::Branch { seps, .. } => seps.partition_point(|s| pred(s.of(&self.body))),
+            ViewShape::Branch { seps, .. } => seps.partition_point(|s| pred(s.span.of(&self.body))),
             ViewShape::Leaf(_) => 0,
         }
     }
@@ -214,7 +261,13 @@ impl NodeView {
     /// Branch: the child that holds `key` (child `i` holds the keys `k`
     /// with `sep[i-1] <= k < sep[i]`).
     pub fn child_index(&self, key: &[u8]) -> usize {
-        self.sep_partition_point(|s| s <= key)
+        match &self.shape {
+            ViewShape::Branch { seps, .. } => {
+                let prefix = key_prefix(key);
+                seps.partition_point(|s| s.cmp_key(&self.body, key, prefix).is_le())
+            }
+            ViewShape::Leaf(_) => 0,
+        }
     }
 
     /// Branch: child `i`.
@@ -241,7 +294,7 @@ impl NodeView {
                 slots
                     .iter()
                     .map(|s| Entry {
-                        key: s.key.of(&self.body).to_vec(),
+                        key: s.key.span.of(&self.body).to_vec(),
                         value: match s.value {
                             SlotValue::Inline(span) => Value::Inline(span.of(&self.body).to_vec()),
                             SlotValue::Overflow { run, len } => Value::Overflow { run, len },
@@ -250,7 +303,10 @@ impl NodeView {
                     .collect(),
             ),
             ViewShape::Branch { seps, children } => Node::Branch {
-                keys: seps.iter().map(|s| s.of(&self.body).to_vec()).collect(),
+                keys: seps
+                    .iter()
+                    .map(|s| s.span.of(&self.body).to_vec())
+                    .collect(),
                 children: children.iter().map(|r| Child::Disk(*r)).collect(),
             },
         }
@@ -298,6 +354,28 @@ mod tests {
         }
         assert_eq!(view.find(b"key0000x"), None);
         assert_eq!(view.partition_point(|k| k < b"key0010".as_slice()), 10);
+    }
+
+    #[test]
+    fn differing_prefixes_order_keys_as_the_keys() {
+        let keys: [&[u8]; 9] = [
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"a\x01",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefgi",
+            b"b",
+        ];
+        for a in keys {
+            for b in keys {
+                if key_prefix(a) != key_prefix(b) {
+                    assert_eq!(key_prefix(a).cmp(&key_prefix(b)), a.cmp(b), "{a:?} {b:?}");
+                }
+            }
+        }
     }
 
     #[test]
