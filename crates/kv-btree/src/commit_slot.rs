@@ -33,10 +33,10 @@
 
 use std::path::Path;
 
-use kv_core::codec::{open_block, seal_block, LeReader};
+use kv_core::codec::{seal_block, LeReader};
 use kv_core::{CorruptionKind, Error, Result};
 
-use crate::page::{RunRef, PAGE_BYTES};
+use crate::page::{open_sealed_page, RunRef, PAGE_BYTES};
 
 /// The slot magic.
 pub const SLOT_MAGIC: u64 = u64::from_le_bytes(*b"kvbtree\0");
@@ -129,17 +129,7 @@ impl CommitSlot {
     /// a bad magic or version, impossible references.
     pub fn decode(bytes: &[u8], index: u64, file: &Path) -> Result<Self> {
         let offset = index * PAGE_BYTES as u64;
-        if bytes.len() != PAGE_BYTES {
-            return Err(Error::corruption(
-                file,
-                offset,
-                CorruptionKind::BadLength {
-                    got: bytes.len() as u64,
-                    max: PAGE_BYTES as u64,
-                },
-            ));
-        }
-        let payload = open_block(bytes, file, offset)?;
+        let payload = open_sealed_page(bytes, offset, file)?;
         let mut r = LeReader::new(payload);
         let bad = |what: &str| {
             Error::corruption(

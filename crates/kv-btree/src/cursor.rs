@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use kv_core::{Direction, KeyRange, KvPair, Result};
 
-use crate::node::Node;
+use crate::node::view::NodeView;
 use crate::page::RunRef;
 use crate::pager::Pager;
-use crate::read::{disk_child, value_bytes};
+use crate::read::{child, value_bytes};
 use crate::txn::Tree;
 
 /// A scan in progress.
@@ -31,7 +31,7 @@ pub struct Cursor<'p> {
     direction: Direction,
     /// Nodes on the path with the next position (forward: next index to
     /// yield or descend; reverse: one past it).
-    stack: Vec<(Arc<Node>, usize)>,
+    stack: Vec<(Arc<NodeView>, usize)>,
     started: bool,
     done: bool,
     salvage: bool,
@@ -74,39 +74,38 @@ impl<'p> Cursor<'p> {
         let forward = self.direction == Direction::Forward;
         loop {
             let loaded = self.pager.load_node(run);
-            let node = self
-                .salvaged(loaded)?
-                .unwrap_or_else(|| Arc::new(Node::Leaf(Vec::new())));
-            match &*node {
-                Node::Branch { keys, children } => {
-                    let i = match bound {
-                        Some(Bound::Included(k)) => keys.partition_point(|s| s <= k),
-                        Some(Bound::Excluded(k)) if forward => keys.partition_point(|s| s <= k),
-                        Some(Bound::Excluded(k)) => keys.partition_point(|s| s < k),
-                        _ if forward => 0,
-                        _ => children.len().saturating_sub(1),
-                    };
-                    run = disk_child(self.pager, children, i)?;
-                    let next = if forward { i + 1 } else { i };
-                    self.stack.push((Arc::clone(&node), next));
-                }
-                Node::Leaf(entries) => {
-                    let pos = match bound {
-                        Some(Bound::Included(k)) if forward => {
-                            entries.partition_point(|e| e.key < *k)
-                        }
-                        Some(Bound::Excluded(k)) if forward => {
-                            entries.partition_point(|e| e.key <= *k)
-                        }
-                        Some(Bound::Included(k)) => entries.partition_point(|e| e.key <= *k),
-                        Some(Bound::Excluded(k)) => entries.partition_point(|e| e.key < *k),
-                        _ if forward => 0,
-                        _ => entries.len(),
-                    };
-                    self.stack.push((Arc::clone(&node), pos));
-                    return Ok(());
-                }
+            let node = match self.salvaged(loaded)? {
+                Some(node) => node,
+                None => Arc::new(NodeView::empty_leaf()),
+            };
+            if node.is_leaf() {
+                let pos = match bound {
+                    Some(Bound::Included(k)) if forward => {
+                        node.partition_point(|e| e < k.as_slice())
+                    }
+                    Some(Bound::Excluded(k)) if forward => {
+                        node.partition_point(|e| e <= k.as_slice())
+                    }
+                    Some(Bound::Included(k)) => node.partition_point(|e| e <= k.as_slice()),
+                    Some(Bound::Excluded(k)) => node.partition_point(|e| e < k.as_slice()),
+                    _ if forward => 0,
+                    _ => node.len(),
+                };
+                self.stack.push((node, pos));
+                return Ok(());
             }
+            let i = match bound {
+                Some(Bound::Included(k)) => node.sep_partition_point(|s| s <= k.as_slice()),
+                Some(Bound::Excluded(k)) if forward => {
+                    node.sep_partition_point(|s| s <= k.as_slice())
+                }
+                Some(Bound::Excluded(k)) => node.sep_partition_point(|s| s < k.as_slice()),
+                _ if forward => 0,
+                _ => node.len().saturating_sub(1),
+            };
+            run = child(self.pager, &node, i)?;
+            let next = if forward { i + 1 } else { i };
+            self.stack.push((node, next));
         }
     }
 
@@ -115,18 +114,17 @@ impl<'p> Cursor<'p> {
         let forward = self.direction == Direction::Forward;
         self.stack.pop();
         while let Some((node, pos)) = self.stack.pop() {
-            let Node::Branch { children, .. } = &*node else {
+            if node.is_leaf() {
                 continue;
-            };
-            let child = if forward {
-                (pos < children.len()).then_some(pos)
+            }
+            let next = if forward {
+                (pos < node.len()).then_some(pos)
             } else {
                 pos.checked_sub(1)
             };
-            if let Some(i) = child {
-                let run = disk_child(self.pager, children, i)?;
-                self.stack
-                    .push((Arc::clone(&node), if forward { i + 1 } else { i }));
+            if let Some(i) = next {
+                let run = child(self.pager, &node, i)?;
+                self.stack.push((node, if forward { i + 1 } else { i }));
                 self.descend(run, None)?;
                 return Ok(true);
             }
@@ -150,27 +148,28 @@ impl<'p> Cursor<'p> {
             let Some((node, pos)) = self.stack.last_mut() else {
                 return Ok(None);
             };
-            let Node::Leaf(entries) = &**node else {
+            if !node.is_leaf() {
                 return Ok(None);
-            };
+            }
             let at = match self.direction {
-                Direction::Forward => (*pos < entries.len()).then(|| {
+                Direction::Forward => (*pos < node.len()).then(|| {
                     *pos += 1;
                     *pos - 1
                 }),
                 Direction::Reverse => pos.checked_sub(1).inspect(|p| *pos = *p),
             };
-            let Some(entry) = at.and_then(|i| entries.get(i)) else {
+            let Some((i, value)) = at.and_then(|i| node.value(i).map(|v| (i, v))) else {
                 if !self.next_leaf()? {
                     return Ok(None);
                 }
                 continue;
             };
-            if !self.range.contains(&entry.key) {
+            let key = node.key(i);
+            if !self.range.contains(key) {
                 return Ok(None);
             }
-            let key = entry.key.clone();
-            let read = value_bytes(self.pager, &entry.value);
+            let key = key.to_vec();
+            let read = value_bytes(self.pager, value);
             if let Some(value) = self.salvaged(read)? {
                 return Ok(Some((key, value)));
             }

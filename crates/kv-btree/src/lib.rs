@@ -31,7 +31,8 @@
 //! - [`txn`]: copy-on-write write transactions; [`writer`]-side free space
 //!   in [`freelist`]; the commit protocol in [`durable`]; the two slots in
 //!   [`commit_slot`].
-//! - [`pager`]: the page cache (quick_cache, `cache_bytes`) and the runs
+//! - [`pager`]: the page cache (quick_cache, `cache_bytes`, holding
+//!   [`node::view::NodeView`]s searched in place) and the runs
 //!   committed in memory; [`cursor`]: snapshot scans; `check()` and vacuum.
 //!
 //! `docs/btree.md` is the chapter on the design; `docs/format-btree.md`

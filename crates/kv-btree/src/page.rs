@@ -167,13 +167,13 @@ fn bad(file: &Path, offset: u64, what: String) -> Error {
     Error::corruption(file, offset, CorruptionKind::Mismatch(what))
 }
 
-/// Verifies one page read from page `page_no`: checksum, format, and that
-/// it names `page_no`. Returns its header and body share.
+/// Checks that `bytes` (read at `offset`) is one whole page whose
+/// checksum holds, and returns the bytes the checksum covers: what every
+/// page of the file, run page or commit slot, is opened with.
 ///
 /// # Errors
-/// `Corruption` at the page's offset.
-pub fn open_page<'a>(bytes: &'a [u8], page_no: u64, file: &Path) -> Result<(PageHeader, &'a [u8])> {
-    let offset = page_no * PAGE_BYTES as u64;
+/// `Corruption` at `offset`: a short page, a checksum that fails.
+pub fn open_sealed_page<'a>(bytes: &'a [u8], offset: u64, file: &Path) -> Result<&'a [u8]> {
     if bytes.len() != PAGE_BYTES {
         return Err(Error::corruption(
             file,
@@ -184,7 +184,17 @@ pub fn open_page<'a>(bytes: &'a [u8], page_no: u64, file: &Path) -> Result<(Page
             },
         ));
     }
-    let payload = open_block(bytes, file, offset)?;
+    open_block(bytes, file, offset)
+}
+
+/// Verifies one page read from page `page_no`: checksum, format, and that
+/// it names `page_no`. Returns its header and body share.
+///
+/// # Errors
+/// `Corruption` at the page's offset.
+pub fn open_page<'a>(bytes: &'a [u8], page_no: u64, file: &Path) -> Result<(PageHeader, &'a [u8])> {
+    let offset = page_no * PAGE_BYTES as u64;
+    let payload = open_sealed_page(bytes, offset, file)?;
     let header = decode_header(payload, file, offset)?;
     if header.page != page_no {
         return Err(bad(

@@ -3,9 +3,12 @@
 //!
 //! Lookups go dirty runs first (committed in memory under
 //! `SyncPolicy::Manual`, not yet written), then the node cache (quick_cache,
-//! weighted by run bytes, sized by `cache_bytes`), then the file: one
-//! positioned read per run, verified by [`crate::page::open_run`] against
-//! the reference followed (page number, transaction, length) before use.
+//! sized by `cache_bytes` and weighted by the bytes each entry holds), then
+//! the file: one positioned read per run, verified by
+//! [`crate::page::open_run`] against the reference followed (page number,
+//! transaction, length) before use. Both hold nodes as
+//! [`NodeView`]s (the body plus a slot table, searched in place), so a miss
+//! costs one read, one checksum and one pass over the body.
 //!
 //! Runs are immutable once committed: a page number is only reused after no
 //! reader and no durable commit can reach its old content, so a cached node
@@ -22,7 +25,8 @@ use kv_core::{CorruptionKind, Error, File, Result};
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
-use crate::node::{decode_body, Node};
+use crate::node::view::NodeView;
+use crate::node::Node;
 use crate::page::{open_run, Kind, RunRef, PAGE_BYTES};
 
 /// A run committed in memory but not yet on disk.
@@ -30,8 +34,8 @@ use crate::page::{open_run, Kind, RunRef, PAGE_BYTES};
 pub struct DirtyRun {
     /// Where it goes.
     pub run: RunRef,
-    /// The decoded node, for node runs.
-    pub node: Option<Arc<Node>>,
+    /// The node's view, for node runs.
+    pub node: Option<Arc<NodeView>>,
     /// The sealed bytes to write.
     pub bytes: Arc<Vec<u8>>,
     /// The value, for overflow runs.
@@ -41,9 +45,9 @@ pub struct DirtyRun {
 #[derive(Clone)]
 struct RunWeight;
 
-impl Weighter<u64, (RunRef, Arc<Node>)> for RunWeight {
-    fn weight(&self, _key: &u64, val: &(RunRef, Arc<Node>)) -> u64 {
-        val.0.bytes() as u64
+impl Weighter<u64, (RunRef, Arc<NodeView>)> for RunWeight {
+    fn weight(&self, _key: &u64, val: &(RunRef, Arc<NodeView>)) -> u64 {
+        val.1.weight()
     }
 }
 
@@ -54,7 +58,7 @@ const MAX_WRITE_BYTES: usize = 1 << 20;
 pub struct Pager {
     file: Arc<dyn File>,
     path: PathBuf,
-    cache: Cache<u64, (RunRef, Arc<Node>), RunWeight>,
+    cache: Cache<u64, (RunRef, Arc<NodeView>), RunWeight>,
     dirty: RwLock<HashMap<u64, DirtyRun>>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -134,10 +138,10 @@ impl Pager {
         Ok(buf)
     }
 
-    /// Decodes a verified node run.
-    fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<Node> {
+    /// Parses a verified node run.
+    fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<NodeView> {
         let (kind, body) = open_run(buf, run, &self.path)?;
-        decode_body(kind, &body).map_err(|what| {
+        NodeView::parse(kind, body.into_owned()).map_err(|what| {
             Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what))
         })
     }
@@ -146,7 +150,7 @@ impl Pager {
     ///
     /// # Errors
     /// As [`Pager::read_run`], and `Corruption` for a malformed node body.
-    pub fn load_node(&self, run: RunRef) -> Result<Arc<Node>> {
+    pub fn load_node(&self, run: RunRef) -> Result<Arc<NodeView>> {
         if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
             return Ok(node);
         }
@@ -170,10 +174,10 @@ impl Pager {
     /// As [`Pager::load_node`].
     pub fn load_node_from_disk(&self, run: RunRef) -> Result<Arc<Node>> {
         if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
-            return Ok(node);
+            return Ok(Arc::new(node.to_node()));
         }
         let buf = self.read_run(run)?;
-        Ok(Arc::new(self.decode_node(run, &buf)?))
+        Ok(Arc::new(self.decode_node(run, &buf)?.to_node()))
     }
 
     /// The value of `len` bytes in the overflow run `run`: one read.

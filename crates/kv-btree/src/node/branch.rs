@@ -12,8 +12,9 @@
 use kv_core::codec::{put_varint, LeReader};
 use kv_core::limits::MAX_KEY_BYTES;
 
-use super::Child;
-use crate::page::{RunRef, MAX_RUN_PAGES};
+use super::view::{KeySpan, NodeView};
+use super::{Child, Node};
+use crate::page::{Kind, RunRef, MAX_RUN_PAGES};
 
 fn put_ref(out: &mut Vec<u8>, r: &RunRef) {
     out.extend_from_slice(&r.page.to_le_bytes());
@@ -51,6 +52,15 @@ pub type Decoded = (Vec<Vec<u8>>, Vec<Child>);
 
 /// Decodes a branch body; `Err(what)` names the first thing that is wrong.
 pub fn decode(body: &[u8]) -> Result<Decoded, String> {
+    match NodeView::parse(Kind::Branch, body.to_vec())?.to_node() {
+        Node::Branch { keys, children } => Ok((keys, children)),
+        Node::Leaf(_) => Err("a branch body parsed as a leaf".into()),
+    }
+}
+
+/// Finds every separator and child of a branch body without copying it
+/// (what [`NodeView::parse`] and [`decode`] share).
+pub(crate) fn parse(body: &[u8]) -> Result<(Vec<KeySpan>, Vec<RunRef>), String> {
     let mut r = LeReader::new(body);
     let count = r.varint().ok_or("branch count is cut")?;
     if count < 2 || count > (body.len() / 20) as u64 {
@@ -59,21 +69,23 @@ pub fn decode(body: &[u8]) -> Result<Decoded, String> {
             body.len()
         ));
     }
-    let mut keys = Vec::with_capacity(count as usize - 1);
+    let mut seps = Vec::with_capacity(count as usize - 1);
     let mut children = Vec::with_capacity(count as usize);
-    children.push(Child::Disk(get_ref(&mut r).ok_or("child 0 is cut or bad")?));
+    children.push(get_ref(&mut r).ok_or("child 0 is cut or bad")?);
     for i in 1..count {
         let len = r.varint().ok_or("separator length is cut")?;
         if len > MAX_KEY_BYTES as u64 {
             return Err(format!("separator {i} of {len} bytes"));
         }
-        keys.push(r.bytes(len as usize).ok_or("separator is cut")?.to_vec());
-        children.push(Child::Disk(
-            get_ref(&mut r).ok_or_else(|| format!("child {i} is cut or bad"))?,
+        let at = r.position();
+        seps.push(KeySpan::new(
+            at,
+            r.bytes(len as usize).ok_or("separator is cut")?,
         ));
+        children.push(get_ref(&mut r).ok_or_else(|| format!("child {i} is cut or bad"))?);
     }
     if !r.is_empty() {
         return Err(format!("{} bytes after the last child", r.remaining()));
     }
-    Ok((keys, children))
+    Ok((seps, children))
 }

@@ -14,8 +14,9 @@
 use kv_core::codec::{put_varint, LeReader};
 use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
-use super::{Entry, Value, INLINE_VALUE_MAX};
-use crate::page::{pages_for, RunRef};
+use super::view::{KeySpan, LeafSlot, NodeView, SlotValue, Span};
+use super::{Entry, Node, Value, INLINE_VALUE_MAX};
+use crate::page::{pages_for, Kind, RunRef};
 
 /// Appends the encoding of `entries` to `out`. Every value must be
 /// `Inline` or `Overflow` (the commit resolves `Pending` first).
@@ -45,6 +46,16 @@ pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
 /// Decodes a leaf body; `Err(what)` names the first thing that is wrong.
 /// Never panics and allocates only by lengths the buffer can hold.
 pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
+    match NodeView::parse(Kind::Leaf, body.to_vec())?.to_node() {
+        Node::Leaf(entries) => Ok(entries),
+        Node::Branch { .. } => Err("a leaf body parsed as a branch".into()),
+    }
+}
+
+/// Finds every entry of a leaf body without copying it (what
+/// [`NodeView::parse`] and [`decode`] share): the checks of the format
+/// above, in one pass.
+pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
     let mut r = LeReader::new(body);
     let count = r.varint().ok_or("leaf count is cut")?;
     // Every entry takes at least 3 bytes: a bound before allocating.
@@ -54,20 +65,23 @@ pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
             body.len()
         ));
     }
-    let mut entries = Vec::with_capacity(count as usize);
+    let mut slots = Vec::with_capacity(count as usize);
     for i in 0..count {
         let key_len = r.varint().ok_or("key length is cut")?;
         if key_len > MAX_KEY_BYTES as u64 {
             return Err(format!("entry {i}: key length {key_len} over the limit"));
         }
-        let key = r.bytes(key_len as usize).ok_or("key is cut")?.to_vec();
+        let at = r.position();
+        let key = KeySpan::new(at, r.bytes(key_len as usize).ok_or("key is cut")?);
         let value = match r.u8().ok_or("value tag is cut")? {
             0 => {
                 let len = r.varint().ok_or("value length is cut")?;
                 if len > INLINE_VALUE_MAX as u64 {
                     return Err(format!("entry {i}: inline value of {len} bytes"));
                 }
-                Value::Inline(r.bytes(len as usize).ok_or("value is cut")?.to_vec())
+                let span = Span::new(r.position(), len as usize);
+                r.bytes(len as usize).ok_or("value is cut")?;
+                SlotValue::Inline(span)
             }
             1 => {
                 let page = r.u64().ok_or("overflow page is cut")?;
@@ -79,17 +93,17 @@ pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
                         "entry {i}: overflow of {len} bytes in {pages} pages"
                     ));
                 }
-                Value::Overflow {
+                SlotValue::Overflow {
                     run: RunRef { page, txn, pages },
                     len,
                 }
             }
             tag => return Err(format!("entry {i}: unknown value tag {tag}")),
         };
-        entries.push(Entry { key, value });
+        slots.push(LeafSlot { key, value });
     }
     if !r.is_empty() {
         return Err(format!("{} bytes after the last entry", r.remaining()));
     }
-    Ok(entries)
+    Ok(slots)
 }

@@ -9,6 +9,7 @@
 
 pub mod branch;
 pub mod leaf;
+pub mod view;
 
 use std::sync::Arc;
 
@@ -213,13 +214,7 @@ pub fn encode_body(node: &Node) -> Vec<u8> {
 /// Decodes a node body of `kind`; `Err(what)` for a malformed body or a
 /// kind that is not a node.
 pub fn decode_body(kind: Kind, body: &[u8]) -> Result<Node, String> {
-    match kind {
-        Kind::Leaf => leaf::decode(body).map(Node::Leaf),
-        Kind::Branch => {
-            branch::decode(body).map(|(keys, children)| Node::Branch { keys, children })
-        }
-        other => Err(format!("a {other:?} run where a node was expected")),
-    }
+    view::NodeView::parse(kind, body.to_vec()).map(|v| v.to_node())
 }
 
 #[cfg(test)]
