@@ -27,11 +27,11 @@
 
 use std::path::Path;
 
-use kv_core::codec::{decode_file_header, RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
+use kv_core::codec::{RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
 use kv_core::fs::read_file_if_exists;
 use kv_core::{CheckReport, CorruptionKind, Error, Result};
 
-use crate::data_file::{hint_file_name, DATA_FORMAT_VERSION, DATA_HEADER_BYTES, DATA_MAGIC};
+use crate::data_file::{decode_data_header, hint_file_name, CURRENT_HEADER_BYTES};
 use crate::entry_list::EntryList;
 use crate::hint::decode_hint;
 use crate::log_scan::{scan_log, LogRange};
@@ -192,11 +192,15 @@ fn check_file(
             "a non-zero byte in the preallocated space past the data".into(),
         ))?;
     }
-    let mut header = vec![0; data_end.min(DATA_HEADER_BYTES) as usize];
+    let mut header = vec![0; data_end.min(CURRENT_HEADER_BYTES) as usize];
     file.read_exact_at(&mut header, 0)?;
-    match decode_file_header(&header, path, DATA_MAGIC, DATA_FORMAT_VERSION) {
-        Ok(Some(_)) => {}
-        Ok(None) => {
+    match decode_data_header(&header, path).and_then(|h| Ok((h, h.map(|h| h.check_id(path, id))))) {
+        Ok((Some(_), Some(Err(e)))) => {
+            report.record(e)?;
+            return Ok(EntryList::new());
+        }
+        Ok((Some(_), _)) => {}
+        Ok((None, _)) => {
             report.record(invariant(0, "data file is shorter than its header".into()))?;
             return Ok(EntryList::new());
         }
@@ -209,7 +213,7 @@ fn check_file(
     let range = LogRange {
         path,
         file,
-        from: DATA_HEADER_BYTES,
+        from: f.handle.header_len,
         to: data_end,
     };
     let (run, placed) = check_records(id, range, report)?;

@@ -102,6 +102,7 @@
 
 pub mod data_file;
 pub mod entry_list;
+pub mod file_set;
 pub mod hint;
 pub mod key_bound;
 pub mod keydir;
@@ -116,6 +117,7 @@ pub mod torn_tail;
 pub mod ttl;
 
 mod check;
+mod load;
 mod maintenance;
 mod merge;
 mod read_only;

@@ -102,10 +102,20 @@ struct Moves {
     expired: EntryList,
 }
 
+/// Runs a merge; a failure is counted in `merge_failures` (every failed
+/// merge, asked for or automatic).
 fn run(inner: &Inner, selection: Selection) -> Result<bool> {
     if inner.options.core.open_mode.is_read_only() {
         return Err(kv_core::Error::ReadOnly);
     }
+    let ran = run_once(inner, selection);
+    if ran.is_err() {
+        inner.counters.add_merge_failure();
+    }
+    ran
+}
+
+fn run_once(inner: &Inner, selection: Selection) -> Result<bool> {
     let _merging = inner.lock_merge();
     let Some(plan) = plan(inner, selection)? else {
         return Ok(false);
@@ -242,7 +252,7 @@ fn rewrite(
     outputs: &mut Outputs<'_>,
     moves: &mut Moves,
 ) -> Result<()> {
-    let header = crate::data_file::DATA_HEADER_BYTES;
+    let header = input.handle.header_len;
     let range = LogRange {
         path: &input.handle.path,
         file: &*input.handle.file,
@@ -250,48 +260,45 @@ fn rewrite(
         to: input.total_bytes.max(header),
     };
     let mut tombstone = Vec::new();
-    scan_log(
-        range,
-        inner.options.salvage,
-        false,
-        |offset, len, rec, bytes| {
-            let old = Entry {
-                file_id: input.id,
-                offset: offset as u32,
-                len,
-                stored_seq: rec.seq,
-            };
-            let current = inner.read_state().keydir.get(rec.key);
-            // Could a surviving file hold an older record of this key?
-            let older_may_survive = old.seq() >= plan.survivors_min_seq;
-            match rec.kind {
-                RecordKind::Put if current == Some(old) => {
-                    let expired = old.has_ttl()
-                        && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
-                    if !expired {
-                        let new = outputs.append(bytes, rec.key, false, rec.seq)?;
-                        moves.copied.push(rec.key, false, new);
-                        moves.old.push(old);
-                        return Ok(());
-                    }
-                    if older_may_survive {
-                        tombstone.clear();
-                        encode_delete(&mut tombstone, old.seq(), rec.key);
-                        outputs.append(&tombstone, rec.key, true, old.seq())?;
-                    }
-                    moves.expired.push(rec.key, false, old);
+    // Strict, whatever `salvage` says: a merge that skipped damage would
+    // delete the only copy of the damaged bytes with its inputs.
+    scan_log(range, false, false, |offset, len, rec, bytes| {
+        let old = Entry {
+            file_id: input.id,
+            offset: offset as u32,
+            len,
+            stored_seq: rec.seq,
+        };
+        let current = inner.read_state().keydir.get(rec.key);
+        // Could a surviving file hold an older record of this key?
+        let older_may_survive = old.seq() >= plan.survivors_min_seq;
+        match rec.kind {
+            RecordKind::Put if current == Some(old) => {
+                let expired = old.has_ttl()
+                    && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
+                if !expired {
+                    let new = outputs.append(bytes, rec.key, false, rec.seq)?;
+                    moves.copied.push(rec.key, false, new);
+                    moves.old.push(old);
+                    return Ok(());
                 }
-                RecordKind::Delete => {
-                    let superseded = current.is_some_and(|c| c.seq() > old.seq());
-                    if !superseded && older_may_survive {
-                        outputs.append(bytes, rec.key, true, rec.seq)?;
-                    }
+                if older_may_survive {
+                    tombstone.clear();
+                    encode_delete(&mut tombstone, old.seq(), rec.key);
+                    outputs.append(&tombstone, rec.key, true, old.seq())?;
                 }
-                _ => {} // a dead put
+                moves.expired.push(rec.key, false, old);
             }
-            Ok(())
-        },
-    )?;
+            RecordKind::Delete => {
+                let superseded = current.is_some_and(|c| c.seq() > old.seq());
+                if !superseded && older_may_survive {
+                    outputs.append(bytes, rec.key, true, rec.seq)?;
+                }
+            }
+            _ => {} // a dead put
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -341,7 +348,10 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
             st.files.remove(&input.id);
         }
     }
+    // The file set stops listing the inputs (and lists the outputs) before
+    // the commit record that excuses their absence goes.
     let removed = remove_inputs(&**fs, &inner.dir, &input_ids)
+        .and_then(|()| inner.record_file_set(&inner.lock_writer()))
         .and_then(|()| remove_merge_commit(&**fs, &inner.dir));
     if let Err(e) = removed {
         inner.poison(format!("a merge failed while deleting its input ({e})"));
@@ -456,8 +466,8 @@ impl<'a> Outputs<'a> {
             tmp_data,
             tmp_hint,
             file,
-            buffer: data_file_header().to_vec(),
-            len: crate::data_file::DATA_HEADER_BYTES,
+            buffer: data_file_header(id).to_vec(),
+            len: crate::data_file::CURRENT_HEADER_BYTES,
             hint: EntryList::new(),
             min_seq: u64::MAX,
             max_seq: 0,

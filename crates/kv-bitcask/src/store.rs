@@ -11,7 +11,7 @@ use std::time::Duration;
 use kv_core::fs::{lock_store_dir, lock_store_dir_shared, DirLock};
 use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
 use kv_core::{
-    claim_store_dir, CheckReport, CorruptionKind, CountingFs, Damage, Direction, Error,
+    claim_store_dir, CheckReport, Claim, CorruptionKind, CountingFs, Damage, Direction, Error,
     GroupCommit, KeyRange, Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
 };
 
@@ -94,6 +94,11 @@ impl Inner {
         u32::try_from(id).map_err(|_| file_ids_exhausted())
     }
 
+    /// Every data file id below this was handed out.
+    pub(crate) fn next_file_id(&self) -> u64 {
+        self.next_file_id.load(Ordering::Relaxed)
+    }
+
     /// Marks the store poisoned (a merge failed after it started changing
     /// the directory).
     pub(crate) fn poison(&self, cause: String) {
@@ -173,7 +178,7 @@ impl Bitcask {
         options.validate()?;
         let fs = Arc::new(CountingFs::new(Arc::clone(&options.core.fs)));
         let mode = options.core.open_mode;
-        claim_store_dir(
+        let claim = claim_store_dir(
             &*fs,
             dir,
             &StoreIdentity::new(ENGINE_NAME, STORE_FORMAT_VERSION),
@@ -186,7 +191,12 @@ impl Bitcask {
             lock_store_dir(&*fs, dir)?
         };
         let counters = EngineCounters::default();
-        let recovered = recovery::recover(&fs, dir, &options, &counters)?;
+        let marker_version = match claim {
+            Claim::Created => STORE_FORMAT_VERSION,
+            Claim::Existing(found) => found.format_version,
+            Claim::Legacy => 0,
+        };
+        let recovered = recovery::recover(&fs, dir, &options, &counters, marker_version)?;
         let group = GroupCommit::new(recovered.writer.flushed_log_end());
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),

@@ -73,6 +73,7 @@ use crate::data_file::{
     create_new_file, data_file_header, data_file_name, hint_file_name, DataFile,
 };
 use crate::entry_list::EntryList;
+use crate::file_set::{write_file_set, FileSet};
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
 use crate::merge;
@@ -258,9 +259,24 @@ impl Writer {
     /// A writer for a brand-new file: its header goes in the buffer.
     pub fn with_new_file(active: Arc<DataFile>, next_seq: u64) -> Self {
         let mut w = Self::new(active, 0, next_seq);
-        w.buffer.extend_from_slice(&data_file_header());
+        w.buffer.extend_from_slice(&data_file_header(w.active.id));
         w.dir_unsynced = true;
         w
+    }
+
+    /// Writes and syncs what is buffered of a brand-new active file (its
+    /// header), so that the file set may list it: a listed file's header
+    /// is durable, and a listed file without one was damaged.
+    ///
+    /// # Errors
+    /// The I/O error of the write or sync.
+    pub fn make_header_durable(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.active.file.sync()?;
+        // The frontier tracker is not told: a header alone needs no
+        // frontier record (claiming less than is synced is always safe).
+        self.unsynced = false;
+        Ok(())
     }
 
     /// Length of the active file including the buffer.
@@ -453,7 +469,8 @@ impl Writer {
         self.base += self.flushed_len;
         self.active = active;
         self.buffer.clear();
-        self.buffer.extend_from_slice(&data_file_header());
+        self.buffer
+            .extend_from_slice(&data_file_header(self.active.id));
         self.flushed_len = 0;
         self.min_seq = u64::MAX;
         self.max_seq = 0;
@@ -631,8 +648,8 @@ impl Inner {
         }
         let writes = self.inline_writes.fetch_add(1, Ordering::Relaxed) + 1;
         let due = rolled_over || writes.is_multiple_of(INLINE_MERGE_CHECK_WRITES);
-        if due && merge::auto_merge(self).is_err() {
-            self.counters.add_merge_failure();
+        if due {
+            let _ = merge::auto_merge(self); // counted in `merge_failures`
         }
     }
 
@@ -793,12 +810,29 @@ impl Inner {
         };
         let handle = Arc::new(DataFile::new(id, path, file, 0));
         w.start_file(Arc::clone(&handle));
+        if let Err(e) = w.make_header_durable() {
+            return Err(w.poison(e));
+        }
         let total = w.logical_len();
         self.write_state()
             .files
             .insert(id, FileInfo::new(handle, total));
+        // The new file is listed (and its name durable: the record's write
+        // syncs the directory) before anything is appended to it.
+        if let Err(e) = self.record_file_set(w) {
+            return Err(w.poison(e));
+        }
+        w.dir_unsynced = false;
         self.signal.wake();
         Ok(())
+    }
+
+    /// Writes the file-set record of the store as it is now (see
+    /// [`crate::file_set`]). REQUIRES: the writer lock (`w`), which
+    /// serializes the record's writers.
+    pub(crate) fn record_file_set(&self, w: &Writer) -> io::Result<()> {
+        let set = FileSet::of(&self.read_state().files, w.active.id, self.next_file_id());
+        write_file_set(&*self.fs, &self.dir, &set)
     }
 
     /// Writes the hint of the active file, covering what is flushed. Best

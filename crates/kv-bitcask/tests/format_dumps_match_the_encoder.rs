@@ -55,7 +55,7 @@ fn assert_in_chapter(what: &str, bytes: &[u8]) {
 
 #[test]
 fn data_file_header_dump() {
-    assert_in_chapter("the data file header", &data_file_header());
+    assert_in_chapter("the data file header", &data_file_header(1));
 }
 
 #[test]
