@@ -153,3 +153,5 @@ pub fn random_writes(
         }
     }
 }
+
+pub mod damage;
