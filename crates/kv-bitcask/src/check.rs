@@ -87,6 +87,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
                 .into(),
         );
     }
+    inner.merge_health.report(&mut report);
     for d in &inner.open_damage {
         if !report
             .damage

@@ -118,8 +118,10 @@ pub mod ttl;
 
 mod check;
 mod load;
+mod lock_hold;
 mod maintenance;
 mod merge;
+mod merge_health;
 mod read_only;
 mod recovery;
 mod scan;

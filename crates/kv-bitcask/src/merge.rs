@@ -19,8 +19,10 @@
 //!    active file (every record that made a dropped one obsolete is then
 //!    durable), and write the merge commit record naming the inputs
 //!    ([`crate::merge_commit`]), durably.
-//! 4. Switch: in one keydir critical section, add the outputs and move
-//!    every copied key whose entry still points at its old location.
+//! 4. Switch: add the outputs to the file table, then move every copied
+//!    key whose entry still points at its old location, in chunks of
+//!    [`SWITCH_CHUNK_KEYS`] per hold of the keydir's write lock; then drop
+//!    the inputs from the file table.
 //! 5. Delete the inputs (hint, then data), sync the directory, remove the
 //!    commit record. A crash in between leaves the record, and open
 //!    finishes the deletion before loading anything.
@@ -108,9 +110,17 @@ fn run(inner: &Inner, selection: Selection) -> Result<bool> {
     if inner.options.core.open_mode.is_read_only() {
         return Err(kv_core::Error::ReadOnly);
     }
+    if selection == Selection::Auto && !inner.merge_health.may_try() {
+        return Ok(false); // backing off after a failure
+    }
     let ran = run_once(inner, selection);
-    if ran.is_err() {
-        inner.counters.add_merge_failure();
+    match &ran {
+        Ok(true) => inner.merge_health.succeeded(),
+        Ok(false) => {}
+        Err(e) => {
+            inner.counters.add_merge_failure();
+            inner.merge_health.failed(e);
+        }
     }
     ran
 }
@@ -321,33 +331,7 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         inner.poison(format!("a merge failed while committing its output ({e})"));
         return Err(e);
     }
-    {
-        let mut st = inner.write_state();
-        for o in outputs {
-            let path = inner.dir.join(data_file_name(o.id));
-            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
-            let info = FileInfo::summarized(
-                handle,
-                o.len,
-                (o.min_seq, o.max_seq),
-                o.records,
-                o.hint_bytes,
-                &o.hint,
-            );
-            st.files.insert(o.id, info);
-        }
-        for (i, (key, _, new)) in moves.copied.iter().enumerate() {
-            if let Some(old) = moves.old.get(i) {
-                st.switch_if_unchanged(key, *old, new);
-            }
-        }
-        for (key, _, old) in moves.expired.iter() {
-            st.remove_if_unchanged(key, old);
-        }
-        for input in &plan.inputs {
-            st.files.remove(&input.id);
-        }
-    }
+    switch(inner, plan, outputs, moves);
     // The file set stops listing the inputs (and lists the outputs) before
     // the commit record that excuses their absence goes.
     let removed = remove_inputs(&**fs, &inner.dir, &input_ids)
@@ -367,6 +351,55 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         .counters
         .add_merge(written, before.saturating_sub(written));
     Ok(())
+}
+
+/// Keys moved per hold of the keydir's write lock while a merge switches
+/// the keydir to its output: readers and writers wait at most for this
+/// many keydir updates (well under a millisecond), whatever the merge's
+/// size.
+pub const SWITCH_CHUNK_KEYS: usize = 1024;
+
+/// Step 4: points the keydir at the committed outputs, in chunks of
+/// [`SWITCH_CHUNK_KEYS`] keys per hold of the write lock. Between chunks
+/// every key is consistent on its own: it points at an input (still in the
+/// file table and on disk until step 5) or at an output (added first); a
+/// key written meanwhile keeps its newer entry.
+fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
+    {
+        let mut st = inner.write_state();
+        for o in outputs {
+            let path = inner.dir.join(data_file_name(o.id));
+            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
+            let info = FileInfo::summarized(
+                handle,
+                o.len,
+                (o.min_seq, o.max_seq),
+                o.records,
+                o.hint_bytes,
+                &o.hint,
+            );
+            st.files.insert(o.id, info);
+        }
+    }
+    let copied = moves.copied.len().min(moves.old.len());
+    for start in (0..copied).step_by(SWITCH_CHUNK_KEYS) {
+        let mut st = inner.write_state();
+        for i in start..(start + SWITCH_CHUNK_KEYS).min(copied) {
+            let (key, _, new) = moves.copied.get(i);
+            st.switch_if_unchanged(key, moves.old[i], new);
+        }
+    }
+    for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
+        let mut st = inner.write_state();
+        for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
+            let (key, _, old) = moves.expired.get(i);
+            st.remove_if_unchanged(key, old);
+        }
+    }
+    let mut st = inner.write_state();
+    for input in &plan.inputs {
+        st.files.remove(&input.id);
+    }
 }
 
 /// One output data file being written.

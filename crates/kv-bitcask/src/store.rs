@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -20,7 +20,9 @@ use crate::data_file::{
     STORE_FORMAT_VERSION,
 };
 use crate::keydir::Entry;
+use crate::lock_hold::TimedWrite;
 use crate::maintenance::{self, Signal};
+use crate::merge_health::MergeHealth;
 use crate::options::BitcaskOptions;
 use crate::state::State;
 use crate::stats::{build_stats, EngineCounters};
@@ -53,6 +55,8 @@ pub(crate) struct Inner {
     /// Writes made, for the periodic merge check under `Background::Inline`.
     pub(crate) inline_writes: AtomicU64,
     pub(crate) counters: EngineCounters,
+    /// What failed merges left for `check()`, and the automatic back-off.
+    pub(crate) merge_health: MergeHealth,
     pub(crate) signal: Arc<Signal>,
     /// What open noticed (bad hints, salvaged bytes, unexpected files), for
     /// `check`.
@@ -70,8 +74,11 @@ impl Inner {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    /// The state's write lock; how long it is held is recorded (see
+    /// [`crate::lock_hold`]).
+    pub(crate) fn write_state(&self) -> TimedWrite<'_> {
+        let guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        TimedWrite::new(guard, &self.counters.keydir_write_lock_max_us)
     }
 
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -209,6 +216,7 @@ impl Bitcask {
             next_file_id: AtomicU64::new(recovered.next_file_id),
             inline_writes: AtomicU64::new(0),
             counters,
+            merge_health: MergeHealth::default(),
             signal: Arc::new(Signal::default()),
             open_notes: recovered.notes,
             open_damage: recovered.damage,

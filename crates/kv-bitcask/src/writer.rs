@@ -65,7 +65,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kv_core::codec::{
-    encode_batch, encode_delete, encode_put, encoded_len, FrontierTracker, HEADER_BYTES,
+    encode_batch, encode_delete, encode_put, encoded_len, FrontierTracker, RecordKind, HEADER_BYTES,
 };
 use kv_core::{Background, BatchOp, Error, Fs, Poison, Result, SyncPolicy, WriteBatch};
 
@@ -76,6 +76,7 @@ use crate::entry_list::EntryList;
 use crate::file_set::{write_file_set, FileSet};
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
+use crate::log_scan::{scan_log, LogRange};
 use crate::merge;
 use crate::state::FileInfo;
 use crate::store::Inner;
@@ -844,15 +845,10 @@ impl Inner {
             return;
         }
         let id = w.active.id;
-        let mut entries = EntryList::new();
-        {
-            let st = self.read_state();
-            for (key, e) in st.keydir.iter() {
-                if e.file_id == id {
-                    entries.push(key, false, e);
-                }
-            }
-        }
+        let Ok(mut entries) = self.live_puts_of_active(w) else {
+            self.counters.add_hint_write_failure();
+            return;
+        };
         for (key, tombstone, e) in w.tombstones.iter() {
             entries.push(key, tombstone, e);
         }
@@ -887,6 +883,36 @@ impl Inner {
                 let _ = self.fs.remove(&path);
             }
         }
+    }
+
+    /// The puts of the active file the keydir points at, found by reading
+    /// the file back (just written, so usually from the page cache): costs
+    /// the records of that file, not the whole keydir. REQUIRES: the buffer
+    /// is flushed.
+    fn live_puts_of_active(&self, w: &Writer) -> Result<EntryList> {
+        let id = w.active.id;
+        let range = LogRange {
+            path: &w.active.path,
+            file: &*w.active.file,
+            from: w.active.header_len,
+            to: w.flushed_len,
+        };
+        let mut live = EntryList::new();
+        scan_log(range, false, false, |offset, len, rec, _| {
+            if rec.kind == RecordKind::Put {
+                let entry = Entry {
+                    file_id: id,
+                    offset: offset as u32,
+                    len,
+                    stored_seq: rec.seq,
+                };
+                if self.read_state().keydir.get(rec.key) == Some(entry) {
+                    live.push(rec.key, false, entry);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(live)
     }
 
     /// Clean shutdown: flush, trim the preallocated space, sync, and hint
