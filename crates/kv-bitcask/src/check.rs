@@ -158,57 +158,10 @@ fn check_file(
     report: &mut CheckReport,
 ) -> Result<EntryList> {
     let path = &f.handle.path;
-    let invariant = |offset: u64, what: String| {
-        Error::corruption(path, offset, CorruptionKind::Invariant(what))
-    };
-    let len = f.handle.file.len()?;
-    let data_len = f.total_bytes;
-    let allocated = if is_active {
-        f.handle.allocated_len().max(data_len)
-    } else {
-        data_len
-    };
-    let torn_on_disk = inner.disk_lengths.get(&id).copied();
-    if let Some(disk_len) = torn_on_disk {
-        report.notes.push(format!(
-            "{}: {} bytes of torn tail after offset {data_len}, left on disk by a read-only open (a read-write open truncates them)",
-            path.display(),
-            disk_len.saturating_sub(data_len)
-        ));
-    }
-    if len != torn_on_disk.unwrap_or(allocated) {
-        report.record(invariant(
-            len.min(data_len),
-            format!(
-                "data file has {len} bytes, the store wrote {data_len} and preallocated {} past them",
-                allocated - data_len
-            ),
-        ))?;
-    }
+    let (len, data_end) = check_length(inner, id, f, is_active, report)?;
     let file = &*f.handle.file;
-    let data_end = data_len.min(len);
-    if let Some(at) = first_non_zero(file, data_end, allocated.min(len))? {
-        report.record(invariant(
-            at,
-            "a non-zero byte in the preallocated space past the data".into(),
-        ))?;
-    }
-    let mut header = vec![0; data_end.min(CURRENT_HEADER_BYTES) as usize];
-    file.read_exact_at(&mut header, 0)?;
-    match decode_data_header(&header, path).and_then(|h| Ok((h, h.map(|h| h.check_id(path, id))))) {
-        Ok((Some(_), Some(Err(e)))) => {
-            report.record(e)?;
-            return Ok(EntryList::new());
-        }
-        Ok((Some(_), _)) => {}
-        Ok((None, _)) => {
-            report.record(invariant(0, "data file is shorter than its header".into()))?;
-            return Ok(EntryList::new());
-        }
-        Err(e) => {
-            report.record(e)?;
-            return Ok(EntryList::new());
-        }
+    if !check_header(path, id, file, data_end, report)? {
+        return Ok(EntryList::new());
     }
     let damage_before = report.damage.len();
     let range = LogRange {
@@ -240,6 +193,81 @@ fn check_file(
         }
     }
     Ok(run)
+}
+
+/// Checks a data file's length against what the store wrote (plus, for
+/// the active file, its preallocated space, which must be all zeros);
+/// returns the file's length and the end of its data.
+fn check_length(
+    inner: &Inner,
+    id: u32,
+    f: &FileInfo,
+    is_active: bool,
+    report: &mut CheckReport,
+) -> Result<(u64, u64)> {
+    let path = &f.handle.path;
+    let invariant = |offset: u64, what: String| {
+        Error::corruption(path, offset, CorruptionKind::Invariant(what))
+    };
+    let len = f.handle.file.len()?;
+    let data_len = f.total_bytes;
+    let allocated = if is_active {
+        f.handle.allocated_len().max(data_len)
+    } else {
+        data_len
+    };
+    let torn_on_disk = inner.disk_lengths.get(&id).copied();
+    if let Some(disk_len) = torn_on_disk {
+        report.notes.push(format!(
+            "{}: {} bytes of torn tail after offset {data_len}, left on disk by a read-only open (a read-write open truncates them)",
+            path.display(),
+            disk_len.saturating_sub(data_len)
+        ));
+    }
+    if len != torn_on_disk.unwrap_or(allocated) {
+        report.record(invariant(
+            len.min(data_len),
+            format!(
+                "data file has {len} bytes, the store wrote {data_len} and preallocated {} past them",
+                allocated - data_len
+            ),
+        ))?;
+    }
+    let data_end = data_len.min(len);
+    if let Some(at) = first_non_zero(&*f.handle.file, data_end, allocated.min(len))? {
+        report.record(invariant(
+            at,
+            "a non-zero byte in the preallocated space past the data".into(),
+        ))?;
+    }
+    Ok((len, data_end))
+}
+
+/// Checks the header of data file `id` (including the id it names);
+/// false, with the damage recorded, if it is bad.
+fn check_header(
+    path: &Path,
+    id: u32,
+    file: &dyn kv_core::File,
+    data_end: u64,
+    report: &mut CheckReport,
+) -> Result<bool> {
+    let mut header = vec![0; data_end.min(CURRENT_HEADER_BYTES) as usize];
+    file.read_exact_at(&mut header, 0)?;
+    let damage = match decode_data_header(&header, path) {
+        Ok(Some(h)) => match h.check_id(path, id) {
+            Ok(()) => return Ok(true),
+            Err(e) => e,
+        },
+        Ok(None) => Error::corruption(
+            path,
+            0,
+            CorruptionKind::Invariant("data file is shorter than its header".into()),
+        ),
+        Err(e) => e,
+    };
+    report.record(damage)?;
+    Ok(false)
 }
 
 /// The offset of the first non-zero byte of `file[from..to)`, read in

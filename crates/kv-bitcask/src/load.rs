@@ -3,7 +3,7 @@
 //! disk or decides what a bad tail means (that depends on the other files:
 //! see [`crate::recovery`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -364,7 +364,7 @@ impl Loader<'_> {
 
     fn note_salvage(
         &self,
-        path: &PathBuf,
+        path: &Path,
         outcome: &crate::log_scan::ScanOutcome,
         found: &mut Findings,
     ) {

@@ -282,7 +282,7 @@ impl<'a> Recovery<'a> {
                     "this open records it"
                 }
             ));
-        } else if !(never_written && !path.exists_in(self.fs())?) {
+        } else if !never_written || self.fs().exists(&path)? {
             self.found.absorb_or_accept(self.rules, missing)?;
         }
         Ok(None)
@@ -489,17 +489,6 @@ fn next_sequence(dir: &Path, files: &[LoadedFile]) -> Result<u64> {
             CorruptionKind::Invariant(format!("sequence number {newest_seq} has no successor")),
         )
     })
-}
-
-/// `Path::exists` through the store's `Fs`.
-trait ExistsIn {
-    fn exists_in(&self, fs: &dyn Fs) -> Result<bool>;
-}
-
-impl ExistsIn for PathBuf {
-    fn exists_in(&self, fs: &dyn Fs) -> Result<bool> {
-        Ok(fs.exists(self)?)
-    }
 }
 
 /// A truncation a read-write open makes: file index, new length.
@@ -731,10 +720,10 @@ impl Recovery<'_> {
         };
         let mut writer = match reused {
             Some(f) => {
-                if !state.files.contains_key(&f.handle.id) {
-                    let info = FileInfo::new(Arc::clone(&f.handle), f.len);
-                    state.files.insert(f.handle.id, info);
-                }
+                state
+                    .files
+                    .entry(f.handle.id)
+                    .or_insert_with(|| FileInfo::new(Arc::clone(&f.handle), f.len));
                 reused_writer(f, next_seq)?
             }
             None => {
