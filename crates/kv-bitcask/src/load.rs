@@ -268,7 +268,7 @@ impl Loader<'_> {
                     h.covered_len
                 )),
             );
-            return found.absorb(self.rules, lost);
+            return found.absorb_or_accept(self.rules, lost); // salvage: scan what is left
         }
         if self.rules.verify || h.covered_len < f.handle.header_len {
             return Ok(());

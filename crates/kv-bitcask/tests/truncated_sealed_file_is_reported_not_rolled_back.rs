@@ -63,3 +63,24 @@ fn newest_file_cut_below_its_hint_is_reported_not_rolled_back() {
         "newest file cut at a record boundary",
     );
 }
+
+#[test]
+fn salvage_accepts_a_cut_sealed_file_and_records_its_new_length() {
+    let (sim, _) = store_with_history(24);
+    let (&id, _) = file_set(&sim).sealed.iter().next().unwrap();
+    let at = last_record_offset(&sim, id);
+    assert!(sim.set_len_durably(&data_path(id), at));
+    let mut options = common::sim_options(&sim, common::damage::MAX_FILE_BYTES);
+    options.salvage = true;
+    let store = kv_bitcask::Bitcask::open(common::dir(), options).unwrap();
+    let report = kv_core::Store::check(&store).unwrap();
+    assert!(
+        report.notes.iter().any(|n| n.contains("salvage accepted")),
+        "{report:?}"
+    );
+    drop(store);
+    assert_eq!(file_set(&sim).sealed[&id], at, "the new length is recorded");
+    // Without salvage the store opens again: the damage was accepted.
+    let store = common::open(&sim, common::damage::MAX_FILE_BYTES);
+    kv_core::Store::check(&store).unwrap();
+}
