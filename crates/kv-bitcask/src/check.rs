@@ -27,11 +27,11 @@
 
 use std::path::Path;
 
-use kv_core::codec::{decode_file_header, RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
+use kv_core::codec::{RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
 use kv_core::fs::read_file_if_exists;
 use kv_core::{CheckReport, CorruptionKind, Error, Result};
 
-use crate::data_file::{hint_file_name, DATA_FORMAT_VERSION, DATA_HEADER_BYTES, DATA_MAGIC};
+use crate::data_file::{decode_data_header, hint_file_name, CURRENT_HEADER_BYTES};
 use crate::entry_list::EntryList;
 use crate::hint::decode_hint;
 use crate::log_scan::{scan_log, LogRange};
@@ -87,6 +87,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
                 .into(),
         );
     }
+    inner.merge_health.report(&mut report);
     for d in &inner.open_damage {
         if !report
             .damage
@@ -157,6 +158,54 @@ fn check_file(
     report: &mut CheckReport,
 ) -> Result<EntryList> {
     let path = &f.handle.path;
+    let (len, data_end) = check_length(inner, id, f, is_active, report)?;
+    let file = &*f.handle.file;
+    if !check_header(path, id, file, data_end, report)? {
+        return Ok(EntryList::new());
+    }
+    let damage_before = report.damage.len();
+    let range = LogRange {
+        path,
+        file,
+        from: f.handle.header_len,
+        to: data_end,
+    };
+    let (run, placed) = check_records(id, range, report)?;
+    let data_damaged = report.damage.len() > damage_before;
+    report.files_checked += 1;
+    report.bytes_checked += len;
+    let hint_path = inner.dir.join(hint_file_name(id));
+    match read_file_if_exists(&*inner.fs, &hint_path)? {
+        None if !is_active => report
+            .notes
+            .push(format!("{} has no hint; open will scan it", path.display())),
+        None => {}
+        Some(_) if data_damaged => report.notes.push(format!(
+            "{}: not cross-checked, its data file is damaged (the damage explains any difference)",
+            hint_path.display()
+        )),
+        Some(bytes) => {
+            report.files_checked += 1;
+            report.bytes_checked += bytes.len() as u64;
+            if let Err(e) = check_hint(&hint_path, id, &bytes, range, &placed, report) {
+                report.record(e)?;
+            }
+        }
+    }
+    Ok(run)
+}
+
+/// Checks a data file's length against what the store wrote (plus, for
+/// the active file, its preallocated space, which must be all zeros);
+/// returns the file's length and the end of its data.
+fn check_length(
+    inner: &Inner,
+    id: u32,
+    f: &FileInfo,
+    is_active: bool,
+    report: &mut CheckReport,
+) -> Result<(u64, u64)> {
+    let path = &f.handle.path;
     let invariant = |offset: u64, what: String| {
         Error::corruption(path, offset, CorruptionKind::Invariant(what))
     };
@@ -184,57 +233,41 @@ fn check_file(
             ),
         ))?;
     }
-    let file = &*f.handle.file;
     let data_end = data_len.min(len);
-    if let Some(at) = first_non_zero(file, data_end, allocated.min(len))? {
+    if let Some(at) = first_non_zero(&*f.handle.file, data_end, allocated.min(len))? {
         report.record(invariant(
             at,
             "a non-zero byte in the preallocated space past the data".into(),
         ))?;
     }
-    let mut header = vec![0; data_end.min(DATA_HEADER_BYTES) as usize];
+    Ok((len, data_end))
+}
+
+/// Checks the header of data file `id` (including the id it names);
+/// false, with the damage recorded, if it is bad.
+fn check_header(
+    path: &Path,
+    id: u32,
+    file: &dyn kv_core::File,
+    data_end: u64,
+    report: &mut CheckReport,
+) -> Result<bool> {
+    let mut header = vec![0; data_end.min(CURRENT_HEADER_BYTES) as usize];
     file.read_exact_at(&mut header, 0)?;
-    match decode_file_header(&header, path, DATA_MAGIC, DATA_FORMAT_VERSION) {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            report.record(invariant(0, "data file is shorter than its header".into()))?;
-            return Ok(EntryList::new());
-        }
-        Err(e) => {
-            report.record(e)?;
-            return Ok(EntryList::new());
-        }
-    }
-    let damage_before = report.damage.len();
-    let range = LogRange {
-        path,
-        file,
-        from: DATA_HEADER_BYTES,
-        to: data_end,
+    let damage = match decode_data_header(&header, path) {
+        Ok(Some(h)) => match h.check_id(path, id) {
+            Ok(()) => return Ok(true),
+            Err(e) => e,
+        },
+        Ok(None) => Error::corruption(
+            path,
+            0,
+            CorruptionKind::Invariant("data file is shorter than its header".into()),
+        ),
+        Err(e) => e,
     };
-    let (run, placed) = check_records(id, range, report)?;
-    let data_damaged = report.damage.len() > damage_before;
-    report.files_checked += 1;
-    report.bytes_checked += len;
-    let hint_path = inner.dir.join(hint_file_name(id));
-    match read_file_if_exists(&*inner.fs, &hint_path)? {
-        None if !is_active => report
-            .notes
-            .push(format!("{} has no hint; open will scan it", path.display())),
-        None => {}
-        Some(_) if data_damaged => report.notes.push(format!(
-            "{}: not cross-checked, its data file is damaged (the damage explains any difference)",
-            hint_path.display()
-        )),
-        Some(bytes) => {
-            report.files_checked += 1;
-            report.bytes_checked += bytes.len() as u64;
-            if let Err(e) = check_hint(&hint_path, id, &bytes, range, &placed, report) {
-                report.record(e)?;
-            }
-        }
-    }
-    Ok(run)
+    report.record(damage)?;
+    Ok(false)
 }
 
 /// The offset of the first non-zero byte of `file[from..to)`, read in

@@ -2,9 +2,11 @@
 //! its identity checked.
 //!
 //! A data file is `{id:010}.data`: a 16-byte codec file header
-//! (`KVBCDATA`, version [`DATA_FORMAT_VERSION`]) followed by codec records
-//! (`Put`, `Delete`, `BatchBegin` groups), appended only. Ids are unique,
-//! not ordered by age: which record of a key is newest is decided by the
+//! (`KVBCDATA`, version [`DATA_FORMAT_VERSION`]) and, from version 3, an
+//! 8-byte identity block naming the file's own id (so a data file copied
+//! over another is refused), followed by codec records (`Put`, `Delete`,
+//! `BatchBegin` groups, `Frontier`), appended only. Ids are unique, not
+//! ordered by age: which record of a key is newest is decided by the
 //! sequence number, so merge output can take fresh ids. See
 //! `docs/bitcask.md` for the byte diagrams.
 
@@ -13,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use kv_core::codec::{decode_record, encode_file_header, Decoded, RecordKind, FILE_HEADER_BYTES};
+use kv_core::codec::{
+    decode_file_header, decode_record, encode_file_header, Decoded, RecordKind, FILE_HEADER_BYTES,
+};
 use kv_core::{CorruptionKind, Error, File, Fs, Result};
 
 use crate::keydir::Entry;
@@ -22,21 +26,46 @@ use crate::ttl::split_expiry;
 /// Magic number of a data file header: `KVBCDATA` in little-endian order.
 pub const DATA_MAGIC: u64 = u64::from_le_bytes(*b"KVBCDATA");
 
-/// Version of the data file format: the record format version of the shared
-/// codec its records use. Version 2 files carry durable frontier records (see
-/// `kv_core::codec::frontier`); version 1 files (written before) are read
-/// with the version-1 rule and are never appended to again.
-pub const DATA_FORMAT_VERSION: u32 = 2;
+/// Version of the data file format. Version 3 files start with the file
+/// id block (see [`data_file_header`]) and carry durable frontier records
+/// (see `kv_core::codec::frontier`); version 2 files have the frontier but
+/// no id; version 1 files have neither and are read with the version-1
+/// rule. Only version-3 files are appended to.
+pub const DATA_FORMAT_VERSION: u32 = 3;
 
 /// The first data file version with durable frontier records.
 pub const FRONTIER_FORMAT_VERSION: u32 = 2;
+
+/// The first data file version whose header names the file's id.
+pub const FILE_ID_FORMAT_VERSION: u32 = 3;
+
+/// Bytes of the identity block after the codec header (version 3 on):
+/// `file_id u32 | crc32 of the 20 bytes before`.
+pub const ID_BLOCK_BYTES: u64 = 8;
+
+/// Bytes of the header of a file written now.
+pub const CURRENT_HEADER_BYTES: u64 = DATA_HEADER_BYTES + ID_BLOCK_BYTES;
+
+/// Where the records of a data file of format `version` start.
+pub fn header_len(version: u32) -> u64 {
+    if version >= FILE_ID_FORMAT_VERSION {
+        CURRENT_HEADER_BYTES
+    } else {
+        DATA_HEADER_BYTES
+    }
+}
 
 /// The engine's name in the store directory's `KVLAB` marker.
 pub const ENGINE_NAME: &str = "bitcask";
 
 /// The store format version in the `KVLAB` marker: the highest data file
-/// format version this build writes.
+/// format version this build writes. From 3 on the store keeps its file set
+/// in [`crate::file_set`] (a store marked 3 without one is damaged); a
+/// store marked 2 or less is upgraded by its first read-write open.
 pub const STORE_FORMAT_VERSION: u32 = DATA_FORMAT_VERSION;
+
+/// The first store format version with a file-set record.
+pub const FILE_SET_STORE_VERSION: u32 = 3;
 
 /// True if a directory without a `KVLAB` marker holding these entries is a
 /// bitcask store written before markers existed: at least one data or hint
@@ -49,10 +78,12 @@ pub fn is_legacy_bitcask_store(names: &[String]) -> bool {
             ours(n)
                 || parse_file_name(n) == FileName::Tmp
                 || n == crate::merge_commit::MERGE_COMMIT_FILE_NAME
+                || n == crate::file_set::FILE_SET_NAME
         })
 }
 
-/// Bytes of the data file header.
+/// Bytes of the codec file header every data file starts with (the whole
+/// header of a version 1 or 2 file; see [`header_len`]).
 pub const DATA_HEADER_BYTES: u64 = FILE_HEADER_BYTES as u64;
 
 /// Suffix of files being written by a merge; open removes them.
@@ -128,9 +159,81 @@ pub fn create_new_file(fs: &dyn Fs, path: &Path) -> io::Result<Arc<dyn File>> {
     fs.create(path)
 }
 
-/// The header every data file starts with.
-pub fn data_file_header() -> [u8; FILE_HEADER_BYTES] {
-    encode_file_header(DATA_MAGIC, DATA_FORMAT_VERSION)
+/// The header of data file `id` (24 bytes): the codec file header
+/// (`KVBCDATA`, version [`DATA_FORMAT_VERSION`]), then `id` (u32) and a
+/// crc32 of the 20 bytes before it.
+pub fn data_file_header(id: u32) -> [u8; CURRENT_HEADER_BYTES as usize] {
+    let mut out = [0; CURRENT_HEADER_BYTES as usize];
+    out[..FILE_HEADER_BYTES].copy_from_slice(&encode_file_header(DATA_MAGIC, DATA_FORMAT_VERSION));
+    out[16..20].copy_from_slice(&id.to_le_bytes());
+    let crc = crc32fast::hash(&out[..20]);
+    out[20..].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// A data file header as decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataHeader {
+    /// The data file format version.
+    pub version: u32,
+    /// The id the header names (version 3 on).
+    pub names_id: Option<u32>,
+}
+
+impl DataHeader {
+    /// `Corruption` at the identity block of `path` if the header names a
+    /// file other than `id`: the file holds another data file's bytes.
+    ///
+    /// # Errors
+    /// As described.
+    pub fn check_id(&self, path: &Path, id: u32) -> Result<()> {
+        match self.names_id {
+            Some(named) if named != id => Err(Error::corruption(
+                path,
+                DATA_HEADER_BYTES,
+                CorruptionKind::Mismatch(format!(
+                    "the header names data file {named}, not {id}: this file holds another data file's bytes (copied over it?)"
+                )),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Decodes the header at the start of `bytes` (the first
+/// [`CURRENT_HEADER_BYTES`] of a data file, or all of it if shorter):
+/// `Ok(None)` if `bytes` is shorter than its header (a torn creation, or a
+/// file cut short).
+///
+/// # Errors
+/// `Corruption` at offset 0 for a bad codec header, at offset 16 for a bad
+/// identity block.
+pub fn decode_data_header(bytes: &[u8], path: &Path) -> Result<Option<DataHeader>> {
+    let Some(h) = decode_file_header(bytes, path, DATA_MAGIC, DATA_FORMAT_VERSION)? else {
+        return Ok(None);
+    };
+    if h.version < FILE_ID_FORMAT_VERSION {
+        return Ok(Some(DataHeader {
+            version: h.version,
+            names_id: None,
+        }));
+    }
+    let Some(block) = bytes.get(..CURRENT_HEADER_BYTES as usize) else {
+        return Ok(None);
+    };
+    let word = |i: usize| u32::from_le_bytes([block[i], block[i + 1], block[i + 2], block[i + 3]]);
+    let (expected, got) = (word(20), crc32fast::hash(&block[..20]));
+    if expected != got {
+        return Err(Error::corruption(
+            path,
+            DATA_HEADER_BYTES,
+            CorruptionKind::ChecksumMismatch { expected, got },
+        ));
+    }
+    Ok(Some(DataHeader {
+        version: h.version,
+        names_id: Some(word(16)),
+    }))
 }
 
 /// An open data file shared by every reader: positioned reads only, no seek.
@@ -150,6 +253,9 @@ pub struct DataFile {
     /// zero-filled space preallocated past the data (active file under
     /// `SyncPolicy::Always` only; see `BitcaskOptions::preallocate_bytes`).
     allocated_len: AtomicU64,
+    /// Where its records start: the length of its header (see
+    /// [`header_len`]).
+    pub header_len: u64,
 }
 
 impl DataFile {
@@ -162,7 +268,15 @@ impl DataFile {
             file,
             readable_len: AtomicU64::new(readable_len),
             allocated_len: AtomicU64::new(readable_len),
+            header_len: CURRENT_HEADER_BYTES,
         }
+    }
+
+    /// The same handle for a file of format `version` (records start at
+    /// [`header_len`]`(version)`).
+    pub fn of_version(mut self, version: u32) -> Self {
+        self.header_len = header_len(version);
+        self
     }
 
     /// See the field: bytes that positioned reads can reach.
@@ -322,6 +436,27 @@ mod tests {
         let err = create_new_file(&sim, &path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(sim.contents(&path).unwrap(), b"data");
+    }
+
+    #[test]
+    fn the_header_names_its_file() {
+        let p = Path::new("f");
+        let header = data_file_header(7);
+        let h = decode_data_header(&header, p).unwrap().unwrap();
+        assert_eq!(h.version, DATA_FORMAT_VERSION);
+        h.check_id(p, 7).unwrap();
+        assert!(h.check_id(p, 8).unwrap_err().is_corruption());
+        assert_eq!(decode_data_header(&header[..20], p).unwrap(), None);
+        for i in 0..header.len() {
+            let mut bad = header;
+            bad[i] ^= 4;
+            assert!(decode_data_header(&bad, p).is_err(), "flip at {i}");
+        }
+        let v2 = encode_file_header(DATA_MAGIC, 2);
+        let h = decode_data_header(&v2, p).unwrap().unwrap();
+        assert_eq!((h.version, h.names_id), (2, None));
+        assert_eq!(header_len(2), 16);
+        assert_eq!(header_len(3), 24);
     }
 
     #[test]

@@ -136,16 +136,31 @@ impl<'a> Cursor<'a> {
 /// sequence number outside the bounds, a length that does not fit its
 /// kind).
 pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint> {
-    let bad = |offset: usize, what: String| {
-        Error::corruption(path, offset as u64, CorruptionKind::Invariant(what))
+    let body = checked_body(bytes, path)?;
+    let mut c = Cursor {
+        bytes: body,
+        at: FILE_HEADER_BYTES,
     };
+    let (mut hint, count) = decode_fixed(&mut c, path, data_file_id)?;
+    decode_entries(&mut c, path, &mut hint, count)?;
+    if c.at != body.len() {
+        return Err(invariant(path, c.at, "bytes after the last entry".into()));
+    }
+    hint.entries.sort_and_keep_newest();
+    Ok(hint)
+}
+
+fn invariant(path: &Path, offset: usize, what: String) -> Error {
+    Error::corruption(path, offset as u64, CorruptionKind::Invariant(what))
+}
+
+/// The hint's bytes before its checksum, once header and checksum check.
+fn checked_body<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
     if decode_file_header(bytes, path, HINT_MAGIC, HINT_FORMAT_VERSION)?.is_none()
         || bytes.len() < FILE_HEADER_BYTES + FIXED_BYTES + 4
     {
-        return Err(bad(
-            0,
-            format!("hint file of {} bytes is truncated", bytes.len()),
-        ));
+        let what = format!("hint file of {} bytes is truncated", bytes.len());
+        return Err(invariant(path, 0, what));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let mut stored = [0; 4];
@@ -158,32 +173,34 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
             CorruptionKind::ChecksumMismatch { expected, got },
         ));
     }
-    let mut c = Cursor {
-        bytes: body,
-        at: FILE_HEADER_BYTES,
-    };
+    Ok(body)
+}
+
+/// The fixed fields, checked: a hint without entries yet, and the number
+/// of entries that follow.
+fn decode_fixed(c: &mut Cursor<'_>, path: &Path, data_file_id: u32) -> Result<(Hint, u64)> {
     let fixed = (|| Some((c.u32()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?)))();
     let Some((id, covered_len, min_seq, max_seq, records, count)) = fixed else {
-        return Err(bad(FILE_HEADER_BYTES, "fixed fields truncated".into()));
+        return Err(invariant(
+            path,
+            FILE_HEADER_BYTES,
+            "fixed fields truncated".into(),
+        ));
     };
     if id != data_file_id {
-        return Err(bad(
-            FILE_HEADER_BYTES,
-            format!("hint describes data file {id}, expected {data_file_id}"),
-        ));
+        let what = format!("hint describes data file {id}, expected {data_file_id}");
+        return Err(invariant(path, FILE_HEADER_BYTES, what));
     }
     // No records: the empty bounds (u64::MAX, 0); else lowest <= highest.
     let empty = min_seq == u64::MAX && max_seq == 0 && count == 0;
     let bounds_ok = max_seq < MAX_SEQUENCE && (min_seq <= max_seq || empty);
     if !bounds_ok {
-        return Err(bad(
-            FILE_HEADER_BYTES,
-            format!(
-                "sequence bounds {min_seq}..={max_seq} are impossible for {count} entries (numbers stay below {MAX_SEQUENCE})"
-            ),
-        ));
+        let what = format!(
+            "sequence bounds {min_seq}..={max_seq} are impossible for {count} entries (numbers stay below {MAX_SEQUENCE})"
+        );
+        return Err(invariant(path, FILE_HEADER_BYTES, what));
     }
-    let mut hint = Hint {
+    let hint = Hint {
         data_file_id: id,
         covered_len,
         min_seq,
@@ -191,34 +208,30 @@ pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint>
         records,
         entries: EntryList::new(),
     };
+    Ok((hint, count))
+}
+
+/// The `count` entries, each inside the hint's coverage and bounds.
+fn decode_entries(c: &mut Cursor<'_>, path: &Path, hint: &mut Hint, count: u64) -> Result<()> {
+    let (min_seq, max_seq) = (hint.min_seq, hint.max_seq);
     for _ in 0..count {
         let at = c.at;
-        let entry = decode_entry(&mut c, covered_len)
-            .ok_or_else(|| bad(at, "entry is truncated or out of range".into()))?;
-        let (key, tombstone, entry) = entry;
+        let (key, tombstone, entry) = decode_entry(c, hint.covered_len)
+            .ok_or_else(|| invariant(path, at, "entry is truncated or out of range".into()))?;
         if !(min_seq..=max_seq).contains(&entry.seq()) {
-            return Err(bad(
-                at,
-                format!(
-                    "entry has sequence {}, outside the hint's bounds {min_seq}..={max_seq}",
-                    entry.seq()
-                ),
-            ));
+            let what = format!(
+                "entry has sequence {}, outside the hint's bounds {min_seq}..={max_seq}",
+                entry.seq()
+            );
+            return Err(invariant(path, at, what));
         }
-        hint.entries.push(
-            key,
-            tombstone,
-            Entry {
-                file_id: id,
-                ..entry
-            },
-        );
+        let entry = Entry {
+            file_id: hint.data_file_id,
+            ..entry
+        };
+        hint.entries.push(key, tombstone, entry);
     }
-    if c.at != body.len() {
-        return Err(bad(c.at, "bytes after the last entry".into()));
-    }
-    hint.entries.sort_and_keep_newest();
-    Ok(hint)
+    Ok(())
 }
 
 fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], bool, Entry)> {

@@ -70,9 +70,11 @@
 //!   is recorded instead of failing the open, and `check()` lists it.
 //! - `Options::cache_bytes` is ignored: bitcask keeps no cache (a read is
 //!   one positioned read; the keydir is the only in-memory structure).
-//! - The store directory holds the `KVLAB` marker (engine `bitcask`); a
-//!   directory of `*.data`/`*.hint` files without one is a store from
-//!   before markers and is opened (the marker is then added).
+//! - The store directory holds the `KVLAB` marker (engine `bitcask`, store
+//!   format 3) and the `FILESET` record; a directory of `*.data`/`*.hint`
+//!   files without a marker is a store from before markers and is opened
+//!   (the marker is then added); a store of format 2 or less gets its
+//!   `FILESET` (and marker format 3) at its first read-write open.
 //!
 //! # Errors
 //!
@@ -87,7 +89,12 @@
 //!   check on read; at open, damage with valid data after it, or a bad tail
 //!   in a data file no crash could have torn (only the newest file can be;
 //!   opt in to [`BitcaskOptions::salvage`] to drop the damage, reported in
-//!   `stats()`).
+//!   `stats()`); and whole-file damage, found with the store's file-set
+//!   record ([`file_set`]) and the file id in every data file's header: a
+//!   listed file missing, a sealed file of another length than when it was
+//!   sealed, a file cut below what its hint covers, emptied, or holding
+//!   another file's bytes (`docs/bitcask.md`, section 7.1). A merge that
+//!   meets damage fails with it and deletes nothing.
 //! - `InvalidArgument`: bad options, or sequence numbers or data file ids
 //!   used up.
 //! - `Poisoned`: an earlier write, sync or merge commit failed; reopen.
@@ -102,6 +109,7 @@
 
 pub mod data_file;
 pub mod entry_list;
+pub mod file_set;
 pub mod hint;
 pub mod key_bound;
 pub mod keydir;
@@ -116,8 +124,11 @@ pub mod torn_tail;
 pub mod ttl;
 
 mod check;
+mod load;
+mod lock_hold;
 mod maintenance;
 mod merge;
+mod merge_health;
 mod read_only;
 mod recovery;
 mod scan;

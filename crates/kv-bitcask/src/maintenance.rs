@@ -102,9 +102,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Option<JoinHandle<()>>> {
                 if let Some(interval) = merge_interval {
                     if woken || last_merge_check.elapsed() >= interval {
                         last_merge_check = Instant::now();
-                        if merge::auto_merge(&inner).is_err() {
-                            inner.counters.add_merge_failure();
-                        }
+                        let _ = merge::auto_merge(&inner); // counted in `merge_failures`
                     }
                 }
             }

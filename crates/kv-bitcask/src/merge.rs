@@ -19,8 +19,10 @@
 //!    active file (every record that made a dropped one obsolete is then
 //!    durable), and write the merge commit record naming the inputs
 //!    ([`crate::merge_commit`]), durably.
-//! 4. Switch: in one keydir critical section, add the outputs and move
-//!    every copied key whose entry still points at its old location.
+//! 4. Switch: add the outputs to the file table, then move every copied
+//!    key whose entry still points at its old location, in chunks of
+//!    [`SWITCH_CHUNK_KEYS`] per hold of the keydir's write lock; then drop
+//!    the inputs from the file table.
 //! 5. Delete the inputs (hint, then data), sync the directory, remove the
 //!    commit record. A crash in between leaves the record, and open
 //!    finishes the deletion before loading anything.
@@ -102,10 +104,28 @@ struct Moves {
     expired: EntryList,
 }
 
+/// Runs a merge; a failure is counted in `merge_failures` (every failed
+/// merge, asked for or automatic).
 fn run(inner: &Inner, selection: Selection) -> Result<bool> {
     if inner.options.core.open_mode.is_read_only() {
         return Err(kv_core::Error::ReadOnly);
     }
+    if selection == Selection::Auto && !inner.merge_health.may_try() {
+        return Ok(false); // backing off after a failure
+    }
+    let ran = run_once(inner, selection);
+    match &ran {
+        Ok(true) => inner.merge_health.succeeded(),
+        Ok(false) => {}
+        Err(e) => {
+            inner.counters.add_merge_failure();
+            inner.merge_health.failed(e);
+        }
+    }
+    ran
+}
+
+fn run_once(inner: &Inner, selection: Selection) -> Result<bool> {
     let _merging = inner.lock_merge();
     let Some(plan) = plan(inner, selection)? else {
         return Ok(false);
@@ -242,7 +262,7 @@ fn rewrite(
     outputs: &mut Outputs<'_>,
     moves: &mut Moves,
 ) -> Result<()> {
-    let header = crate::data_file::DATA_HEADER_BYTES;
+    let header = input.handle.header_len;
     let range = LogRange {
         path: &input.handle.path,
         file: &*input.handle.file,
@@ -250,48 +270,45 @@ fn rewrite(
         to: input.total_bytes.max(header),
     };
     let mut tombstone = Vec::new();
-    scan_log(
-        range,
-        inner.options.salvage,
-        false,
-        |offset, len, rec, bytes| {
-            let old = Entry {
-                file_id: input.id,
-                offset: offset as u32,
-                len,
-                stored_seq: rec.seq,
-            };
-            let current = inner.read_state().keydir.get(rec.key);
-            // Could a surviving file hold an older record of this key?
-            let older_may_survive = old.seq() >= plan.survivors_min_seq;
-            match rec.kind {
-                RecordKind::Put if current == Some(old) => {
-                    let expired = old.has_ttl()
-                        && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
-                    if !expired {
-                        let new = outputs.append(bytes, rec.key, false, rec.seq)?;
-                        moves.copied.push(rec.key, false, new);
-                        moves.old.push(old);
-                        return Ok(());
-                    }
-                    if older_may_survive {
-                        tombstone.clear();
-                        encode_delete(&mut tombstone, old.seq(), rec.key);
-                        outputs.append(&tombstone, rec.key, true, old.seq())?;
-                    }
-                    moves.expired.push(rec.key, false, old);
+    // Strict, whatever `salvage` says: a merge that skipped damage would
+    // delete the only copy of the damaged bytes with its inputs.
+    scan_log(range, false, false, |offset, len, rec, bytes| {
+        let old = Entry {
+            file_id: input.id,
+            offset: offset as u32,
+            len,
+            stored_seq: rec.seq,
+        };
+        let current = inner.read_state().keydir.get(rec.key);
+        // Could a surviving file hold an older record of this key?
+        let older_may_survive = old.seq() >= plan.survivors_min_seq;
+        match rec.kind {
+            RecordKind::Put if current == Some(old) => {
+                let expired = old.has_ttl()
+                    && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
+                if !expired {
+                    let new = outputs.append(bytes, rec.key, false, rec.seq)?;
+                    moves.copied.push(rec.key, false, new);
+                    moves.old.push(old);
+                    return Ok(());
                 }
-                RecordKind::Delete => {
-                    let superseded = current.is_some_and(|c| c.seq() > old.seq());
-                    if !superseded && older_may_survive {
-                        outputs.append(bytes, rec.key, true, rec.seq)?;
-                    }
+                if older_may_survive {
+                    tombstone.clear();
+                    encode_delete(&mut tombstone, old.seq(), rec.key);
+                    outputs.append(&tombstone, rec.key, true, old.seq())?;
                 }
-                _ => {} // a dead put
+                moves.expired.push(rec.key, false, old);
             }
-            Ok(())
-        },
-    )?;
+            RecordKind::Delete => {
+                let superseded = current.is_some_and(|c| c.seq() > old.seq());
+                if !superseded && older_may_survive {
+                    outputs.append(bytes, rec.key, true, rec.seq)?;
+                }
+            }
+            _ => {} // a dead put
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -314,34 +331,11 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         inner.poison(format!("a merge failed while committing its output ({e})"));
         return Err(e);
     }
-    {
-        let mut st = inner.write_state();
-        for o in outputs {
-            let path = inner.dir.join(data_file_name(o.id));
-            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
-            let info = FileInfo::summarized(
-                handle,
-                o.len,
-                (o.min_seq, o.max_seq),
-                o.records,
-                o.hint_bytes,
-                &o.hint,
-            );
-            st.files.insert(o.id, info);
-        }
-        for (i, (key, _, new)) in moves.copied.iter().enumerate() {
-            if let Some(old) = moves.old.get(i) {
-                st.switch_if_unchanged(key, *old, new);
-            }
-        }
-        for (key, _, old) in moves.expired.iter() {
-            st.remove_if_unchanged(key, old);
-        }
-        for input in &plan.inputs {
-            st.files.remove(&input.id);
-        }
-    }
+    switch(inner, plan, outputs, moves);
+    // The file set stops listing the inputs (and lists the outputs) before
+    // the commit record that excuses their absence goes.
     let removed = remove_inputs(&**fs, &inner.dir, &input_ids)
+        .and_then(|()| inner.record_file_set(&inner.lock_writer()))
         .and_then(|()| remove_merge_commit(&**fs, &inner.dir));
     if let Err(e) = removed {
         inner.poison(format!("a merge failed while deleting its input ({e})"));
@@ -357,6 +351,55 @@ fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Resu
         .counters
         .add_merge(written, before.saturating_sub(written));
     Ok(())
+}
+
+/// Keys moved per hold of the keydir's write lock while a merge switches
+/// the keydir to its output: readers and writers wait at most for this
+/// many keydir updates (well under a millisecond), whatever the merge's
+/// size.
+pub const SWITCH_CHUNK_KEYS: usize = 1024;
+
+/// Step 4: points the keydir at the committed outputs, in chunks of
+/// [`SWITCH_CHUNK_KEYS`] keys per hold of the write lock. Between chunks
+/// every key is consistent on its own: it points at an input (still in the
+/// file table and on disk until step 5) or at an output (added first); a
+/// key written meanwhile keeps its newer entry.
+fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
+    {
+        let mut st = inner.write_state();
+        for o in outputs {
+            let path = inner.dir.join(data_file_name(o.id));
+            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
+            let info = FileInfo::summarized(
+                handle,
+                o.len,
+                (o.min_seq, o.max_seq),
+                o.records,
+                o.hint_bytes,
+                &o.hint,
+            );
+            st.files.insert(o.id, info);
+        }
+    }
+    let copied = moves.copied.len().min(moves.old.len());
+    for start in (0..copied).step_by(SWITCH_CHUNK_KEYS) {
+        let mut st = inner.write_state();
+        for i in start..(start + SWITCH_CHUNK_KEYS).min(copied) {
+            let (key, _, new) = moves.copied.get(i);
+            st.switch_if_unchanged(key, moves.old[i], new);
+        }
+    }
+    for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
+        let mut st = inner.write_state();
+        for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
+            let (key, _, old) = moves.expired.get(i);
+            st.remove_if_unchanged(key, old);
+        }
+    }
+    let mut st = inner.write_state();
+    for input in &plan.inputs {
+        st.files.remove(&input.id);
+    }
 }
 
 /// One output data file being written.
@@ -456,8 +499,8 @@ impl<'a> Outputs<'a> {
             tmp_data,
             tmp_hint,
             file,
-            buffer: data_file_header().to_vec(),
-            len: crate::data_file::DATA_HEADER_BYTES,
+            buffer: data_file_header(id).to_vec(),
+            len: crate::data_file::CURRENT_HEADER_BYTES,
             hint: EntryList::new(),
             min_seq: u64::MAX,
             max_seq: 0,

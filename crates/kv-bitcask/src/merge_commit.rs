@@ -122,19 +122,20 @@ pub fn pending_merge_inputs(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
     }
 }
 
-/// At open: finishes the deletion a merge committed to, if any.
+/// At open: finishes the deletion a merge committed to, if any; returns
+/// the ids of the inputs it deleted (the file set may still list them).
 ///
 /// # Errors
 /// I/O errors; `Corruption` for a damaged record.
-pub fn finish_pending_merge(fs: &dyn Fs, dir: &Path) -> Result<()> {
+pub fn finish_pending_merge(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
     let path = dir.join(MERGE_COMMIT_FILE_NAME);
     let Some(bytes) = read_file_if_exists(fs, &path)? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let ids = decode_merge_commit(&bytes, &path)?;
     remove_inputs(fs, dir, &ids)?;
     remove_merge_commit(fs, dir)?;
-    Ok(())
+    Ok(ids)
 }
 
 #[cfg(test)]

@@ -1,74 +1,63 @@
-//! Open: list the directory, load every data file's hint or scan the data
-//! file, truncate a torn tail, rebuild the keydir, pick the active file,
-//! rebuild missing hints, and make all of it durable.
+//! Open: everything between claiming the directory and the first write, in
+//! the order it happens. Each step is safe to crash in; open is
+//! idempotent. Nothing on disk changes before every file has been judged,
+//! so an open that reports damage leaves every byte as it found it.
 //!
-//! Steps, in order (each is safe to crash in; open is idempotent):
-//!
-//! 1. Finish a committed merge's deletion of its inputs (see
-//!    [`crate::merge_commit`]). Remove `*.tmp` (an unfinished merge's
-//!    output: the merge had not committed, its inputs are intact) and hints
-//!    whose data file is gone.
-//! 2. For each data file: a file shorter than its header, or whose header
-//!    is garbage with no valid record after it, holds no records and is all
-//!    tail; otherwise check the header, then take the newest record per key
-//!    from its hint (if the hint decodes, checksums, and covers at most the
-//!    file's length) and scan the rest of the file (all of it without a
-//!    usable hint) with every record's CRC checked. Damage with valid data
-//!    after it is `Corruption` unless `salvage`.
-//! 3. Settle the tails: only the file a crash may have torn (see
-//!    [`crate::torn_tail`]) has its torn tail truncated (and synced); a bad
-//!    tail anywhere else is `Corruption`, or with `salvage` truncated and
-//!    reported as salvaged. Remove files with no records. A tail of that
-//!    file that is all zero bytes is preallocated space the crash left (see
-//!    `BitcaskOptions::preallocate_bytes`), not a torn write: it is
-//!    truncated the same way but counted in
-//!    `preallocated_bytes_trimmed_at_open`, not in `torn_bytes_truncated`.
-//!    Zeros are only ever judged after the codec's reader has stopped (a
-//!    valid record may end in zero bytes); a complete record never starts
-//!    with eight zero bytes (its checksum and a length of at least 15), so
-//!    a zero tail cannot hide one, and a torn write whose persisted part is
-//!    all zeros is dropped either way.
-//! 4. Resolve the newest record per key across files (sequence numbers
-//!    decide, not file ids) and build the keydir from the sorted stream.
-//! 5. Reuse the file holding the newest records as the active file if every
-//!    record in it is newer than every record elsewhere and it has room;
-//!    otherwise create a new one (never over an existing name).
-//! 6. Write hints for immutable files that had no usable one.
-//! 7. Make what was recovered durable: sync the reused active file, then
-//!    the directory (removals, truncations' names, the new file). A state a
-//!    reopen showed is never lost by a later crash, and the writer can start
-//!    with nothing unsynced.
+//! 1. **What is there.** A merge that committed (`MERGE_COMMIT`) but did
+//!    not finish deleting its inputs has them deleted (read-write) or left
+//!    out (read-only). The directory is listed: data files, hints, and
+//!    leftovers (`*.tmp`).
+//! 2. **Load** every data file ([`crate::load`]): header (with the file id
+//!    it names), hint, and a scan of what the hint does not cover.
+//! 3. **Judge the file set** against the store's record of it
+//!    ([`crate::file_set`]): every listed file is there, every sealed one
+//!    exactly as long as when it was sealed, every hint has its data file,
+//!    and no file that ever held records is empty. Files with no record
+//!    are a torn creation (removed), or moved to `quarantine/`.
+//! 4. **Settle the tails**: the active file (the one the file set names, or
+//!    for a store from before it, the one the contents say, see
+//!    [`crate::torn_tail`]) may end in a torn write, which is truncated;
+//!    a bad tail anywhere else is damage.
+//! 5. **Act** (read-write only): remove leftovers and torn creations, move
+//!    quarantined files, truncate torn tails.
+//! 6. **Rebuild the keydir** from the newest record per key of every file
+//!    (sequence numbers decide, not file ids).
+//! 7. **Settle on disk** (read-write only): reuse or create the active
+//!    file, rebuild missing hints, sync, and write the file set (and the
+//!    store marker's format, for a store upgraded from format 2).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use kv_core::codec::{
-    decode_file_header, frontier_at_end, highest_frontier_in_file, FrontierTracker, RecordKind,
-    HEADER_BYTES,
-};
-use kv_core::fs::read_file_if_exists;
+use kv_core::codec::{frontier_at_end, FrontierTracker, HEADER_BYTES};
+use kv_core::fs::write_file_atomic;
 use kv_core::identity::IDENTITY_FILE_NAME;
-use kv_core::{CorruptionKind, CountingFs, Damage, Error, Fs, OpenMode, Result};
+use kv_core::{CorruptionKind, CountingFs, Damage, Error, Fs, Result, StoreIdentity};
 
 use crate::data_file::{
     create_new_file, data_file_name, file_ids_exhausted, hint_file_name, parse_file_name, DataFile,
-    FileName, DATA_FORMAT_VERSION, DATA_HEADER_BYTES, DATA_MAGIC, FRONTIER_FORMAT_VERSION,
+    FileName, DATA_FORMAT_VERSION, ENGINE_NAME, FILE_SET_STORE_VERSION, STORE_FORMAT_VERSION,
 };
 use crate::entry_list::EntryList;
-use crate::hint::{decode_hint, encode_hint, Hint};
-use crate::keydir::{Entry, KeydirBuilder};
-use crate::log_scan::{all_zero, scan_log, LogRange};
-use crate::merge_commit::{finish_pending_merge, pending_merge_inputs, MERGE_COMMIT_FILE_NAME};
+use crate::file_set::{read_file_set, write_file_set, FileSet, FILE_SET_NAME};
+use crate::hint::{encode_hint, Hint};
+use crate::keydir::KeydirBuilder;
+use crate::load::{Findings, LoadedFile, Loader, Rules};
+use crate::merge_commit::{
+    pending_merge_inputs, remove_inputs, remove_merge_commit, MERGE_COMMIT_FILE_NAME,
+};
 use crate::options::BitcaskOptions;
 use crate::read_only::NoFile;
 use crate::resolve::resolve;
 use crate::state::{payload_bytes, FileInfo, State};
 use crate::stats::EngineCounters;
 use crate::torn_tail::{may_be_torn, TailFacts};
-use crate::ttl::plain_seq;
 use crate::writer::Writer;
+
+/// Name of the directory files are moved to instead of being deleted.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// What open rebuilt.
 #[derive(Debug)]
@@ -85,653 +74,588 @@ pub(crate) struct Recovered {
     pub disk_lengths: BTreeMap<u32, u64>,
 }
 
-/// What an open may do to the disk, and what it does with damage.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Rules {
-    /// `ReadOnly` or `Verify`: create, change, truncate and remove nothing.
-    pub read_only: bool,
-    /// `Verify`: record damage and open with what can be read.
-    pub verify: bool,
-    /// `BitcaskOptions::salvage`: drop damage (on disk, unless read-only).
-    pub salvage: bool,
-}
-
-impl Rules {
-    fn of(options: &BitcaskOptions) -> Self {
-        let mode = options.core.open_mode;
-        Self {
-            read_only: mode.is_read_only(),
-            verify: mode == OpenMode::Verify,
-            salvage: options.salvage,
-        }
-    }
-
-    /// Damage is skipped rather than refused.
-    fn skips_damage(self) -> bool {
-        self.salvage || self.verify
-    }
-}
-
-/// What open noticed on the way: notes, and the damage `Verify` records.
-#[derive(Debug, Default)]
-struct Findings {
-    notes: Vec<String>,
-    damage: Vec<Damage>,
-}
-
-impl Findings {
-    /// Under `Verify`, records the damage an `Err(Corruption)` describes and
-    /// returns `Ok`; otherwise (or for any other error) returns the error.
-    fn absorb(&mut self, rules: Rules, error: Error) -> Result<()> {
-        match Damage::from_error(&error) {
-            Some(damage) if rules.verify => {
-                self.damage.push(damage);
-                Ok(())
-            }
-            _ => Err(error),
-        }
-    }
-}
-
 /// Names a store directory may hold besides data, hint and temporary files.
-const KNOWN_NAMES: [&str; 4] = [
+const KNOWN_NAMES: [&str; 6] = [
     "LOCK",
     IDENTITY_FILE_NAME,
     "KVLAB.tmp",
     MERGE_COMMIT_FILE_NAME,
+    FILE_SET_NAME,
+    QUARANTINE_DIR,
 ];
 
-/// The data and hint file ids of the directory, after removing what a
-/// read-write open removes (unfinished merge output, hints without data).
-/// Files named by an unfinished merge deletion (`skipped`) are left out.
-/// Anything else is reported in the notes and left alone.
-fn list_dir(
-    fs: &dyn Fs,
-    dir: &Path,
+/// What the directory holds.
+#[derive(Debug, Default)]
+struct Listing {
+    data_ids: Vec<u32>,
+    hint_ids: BTreeSet<u32>,
+    /// Unfinished merge output and temporary files: removed (read-write).
+    leftovers: Vec<PathBuf>,
+}
+
+/// What open does with a data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Part of the store (dropped from memory if it holds no record).
+    Keep,
+    /// A file created after the last file-set record, nothing of it
+    /// durable: removed.
+    TornCreation,
+    /// A file with no record the store cannot account for: moved to
+    /// `quarantine/`, never deleted.
+    Quarantine,
+}
+
+/// One open's context.
+struct Recovery<'a> {
+    fs: &'a Arc<CountingFs>,
+    dir: &'a Path,
+    options: &'a BitcaskOptions,
     rules: Rules,
-    skipped: &[u32],
-    found: &mut Findings,
-) -> Result<(Vec<u32>, BTreeSet<u32>)> {
-    let mut data_ids = Vec::new();
-    let mut hint_ids = BTreeSet::new();
-    for name in fs.list(dir)? {
-        match parse_file_name(&name) {
-            FileName::Tmp if !rules.read_only => fs.remove(&dir.join(&name))?,
-            FileName::Tmp => {}
-            FileName::Data(id) if !skipped.contains(&id) => data_ids.push(id),
-            FileName::Hint(id) if !skipped.contains(&id) => {
-                hint_ids.insert(id);
-            }
-            FileName::Data(_) | FileName::Hint(_) => {}
-            FileName::Other if KNOWN_NAMES.contains(&name.as_str()) => {}
-            FileName::Other => found.notes.push(format!(
-                "unexpected file {} in the store directory; left alone",
-                dir.join(&name).display()
-            )),
-        }
-    }
-    for id in &hint_ids {
-        if data_ids.binary_search(id).is_err() && !rules.read_only {
-            fs.remove(&dir.join(hint_file_name(*id)))?;
-        }
-    }
-    Ok((data_ids, hint_ids))
+    counters: &'a EngineCounters,
+    found: Findings,
 }
 
-/// Finishes (read-write) or notes (read-only: the files it names are left
-/// out) a merge's committed deletion; returns the ids to leave out.
-fn pending_merge(fs: &dyn Fs, dir: &Path, rules: Rules, found: &mut Findings) -> Result<Vec<u32>> {
-    if !rules.read_only {
-        finish_pending_merge(fs, dir)?;
-        return Ok(Vec::new());
-    }
-    match pending_merge_inputs(fs, dir) {
-        Ok(ids) => Ok(ids),
-        Err(e) => found.absorb(rules, e).map(|()| Vec::new()),
-    }
-}
-
-/// Rebuilds the store's state from the directory.
+/// Rebuilds the store's state from the directory (see the module docs).
+/// `marker_version` is the store format of the directory's `KVLAB` marker
+/// (0 for a store from before markers).
+///
+/// # Errors
+/// `Corruption` naming the damaged file (recorded instead under `Verify`);
+/// I/O errors.
 pub(crate) fn recover(
     fs: &Arc<CountingFs>,
     dir: &Path,
     options: &BitcaskOptions,
     counters: &EngineCounters,
+    marker_version: u32,
 ) -> Result<Recovered> {
-    let rules = Rules::of(options);
-    let mut found = Findings::default();
-    let skipped = pending_merge(&**fs, dir, rules, &mut found)?;
-    let (data_ids, hint_ids) = list_dir(&**fs, dir, rules, &skipped, &mut found)?;
-    let mut loaded = Vec::new();
-    for &id in &data_ids {
-        let has_hint = hint_ids.contains(&id);
-        loaded.push(load_file(
-            &**fs, dir, id, has_hint, rules, counters, &mut found,
-        )?);
-    }
+    let mut r = Recovery {
+        fs,
+        dir,
+        options,
+        rules: Rules::of(options),
+        counters,
+        found: Findings::default(),
+    };
+    // 1. What is there.
+    let retired = r.pending_merge()?;
+    let listing = r.list_dir(&retired)?;
+    // 2. Load.
+    let mut files = r.load_files(&listing)?;
+    // 3. Judge the file set.
+    let set = r.file_set(&listing, &files, marker_version)?;
+    r.judge_missing(&listing, &retired, set.as_ref())?;
+    r.judge_sealed_lengths(&files, set.as_ref())?;
+    let fates = r.fates(&files, set.as_ref())?;
+    // 4. Settle the tails.
+    let active = active_at_crash(&files, &fates, set.as_ref());
     let mut disk_lengths = BTreeMap::new();
-    settle_tails(&mut loaded, rules, counters, &mut found, &mut disk_lengths)?;
-    let mut kept = Vec::with_capacity(loaded.len());
-    for f in loaded {
-        if f.min_seq <= f.max_seq {
-            kept.push(f);
-        } else if !rules.read_only {
-            remove_file(&**fs, dir, &f)?; // no records
-        }
+    let truncations = r.settle_tails(&mut files, &fates, active, &mut disk_lengths)?;
+    // 5. Act.
+    if !r.rules.read_only {
+        r.act(&listing, &files, &fates, &truncations)?;
     }
-    let loaded = kept;
-    let (mut state, files) = build_state(&loaded);
-    state.files = files;
-    let newest_seq = loaded.iter().map(|f| f.max_seq).max().unwrap_or(0);
-    let next_seq = newest_seq.checked_add(1).ok_or_else(|| {
-        Error::corruption(
-            dir,
-            0,
-            CorruptionKind::Invariant(format!("sequence number {newest_seq} has no successor")),
-        )
-    })?;
-    // Hint ids count too: a hint whose removal a crash undid must never
-    // describe a new data file.
-    let next_file_id = data_ids
+    let (files, empty_active) = kept_files(files, &fates, active);
+    // 6. Rebuild the keydir.
+    let mut state = build_state(&files);
+    let next_seq = next_sequence(dir, &files)?;
+    let next_file_id = listing
+        .data_ids
         .iter()
-        .chain(&hint_ids)
+        .chain(&listing.hint_ids) // a hint whose removal a crash undid must never describe a new file
+        .map(|id| u64::from(*id) + 1)
+        .chain(set.as_ref().map(|s| s.next_id))
         .max()
-        .map_or(1, |id| u64::from(*id) + 1);
-    let (writer, next_file_id) = if rules.read_only {
+        .unwrap_or(1);
+    // 7. Settle on disk.
+    let (writer, next_file_id) = if r.rules.read_only {
         (read_only_writer(dir, next_seq), next_file_id)
     } else {
-        settle_on_disk(
-            fs,
-            dir,
-            options,
-            &loaded,
+        let (w, next) = r.settle_on_disk(
+            &files,
+            empty_active.as_ref(),
             &mut state,
-            counters,
             (next_seq, next_file_id),
-        )?
+        )?;
+        r.record_file_set(&state, &w, next, set.as_ref(), marker_version, &retired)?;
+        (w, next)
     };
     Ok(Recovered {
         state,
         writer,
         next_file_id,
-        notes: found.notes,
-        damage: found.damage,
+        notes: r.found.notes,
+        damage: r.found.damage,
         disk_lengths,
     })
 }
 
-/// The writer of a read-only store: it never writes (every write is refused
-/// with `ReadOnly` before it reaches the writer), so its active file is an
-/// empty placeholder that is not in the file table.
-fn read_only_writer(dir: &Path, next_seq: u64) -> Writer {
-    let handle = DataFile::new(
-        u32::MAX,
-        dir.join("(no active file: opened read-only)"),
-        Arc::new(NoFile),
-        0,
-    );
-    Writer::new(Arc::new(handle), 0, next_seq)
-}
-
-/// Read-write only: picks or creates the active file, rebuilds missing
-/// hints, and makes everything recovered durable. Returns the writer and
-/// the next file id.
-fn settle_on_disk(
-    fs: &Arc<CountingFs>,
-    dir: &Path,
-    options: &BitcaskOptions,
-    loaded: &[LoadedFile],
-    state: &mut State,
-    counters: &EngineCounters,
-    (next_seq, mut next_file_id): (u64, u64),
-) -> Result<(Writer, u64)> {
-    let active = pick_active(loaded, options.max_file_bytes);
-    let mut writer = match active {
-        Some(i) => {
-            let f = &loaded[i];
-            let mut w = Writer::new(Arc::clone(&f.handle), f.len, next_seq);
-            w.frontier = resumed_frontier(&*f.handle.file, f.len)?;
-            w.min_seq = f.min_seq;
-            w.max_seq = f.max_seq;
-            w.records = f.records;
-            w.hint_covers = f.hint_covers;
-            for (key, tombstone, entry) in f.run.iter().filter(|(_, t, _)| *t) {
-                w.tombstones.push(key, tombstone, entry);
-            }
-            w
-        }
-        None => {
-            let id = u32::try_from(next_file_id).map_err(|_| file_ids_exhausted())?;
-            next_file_id += 1;
-            let path = dir.join(data_file_name(id));
-            let file = create_new_file(&**fs, &path)?;
-            let handle = Arc::new(DataFile::new(id, path, file, 0));
-            let w = Writer::with_new_file(Arc::clone(&handle), next_seq);
-            state
-                .files
-                .insert(id, FileInfo::new(handle, w.logical_len()));
-            w
-        }
-    };
-    writer.set_preallocation(options.preallocation_step_bytes(), options.max_file_bytes);
-    let active_id = writer.active.id;
-    for f in loaded
-        .iter()
-        .filter(|f| f.handle.id != active_id && f.hint_covers != f.len)
-    {
-        rebuild_hint(&**fs, dir, f, state, counters);
+impl<'a> Recovery<'a> {
+    fn fs(&self) -> &'a dyn Fs {
+        &**self.fs
     }
-    // Everything recovered is durable before the first write: the reused
-    // file's bytes (a killed process may have left them unsynced), then every
-    // name this open created or removed (the new active file included).
-    if active.is_some() {
-        writer.active.file.sync()?;
-    }
-    fs.sync_dir(dir)?;
-    writer.dir_unsynced = false;
-    Ok((writer, next_file_id))
-}
 
-/// One data file as loaded.
-struct LoadedFile {
-    handle: Arc<DataFile>,
-    len: u64,
-    /// Newest record per key in this file, sorted.
-    run: EntryList,
-    min_seq: u64,
-    max_seq: u64,
-    records: u64,
-    /// Length covered by a usable hint (0 if none).
-    hint_covers: u64,
-    hint_bytes: u64,
-    /// A hint file of this data file exists (usable or not).
-    has_hint_file: bool,
-    /// The data file format version of its header (0 if unreadable).
-    version: u32,
-    /// Bytes after the last complete record, not acted on yet.
-    bad_tail: Option<BadTail>,
-}
-
-/// Bytes at the end of a data file that hold no complete record: a torn
-/// write, preallocated space, or damage.
-#[derive(Debug, Clone, Copy)]
-struct BadTail {
-    /// Where they start (0 for a file whose header is bad too).
-    valid_end: u64,
-    /// How many there are.
-    bytes: u64,
-    /// Every one of them is zero: in the file a crash may have torn, this
-    /// is preallocated space, not a torn write.
-    zero_filled: bool,
-    /// The durable frontier rule judged it: damage with valid records after
-    /// it. Only the file a crash may have torn may end so; any other file is
-    /// scanned again from `valid_end` with the strict rule.
-    frontier_judged: bool,
-}
-
-impl BadTail {
-    /// The tail of a file: `bytes` bytes from `valid_end` on, all zero if
-    /// `zero_filled`.
-    fn of(valid_end: u64, bytes: u64, zero_filled: bool) -> Self {
-        Self {
-            valid_end,
-            bytes,
-            zero_filled,
-            frontier_judged: false,
-        }
-    }
-}
-
-/// The durable frontier of a reused active file (which open syncs whole): if
-/// it ends with the frontier record a clean close wrote, nothing new is due
-/// (so reopening and closing a store without writes adds no byte).
-fn resumed_frontier(file: &dyn kv_core::File, len: u64) -> Result<FrontierTracker> {
-    let from = len
-        .saturating_sub(HEADER_BYTES as u64)
-        .max(DATA_HEADER_BYTES);
-    let tail = read_range(file, from, len)?;
-    let recorded = frontier_at_end(&tail, len).unwrap_or(0);
-    Ok(FrontierTracker::resume(len, recorded))
-}
-
-/// Removes a data file that holds no records, and its hint.
-fn remove_file(fs: &dyn Fs, dir: &Path, f: &LoadedFile) -> Result<()> {
-    if f.has_hint_file {
-        fs.remove(&dir.join(hint_file_name(f.handle.id)))?;
-    }
-    fs.remove(&f.handle.path)?;
-    Ok(())
-}
-
-/// Acts on the bad tails found: truncates the torn tail of the one file a
-/// crash may have torn; any other bad tail is damage. A read-only open
-/// shortens the files in memory only and notes their disk length in
-/// `disk_lengths`.
-///
-/// # Errors
-/// `Corruption` for a bad tail in a file no crash could have torn, unless
-/// `salvage` (then it is truncated and reported as salvaged) or `Verify`
-/// (then it is recorded); I/O errors.
-fn settle_tails(
-    loaded: &mut [LoadedFile],
-    rules: Rules,
-    counters: &EngineCounters,
-    found: &mut Findings,
-    disk_lengths: &mut BTreeMap<u32, u64>,
-) -> Result<()> {
-    let facts: Vec<TailFacts> = loaded
-        .iter()
-        .map(|f| TailFacts {
-            id: f.handle.id,
-            records: f.records,
-            max_seq: f.max_seq,
-            has_hint_file: f.has_hint_file,
-        })
-        .collect();
-    let torn_candidate = may_be_torn(&facts);
-    for f in loaded.iter_mut() {
-        if Some(f.handle.id) != torn_candidate {
-            rescan_strictly(f, rules, counters, found)?;
-        }
-        let Some(tail) = f.bad_tail.take() else {
-            continue;
+    /// The inputs of a merge that committed but did not finish deleting
+    /// them: deleted now (read-write; the commit record stays until the
+    /// file set no longer lists them), left out (read-only).
+    fn pending_merge(&mut self) -> Result<Vec<u32>> {
+        let ids = match pending_merge_inputs(self.fs(), self.dir) {
+            Ok(ids) => ids,
+            Err(e) => return self.found.absorb(self.rules, e).map(|()| Vec::new()),
         };
-        let path = &f.handle.path;
-        if Some(f.handle.id) == torn_candidate {
-            if tail.frontier_judged {
-                found.notes.push(format!(
-                    "{}: damage at or above the durable frontier (offset {}) with valid records after it: a crash under reordered writeback; the {} bytes from there were never synced and are dropped as a torn tail",
-                    path.display(),
-                    tail.valid_end,
-                    tail.bytes
-                ));
+        if !self.rules.read_only && !ids.is_empty() {
+            remove_inputs(self.fs(), self.dir, &ids)?;
+        }
+        Ok(ids)
+    }
+
+    /// The data and hint file ids of the directory (the `retired` inputs of
+    /// a committed merge left out) and its leftovers. Anything else is
+    /// reported in the notes and left alone.
+    fn list_dir(&mut self, retired: &[u32]) -> Result<Listing> {
+        let mut listing = Listing::default();
+        for name in self.fs().list(self.dir)? {
+            match parse_file_name(&name) {
+                FileName::Tmp => listing.leftovers.push(self.dir.join(&name)),
+                FileName::Data(id) | FileName::Hint(id) if retired.contains(&id) => {}
+                FileName::Data(id) => listing.data_ids.push(id),
+                FileName::Hint(id) => {
+                    listing.hint_ids.insert(id);
+                }
+                FileName::Other if KNOWN_NAMES.contains(&name.as_str()) => {}
+                FileName::Other => self.found.notes.push(format!(
+                    "unexpected file {} in the store directory; left alone",
+                    self.dir.join(&name).display()
+                )),
             }
-            let counter = if tail.zero_filled {
-                &counters.preallocated_bytes_trimmed
+        }
+        listing.data_ids.sort_unstable();
+        Ok(listing)
+    }
+
+    fn load_files(&mut self, listing: &Listing) -> Result<Vec<LoadedFile>> {
+        let loader = Loader {
+            fs: self.fs(),
+            dir: self.dir,
+            rules: self.rules,
+            counters: self.counters,
+        };
+        let mut files = Vec::with_capacity(listing.data_ids.len());
+        for &id in &listing.data_ids {
+            let has_hint = listing.hint_ids.contains(&id);
+            files.push(loader.load(id, has_hint, &mut self.found)?);
+        }
+        Ok(files)
+    }
+
+    /// The store's file-set record. A store marked with a format from
+    /// before it has none (it gets one at the end of this open, read-write);
+    /// one marked with a later format must have it, unless nothing was ever
+    /// written to it (a crash between creating the store and writing its
+    /// first record).
+    fn file_set(
+        &mut self,
+        listing: &Listing,
+        files: &[LoadedFile],
+        marker_version: u32,
+    ) -> Result<Option<FileSet>> {
+        let path = self.dir.join(FILE_SET_NAME);
+        let missing = match read_file_set(self.fs(), self.dir) {
+            Ok(Some(set)) => return Ok(Some(set)),
+            Ok(None) => Error::corruption(
+                &path,
+                0,
+                CorruptionKind::Invariant(
+                    "the store's file-set record is missing, so which data files it should hold is unknown".into(),
+                ),
+            ),
+            Err(e) => e,
+        };
+        let never_written = listing.hint_ids.is_empty() && files.iter().all(|f| !f.has_records());
+        if marker_version < FILE_SET_STORE_VERSION {
+            self.found.notes.push(format!(
+                "the store predates the file-set record (format {marker_version}); {}",
+                if self.rules.read_only {
+                    "missing or cut data files cannot be detected until a read-write open upgrades it"
+                } else {
+                    "this open records it"
+                }
+            ));
+        } else if !never_written || self.fs().exists(&path)? {
+            self.found.absorb_or_accept(self.rules, missing)?;
+        }
+        Ok(None)
+    }
+
+    /// Every data file the file set lists, or a hint describes, exists
+    /// (the inputs of a committed merge excepted).
+    fn judge_missing(
+        &mut self,
+        listing: &Listing,
+        retired: &[u32],
+        set: Option<&FileSet>,
+    ) -> Result<()> {
+        let mut said_to_exist: BTreeSet<u32> = listing.hint_ids.clone();
+        said_to_exist.extend(set.map(FileSet::ids).unwrap_or_default());
+        for id in said_to_exist {
+            if listing.data_ids.binary_search(&id).is_ok() || retired.contains(&id) {
+                continue;
+            }
+            let witness = if set.is_some_and(|s| s.lists(id)) {
+                format!("the file set ({FILE_SET_NAME}) lists it")
             } else {
-                &counters.torn_bytes_truncated
+                format!("its hint {} describes it", hint_file_name(id))
             };
-            counter.fetch_add(tail.bytes, Relaxed);
+            let missing = Error::corruption(
+                self.dir.join(data_file_name(id)),
+                0,
+                CorruptionKind::Invariant(format!("data file {id} is missing, but {witness}")),
+            );
+            self.found.absorb_or_accept(self.rules, missing)?;
+        }
+        Ok(())
+    }
+
+    /// Every sealed file is exactly as long as when it was sealed: it was
+    /// synced whole and never changes, so a shorter one lost durable data
+    /// (even cut at a record boundary) and a longer one gained bytes.
+    fn judge_sealed_lengths(&mut self, files: &[LoadedFile], set: Option<&FileSet>) -> Result<()> {
+        let Some(set) = set else {
+            return Ok(());
+        };
+        for f in files {
+            let Some(&sealed_len) = set.sealed.get(&f.handle.id) else {
+                continue;
+            };
+            if f.len != sealed_len {
+                let wrong = Error::corruption(
+                    f.path(),
+                    f.len.min(sealed_len),
+                    CorruptionKind::Invariant(format!(
+                        "sealed data file has {} bytes, but it had {sealed_len} when it was sealed ({FILE_SET_NAME}): {}",
+                        f.len,
+                        if f.len < sealed_len { "durable data is gone" } else { "bytes were added" }
+                    )),
+                );
+                self.found.absorb_or_accept(self.rules, wrong)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What becomes of each file; damage for a file with no complete
+    /// record that once held some (it has a hint, or the file set lists it
+    /// and its header, durable before it was listed, is gone).
+    fn fates(&mut self, files: &[LoadedFile], set: Option<&FileSet>) -> Result<Vec<Fate>> {
+        let facts: Vec<TailFacts> = files.iter().map(tail_facts).collect();
+        let legacy_torn = may_be_torn(&facts);
+        let mut fates = Vec::with_capacity(files.len());
+        for f in files {
+            let fate = if f.has_records() {
+                Fate::Keep
+            } else {
+                self.fate_of_empty(f, set, legacy_torn)?
+            };
+            fates.push(fate);
+        }
+        Ok(fates)
+    }
+
+    fn fate_of_empty(
+        &mut self,
+        f: &LoadedFile,
+        set: Option<&FileSet>,
+        legacy_torn: Option<u32>,
+    ) -> Result<Fate> {
+        let id = f.handle.id;
+        let header_ok = f.version > 0;
+        let listed = set.is_some_and(|s| s.lists(id));
+        let path = f.path();
+        let already_reported = self.found.damage.iter().any(|d| d.file == path);
+        let emptied = f.version == 0 || f.len <= f.handle.header_len;
+        let once_held = if already_reported || !emptied {
+            // Damage took its records (reported already), or they are in a
+            // bad tail (judged with the tails).
+            None
+        } else if f.has_hint_file {
+            Some(format!(
+                "its hint {} says it held records",
+                hint_file_name(id)
+            ))
+        } else if listed && !header_ok {
+            Some(format!(
+                "{FILE_SET_NAME} lists it, so its header was durable"
+            ))
         } else {
-            let damage = Error::corruption(
-                path,
-                tail.valid_end,
+            None
+        };
+        if let Some(why) = once_held {
+            let emptied = Error::corruption(
+                f.path(),
+                0,
                 CorruptionKind::Invariant(format!(
-                    "{} bytes after the last complete record of a data file that was not being appended to (only that file can be torn by a crash, so this is damage)",
-                    tail.bytes
+                    "data file of {} bytes holds no complete record, but {why}: it was emptied or cut to its header",
+                    f.len
                 )),
             );
-            if rules.salvage {
-                counters.salvaged_bytes.fetch_add(tail.bytes, Relaxed);
-                found.notes.push(format!(
-                    "salvage dropped {} damaged bytes at the end of {} (from offset {})",
-                    tail.bytes,
-                    path.display(),
-                    tail.valid_end
-                ));
+            self.found.absorb_or_accept(self.rules, emptied)?;
+            return Ok(if self.rules.salvage {
+                Fate::Quarantine
             } else {
-                found.absorb(rules, damage)?;
-            }
+                Fate::Keep
+            });
         }
-        if rules.read_only {
-            if Some(f.handle.id) == torn_candidate {
-                disk_lengths.insert(f.handle.id, f.len);
-            }
-        } else if f.records > 0 {
-            f.handle.file.truncate(tail.valid_end)?;
-            f.handle.file.sync()?;
-        } // else the whole file goes
-        f.handle.set_trimmed_len(tail.valid_end);
-        f.len = tail.valid_end;
-    }
-    Ok(())
-}
-
-/// A file no crash could have torn whose tail the durable frontier rule
-/// judged (damage with valid records after it) is scanned again from the
-/// damage with the strict rule, so the damage is reported where it is (or,
-/// under salvage or `Verify`, skipped and the records after it kept).
-fn rescan_strictly(
-    f: &mut LoadedFile,
-    rules: Rules,
-    counters: &EngineCounters,
-    found: &mut Findings,
-) -> Result<()> {
-    let Some(tail) = f.bad_tail.filter(|t| t.frontier_judged) else {
-        return Ok(());
-    };
-    f.bad_tail = None;
-    scan_range(f, tail.valid_end, false, rules, counters, found)?;
-    f.run.sort_and_keep_newest();
-    Ok(())
-}
-
-/// Loads one data file: its records, and its bad tail if it has one (not
-/// acted on here: whether it is a torn write depends on the other files).
-fn load_file(
-    fs: &dyn Fs,
-    dir: &Path,
-    id: u32,
-    has_hint: bool,
-    rules: Rules,
-    counters: &EngineCounters,
-    found: &mut Findings,
-) -> Result<LoadedFile> {
-    let path = dir.join(data_file_name(id));
-    let file = if rules.read_only {
-        fs.open_read(&path)?
-    } else {
-        fs.open(&path)?
-    };
-    let len = file.len()?;
-    let mut loaded = LoadedFile {
-        handle: Arc::new(DataFile::new(id, path.clone(), Arc::clone(&file), len)),
-        len,
-        run: EntryList::new(),
-        min_seq: u64::MAX,
-        max_seq: 0,
-        records: 0,
-        hint_covers: 0,
-        hint_bytes: 0,
-        has_hint_file: has_hint,
-        version: 0,
-        bad_tail: None,
-    };
-    if len < DATA_HEADER_BYTES {
-        let bytes = read_range(&*file, 0, len)?;
-        let zeros = bytes.iter().all(|&b| b == 0);
-        loaded.bad_tail = (len > 0).then(|| BadTail::of(0, len, zeros)); // never written whole
-        return Ok(loaded);
-    }
-    let mut header = [0; DATA_HEADER_BYTES as usize];
-    file.read_exact_at(&mut header, 0)?;
-    match decode_file_header(&header, &path, DATA_MAGIC, DATA_FORMAT_VERSION) {
-        Ok(h) => loaded.version = h.map_or(0, |h| h.version),
-        Err(damage) => {
-            // A header that never reached the disk whole, with garbage (or
-            // the zeros of preallocated space or of reordered writeback) where
-            // it should be (a crash right after the file was created), looks
-            // like damage. If nothing after it proves the header was synced
-            // (a valid record under format 1; a durable frontier past 0 under
-            // format 2, whose version the broken header no longer tells), the
-            // whole file is a bad tail. Otherwise it is damage (under `Verify`
-            // recorded, and the file's records are not loaded).
-            if header_was_synced(&*file, len)? {
-                found.absorb(rules, damage)?;
-                return Ok(loaded);
-            }
-            loaded.bad_tail = Some(BadTail::of(0, len, all_zero(&*file, 0, len)?));
-            return Ok(loaded);
+        if listed || already_reported {
+            return Ok(Fate::Keep); // an active file with nothing in it yet
         }
-    }
-    // `Verify` reads every record instead of trusting hints, so the keydir
-    // never points at a damaged record (a read then never meets damage).
-    if has_hint && !rules.verify {
-        let hint_path = dir.join(hint_file_name(id));
-        if let Some((h, bytes)) = load_hint(fs, &hint_path, id, len, &mut found.notes)? {
-            counters.hints_loaded.fetch_add(1, Relaxed);
-            loaded.run = h.entries;
-            loaded.min_seq = h.min_seq;
-            loaded.max_seq = h.max_seq;
-            loaded.records = h.records;
-            loaded.hint_covers = h.covered_len;
-            loaded.hint_bytes = bytes;
-        }
-    }
-    scan_rest(&mut loaded, rules, counters, found)?;
-    loaded.run.sort_and_keep_newest();
-    Ok(loaded)
-}
-
-/// True if the bytes after a damaged header prove the header was synced: a
-/// durable frontier record past 0 (format 2 writes one in the first flush
-/// group after the first sync). Records without any frontier come from an
-/// unsynced first flush group (a torn creation) or from a format-1 file;
-/// without the version the two cannot be told apart, so such a file is a
-/// bad tail, a torn creation only if it is the file a crash may have torn
-/// (see `settle_tails`), and damage otherwise.
-fn header_was_synced(file: &dyn kv_core::File, len: u64) -> Result<bool> {
-    Ok(highest_frontier_in_file(file, DATA_HEADER_BYTES, len)? > 0)
-}
-
-/// Scans the part of a data file its hint does not cover (all of it without
-/// a usable hint), every record's CRC checked, adding its records to `f`.
-fn scan_rest(
-    f: &mut LoadedFile,
-    rules: Rules,
-    counters: &EngineCounters,
-    found: &mut Findings,
-) -> Result<()> {
-    let scan_from = f.hint_covers.max(DATA_HEADER_BYTES);
-    if scan_from >= f.len {
-        return Ok(());
-    }
-    counters.data_files_scanned.fetch_add(1, Relaxed);
-    let frontier_rule = f.version >= FRONTIER_FORMAT_VERSION;
-    scan_range(f, scan_from, frontier_rule, rules, counters, found)
-}
-
-/// Scans `f` from `scan_from` to its end, adding its records; leaves a bad
-/// tail in `f.bad_tail`.
-fn scan_range(
-    f: &mut LoadedFile,
-    scan_from: u64,
-    frontier_rule: bool,
-    rules: Rules,
-    counters: &EngineCounters,
-    found: &mut Findings,
-) -> Result<()> {
-    let (id, path, file) = (
-        f.handle.id,
-        f.handle.path.clone(),
-        Arc::clone(&f.handle.file),
-    );
-    let range = LogRange {
-        path: &path,
-        file: &*file,
-        from: scan_from,
-        to: f.len,
-    };
-    let mut visited = 0;
-    let LoadedFile {
-        run,
-        min_seq,
-        max_seq,
-        ..
-    } = f;
-    let skips = rules.skips_damage();
-    let scanned = scan_log(range, skips, frontier_rule, |offset, rec_len, rec, _| {
-        let entry = Entry {
-            file_id: id,
-            offset: offset as u32,
-            len: rec_len,
-            stored_seq: rec.seq,
+        let torn_creation = match set {
+            Some(s) => u64::from(id) >= s.next_id,
+            None => legacy_torn == Some(id),
         };
-        *min_seq = (*min_seq).min(plain_seq(rec.seq));
-        *max_seq = (*max_seq).max(plain_seq(rec.seq));
-        run.push(rec.key, rec.kind == RecordKind::Delete, entry);
-        visited += 1;
-        Ok(())
-    });
-    let outcome = match scanned {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // Under `Verify`: damage with no valid record to resume at.
-            // Keep what was read before it; nothing after it is loaded.
-            f.records += visited;
-            return found.absorb(rules, e);
+        if torn_creation {
+            return Ok(Fate::TornCreation);
         }
-    };
-    f.records += outcome.records;
-    if outcome.salvaged_bytes > 0 {
-        counters
-            .salvaged_bytes
-            .fetch_add(outcome.salvaged_bytes, Relaxed);
-        counters
-            .salvaged_records
-            .fetch_add(outcome.salvaged_records, Relaxed);
-        found.notes.push(format!(
-            "{} skipped {} damaged bytes of {} and dropped {} intact records of the batches the damage broke",
-            if rules.salvage { "salvage" } else { "verify" },
-            outcome.salvaged_bytes,
-            path.display(),
-            outcome.salvaged_records
+        self.found.notes.push(format!(
+            "{} holds no complete record and the store has no account of it; {}",
+            f.path().display(),
+            if self.rules.read_only {
+                "left alone (a read-write open moves it to quarantine/)"
+            } else {
+                "moved to quarantine/"
+            }
         ));
-        if !rules.salvage {
-            found.damage.extend(outcome.damage.iter().cloned());
-        }
+        Ok(Fate::Quarantine)
     }
-    if outcome.torn_bytes > 0 {
-        let zeros = all_zero(&*file, outcome.valid_end, f.len)?;
-        let mut bad = BadTail::of(outcome.valid_end, outcome.torn_bytes, zeros);
-        bad.frontier_judged = outcome.dropped_unsynced;
-        f.bad_tail = Some(bad);
-    }
-    Ok(())
 }
 
-/// Bytes `from..to` of `file`.
-fn read_range(file: &dyn kv_core::File, from: u64, to: u64) -> Result<Vec<u8>> {
-    let mut data = vec![0; to.saturating_sub(from) as usize];
-    file.read_exact_at(&mut data, from)?;
-    Ok(data)
+/// The files that stay, with records; and the active file if it stays
+/// but holds no record yet (it is appended to again: it is listed, so
+/// removing it would make it missing if the next step crashed).
+fn kept_files(
+    files: Vec<LoadedFile>,
+    fates: &[Fate],
+    active: Option<u32>,
+) -> (Vec<LoadedFile>, Option<LoadedFile>) {
+    let mut kept = Vec::with_capacity(files.len());
+    let mut empty_active = None;
+    for (f, fate) in files.into_iter().zip(fates) {
+        if *fate != Fate::Keep {
+            continue;
+        }
+        if f.has_records() {
+            kept.push(f);
+        } else if Some(f.handle.id) == active && f.version == DATA_FORMAT_VERSION {
+            empty_active = Some(f);
+        }
+    }
+    (kept, empty_active)
 }
 
-/// The hint of data file `id` if it is usable for a data file of
-/// `data_len` bytes; a note says why not otherwise.
-fn load_hint(
-    fs: &dyn Fs,
-    hint_path: &Path,
-    id: u32,
-    data_len: u64,
-    notes: &mut Vec<String>,
-) -> Result<Option<(Hint, u64)>> {
-    let Some(bytes) = read_file_if_exists(fs, hint_path)? else {
-        return Ok(None);
-    };
-    match decode_hint(&bytes, hint_path, id) {
-        Ok(h) if (DATA_HEADER_BYTES..=data_len).contains(&h.covered_len) => {
-            Ok(Some((h, bytes.len() as u64)))
+/// The facts the rule of [`crate::torn_tail`] needs about a file.
+fn tail_facts(f: &LoadedFile) -> TailFacts {
+    TailFacts {
+        id: f.handle.id,
+        records: f.records,
+        max_seq: f.max_seq,
+        has_hint_file: f.has_hint_file,
+    }
+}
+
+/// The data file that was being appended to when the store last stopped:
+/// the file set's active file, or for a store without one, the file the
+/// contents point at ([`may_be_torn`]). Files with no record that go
+/// away never count.
+fn active_at_crash(files: &[LoadedFile], fates: &[Fate], set: Option<&FileSet>) -> Option<u32> {
+    if let Some(set) = set {
+        return set.active;
+    }
+    let facts: Vec<TailFacts> = files
+        .iter()
+        .zip(fates)
+        .filter(|(_, fate)| **fate == Fate::Keep)
+        .map(|(f, _)| tail_facts(f))
+        .collect();
+    may_be_torn(&facts)
+}
+
+/// The next sequence number: one above every record.
+fn next_sequence(dir: &Path, files: &[LoadedFile]) -> Result<u64> {
+    let newest_seq = files.iter().map(|f| f.max_seq).max().unwrap_or(0);
+    newest_seq.checked_add(1).ok_or_else(|| {
+        Error::corruption(
+            dir,
+            0,
+            CorruptionKind::Invariant(format!("sequence number {newest_seq} has no successor")),
+        )
+    })
+}
+
+/// A truncation a read-write open makes: file index, new length.
+type Truncation = (usize, u64);
+
+impl Recovery<'_> {
+    /// Judges the bad tails found: the torn tail of the active file is
+    /// dropped (returned as a truncation to make, read-write); any other
+    /// bad tail is damage. A read-only open shortens the files in memory
+    /// only and notes their disk length in `disk_lengths`.
+    ///
+    /// # Errors
+    /// `Corruption` for a bad tail in a file no crash could have torn,
+    /// unless `salvage` (then it is truncated and reported as salvaged) or
+    /// `Verify` (then it is recorded); I/O errors.
+    fn settle_tails(
+        &mut self,
+        files: &mut [LoadedFile],
+        fates: &[Fate],
+        active: Option<u32>,
+        disk_lengths: &mut BTreeMap<u32, u64>,
+    ) -> Result<Vec<Truncation>> {
+        let mut truncations = Vec::new();
+        for (i, f) in files.iter_mut().enumerate() {
+            match fates[i] {
+                Fate::Keep => {}
+                Fate::TornCreation => {
+                    if let Some(tail) = f.bad_tail.take() {
+                        self.note_torn_tail(f, &tail); // the whole file goes
+                    }
+                    continue;
+                }
+                Fate::Quarantine => continue,
+            }
+            let is_active = Some(f.handle.id) == active;
+            if !is_active {
+                self.rescan_strictly(f)?;
+            }
+            let Some(tail) = f.bad_tail.take() else {
+                continue;
+            };
+            if is_active {
+                self.note_torn_tail(f, &tail);
+                if self.rules.read_only {
+                    disk_lengths.insert(f.handle.id, f.len);
+                }
+            } else {
+                self.judge_bad_tail(f, &tail)?;
+            }
+            if f.has_records() || is_active {
+                truncations.push((i, tail.valid_end));
+            }
+            f.handle.set_trimmed_len(tail.valid_end);
+            f.len = tail.valid_end;
         }
-        Ok(h) => {
-            notes.push(format!(
-                "hint {} covers {} bytes but its data file has {data_len}; scanned the data file instead",
-                hint_path.display(),
-                h.covered_len
+        Ok(truncations)
+    }
+
+    fn note_torn_tail(&mut self, f: &LoadedFile, tail: &crate::load::BadTail) {
+        if tail.frontier_judged {
+            self.found.notes.push(format!(
+                "{}: damage at or above the durable frontier (offset {}) with valid records after it: a crash under reordered writeback; the {} bytes from there were never synced and are dropped as a torn tail",
+                f.path().display(),
+                tail.valid_end,
+                tail.bytes
             ));
-            Ok(None)
         }
-        Err(e) => {
-            notes.push(format!(
-                "hint unusable ({e}); scanned the data file instead"
-            ));
-            Ok(None)
+        let counter = if tail.zero_filled {
+            &self.counters.preallocated_bytes_trimmed
+        } else {
+            &self.counters.torn_bytes_truncated
+        };
+        counter.fetch_add(tail.bytes, Relaxed);
+    }
+
+    fn judge_bad_tail(&mut self, f: &LoadedFile, tail: &crate::load::BadTail) -> Result<()> {
+        let damage = Error::corruption(
+            f.path(),
+            tail.valid_end,
+            CorruptionKind::Invariant(format!(
+                "{} bytes after the last complete record of a data file that was not being appended to (only that file can be torn by a crash, so this is damage)",
+                tail.bytes
+            )),
+        );
+        if !self.rules.salvage {
+            return self.found.absorb(self.rules, damage);
         }
+        self.counters.salvaged_bytes.fetch_add(tail.bytes, Relaxed);
+        self.found.notes.push(format!(
+            "salvage dropped {} damaged bytes at the end of {} (from offset {})",
+            tail.bytes,
+            f.path().display(),
+            tail.valid_end
+        ));
+        Ok(())
+    }
+
+    /// A file no crash could have torn whose tail the durable frontier rule
+    /// judged (damage with valid records after it) is scanned again from the
+    /// damage with the strict rule, so the damage is reported where it is
+    /// (or, under salvage or `Verify`, skipped and the records after it
+    /// kept).
+    fn rescan_strictly(&mut self, f: &mut LoadedFile) -> Result<()> {
+        let Some(tail) = f.bad_tail.filter(|t| t.frontier_judged) else {
+            return Ok(());
+        };
+        f.bad_tail = None;
+        let loader = Loader {
+            fs: self.fs(),
+            dir: self.dir,
+            rules: self.rules,
+            counters: self.counters,
+        };
+        loader.scan_range(f, tail.valid_end, false, &mut self.found)?;
+        f.run.sort_and_keep_newest();
+        Ok(())
+    }
+
+    /// Read-write, once everything is judged: removes leftovers and torn
+    /// creations, quarantines, truncates.
+    fn act(
+        &mut self,
+        listing: &Listing,
+        files: &[LoadedFile],
+        fates: &[Fate],
+        truncations: &[Truncation],
+    ) -> Result<()> {
+        let fs = self.fs();
+        for path in &listing.leftovers {
+            fs.remove(path)?;
+        }
+        for &(i, len) in truncations {
+            files[i].handle.file.truncate(len)?;
+            files[i].handle.file.sync()?;
+        }
+        for (f, fate) in files.iter().zip(fates) {
+            match fate {
+                Fate::Keep => {}
+                Fate::TornCreation => fs.remove(f.path())?,
+                Fate::Quarantine => self.quarantine(f)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a data file (and its hint) to `quarantine/`, durably.
+    fn quarantine(&self, f: &LoadedFile) -> Result<()> {
+        let fs = self.fs();
+        let to = self.dir.join(QUARANTINE_DIR);
+        if !fs.exists(&to)? {
+            fs.create_dir(&to)?;
+            fs.sync_dir(self.dir)?;
+        }
+        let id = f.handle.id;
+        for name in [data_file_name(id), hint_file_name(id)] {
+            let from = self.dir.join(&name);
+            if fs.exists(&from)? {
+                fs.rename(&from, &to.join(&name))?;
+            }
+        }
+        fs.sync_dir(&to)?;
+        Ok(())
     }
 }
 
 /// The keydir and file table from the loaded runs.
-fn build_state(loaded: &[LoadedFile]) -> (State, BTreeMap<u32, FileInfo>) {
+fn build_state(loaded: &[LoadedFile]) -> State {
     let mut files: BTreeMap<u32, FileInfo> = BTreeMap::new();
     for f in loaded {
         let info = FileInfo::summarized(
@@ -758,18 +682,130 @@ fn build_state(loaded: &[LoadedFile]) -> (State, BTreeMap<u32, FileInfo>) {
             f.live_keys += 1;
         }
     });
-    let state = State {
+    State {
         keydir: builder.finish(),
-        files: BTreeMap::new(),
+        files,
         live_payload_bytes,
-    };
-    (state, files)
+    }
+}
+
+/// The writer of a read-only store: it never writes (every write is refused
+/// with `ReadOnly` before it reaches the writer), so its active file is an
+/// empty placeholder that is not in the file table.
+fn read_only_writer(dir: &Path, next_seq: u64) -> Writer {
+    let handle = DataFile::new(
+        u32::MAX,
+        dir.join("(no active file: opened read-only)"),
+        Arc::new(NoFile),
+        0,
+    );
+    Writer::new(Arc::new(handle), 0, next_seq)
+}
+
+impl Recovery<'_> {
+    /// Read-write only: picks or creates the active file, rebuilds missing
+    /// hints, and makes everything recovered durable. Returns the writer
+    /// and the next file id.
+    fn settle_on_disk(
+        &mut self,
+        loaded: &[LoadedFile],
+        empty_active: Option<&LoadedFile>,
+        state: &mut State,
+        (next_seq, mut next_file_id): (u64, u64),
+    ) -> Result<(Writer, u64)> {
+        let fs = self.fs;
+        let reused = match empty_active {
+            Some(f) => Some(f),
+            None => pick_active(loaded, self.options.max_file_bytes).map(|i| &loaded[i]),
+        };
+        let mut writer = match reused {
+            Some(f) => {
+                state
+                    .files
+                    .entry(f.handle.id)
+                    .or_insert_with(|| FileInfo::new(Arc::clone(&f.handle), f.len));
+                reused_writer(f, next_seq)?
+            }
+            None => {
+                let id = u32::try_from(next_file_id).map_err(|_| file_ids_exhausted())?;
+                next_file_id += 1;
+                let path = self.dir.join(data_file_name(id));
+                let file = create_new_file(&**fs, &path)?;
+                let handle = Arc::new(DataFile::new(id, path, file, 0));
+                let mut w = Writer::with_new_file(Arc::clone(&handle), next_seq);
+                // Its header is durable before the file set lists it.
+                w.make_header_durable()?;
+                state
+                    .files
+                    .insert(id, FileInfo::new(handle, w.logical_len()));
+                w
+            }
+        };
+        let o = self.options;
+        writer.set_preallocation(o.preallocation_step_bytes(), o.max_file_bytes);
+        let active_id = writer.active.id;
+        for f in loaded
+            .iter()
+            .filter(|f| f.handle.id != active_id && f.hint_covers != f.len)
+        {
+            rebuild_hint(&**fs, self.dir, f, state, self.counters);
+        }
+        // Everything recovered is durable before the first write: the
+        // reused file's bytes (a killed process may have left them
+        // unsynced), then every name this open created or removed.
+        if reused.is_some() {
+            writer.active.file.sync()?;
+        }
+        fs.sync_dir(self.dir)?;
+        writer.dir_unsynced = false;
+        Ok((writer, next_file_id))
+    }
+
+    /// Read-write only, last: records the file set as this open leaves it
+    /// (if it changed), then removes a finished merge's commit record and,
+    /// for a store upgraded from an earlier format, rewrites its marker.
+    fn record_file_set(
+        &mut self,
+        state: &State,
+        writer: &Writer,
+        next_file_id: u64,
+        found: Option<&FileSet>,
+        marker_version: u32,
+        retired: &[u32],
+    ) -> Result<()> {
+        let now = FileSet::of(&state.files, writer.active.id, next_file_id);
+        if found != Some(&now) {
+            write_file_set(self.fs(), self.dir, &now)?;
+        }
+        if !retired.is_empty() {
+            remove_merge_commit(self.fs(), self.dir)?;
+        }
+        if marker_version < STORE_FORMAT_VERSION {
+            let marker = StoreIdentity::new(ENGINE_NAME, STORE_FORMAT_VERSION);
+            write_file_atomic(self.fs(), self.dir, IDENTITY_FILE_NAME, &marker.encode())?;
+        }
+        Ok(())
+    }
+}
+
+/// A writer appending to the reused active file `f`.
+fn reused_writer(f: &LoadedFile, next_seq: u64) -> Result<Writer> {
+    let mut w = Writer::new(Arc::clone(&f.handle), f.len, next_seq);
+    w.frontier = resumed_frontier(&*f.handle.file, f.len, f.handle.header_len)?;
+    w.min_seq = f.min_seq;
+    w.max_seq = f.max_seq;
+    w.records = f.records;
+    w.hint_covers = f.hint_covers;
+    for (key, tombstone, entry) in f.run.iter().filter(|(_, t, _)| *t) {
+        w.tombstones.push(key, tombstone, entry);
+    }
+    Ok(w)
 }
 
 /// The index of the file to keep appending to: the one with the newest
 /// records, if all of its records are newer than any other file's (so the
 /// active file keeps holding only the newest data, which merge's tombstone
-/// rule relies on) and it has room.
+/// rule relies on), it is of the current format, and it has room.
 fn pick_active(loaded: &[LoadedFile], max_file_bytes: u64) -> Option<usize> {
     let (i, newest) = loaded
         .iter()
@@ -782,10 +818,25 @@ fn pick_active(loaded: &[LoadedFile], max_file_bytes: u64) -> Option<usize> {
         .map(|(_, f)| f.max_seq)
         .max()
         .unwrap_or(0);
-    // A format-1 file is never appended to: its readers apply the version-1
-    // rule, which knows no frontier records.
-    let current_format = newest.version >= FRONTIER_FORMAT_VERSION;
+    // An older-format file is never appended to: a format-1 file's readers
+    // know no frontier records, a format-2 file names no id.
+    let current_format = newest.version == DATA_FORMAT_VERSION;
     (current_format && newest.min_seq > older_max && newest.len < max_file_bytes).then_some(i)
+}
+
+/// The durable frontier of a reused active file (which open syncs whole): if
+/// it ends with the frontier record a clean close wrote, nothing new is due
+/// (so reopening and closing a store without writes adds no byte).
+fn resumed_frontier(
+    file: &dyn kv_core::File,
+    len: u64,
+    header_len: u64,
+) -> Result<FrontierTracker> {
+    let from = len.saturating_sub(HEADER_BYTES as u64).max(header_len);
+    let mut tail = vec![0; len.saturating_sub(from) as usize];
+    file.read_exact_at(&mut tail, from)?;
+    let recorded = frontier_at_end(&tail, len).unwrap_or(0);
+    Ok(FrontierTracker::resume(len, recorded))
 }
 
 /// Writes the hint of an immutable file that had none (best effort).

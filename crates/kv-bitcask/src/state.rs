@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use kv_core::codec::HEADER_BYTES;
 
-use crate::data_file::{DataFile, DATA_HEADER_BYTES};
+use crate::data_file::DataFile;
 use crate::entry_list::EntryList;
 use crate::keydir::{Entry, Keydir};
 use crate::ttl::EXPIRY_PREFIX_BYTES;
@@ -67,7 +67,7 @@ impl FileInfo {
     /// headers.
     pub fn dead_bytes(&self) -> u64 {
         self.total_bytes
-            .saturating_sub(DATA_HEADER_BYTES)
+            .saturating_sub(self.handle.header_len)
             .saturating_sub(self.live_bytes)
     }
 

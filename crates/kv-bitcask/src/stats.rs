@@ -42,6 +42,8 @@ pub struct EngineCounters {
     pub data_files_scanned: AtomicU64,
     /// Hint files written at open for data files that had none.
     pub hints_rebuilt: AtomicU64,
+    /// The longest hold of the keydir's write lock, in microseconds.
+    pub keydir_write_lock_max_us: AtomicU64,
 }
 
 impl EngineCounters {
@@ -98,6 +100,10 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
             counters.preallocated_bytes_trimmed.load(Relaxed),
         ),
         ("keydir_bytes", keydir_bytes),
+        (
+            "keydir_write_lock_max_us",
+            counters.keydir_write_lock_max_us.load(Relaxed),
+        ),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),
         (

@@ -4,14 +4,14 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use kv_core::fs::{lock_store_dir, lock_store_dir_shared, DirLock};
 use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
 use kv_core::{
-    claim_store_dir, CheckReport, CorruptionKind, CountingFs, Damage, Direction, Error,
+    claim_store_dir, CheckReport, Claim, CorruptionKind, CountingFs, Damage, Direction, Error,
     GroupCommit, KeyRange, Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
 };
 
@@ -20,7 +20,9 @@ use crate::data_file::{
     STORE_FORMAT_VERSION,
 };
 use crate::keydir::Entry;
+use crate::lock_hold::TimedWrite;
 use crate::maintenance::{self, Signal};
+use crate::merge_health::MergeHealth;
 use crate::options::BitcaskOptions;
 use crate::state::State;
 use crate::stats::{build_stats, EngineCounters};
@@ -53,6 +55,8 @@ pub(crate) struct Inner {
     /// Writes made, for the periodic merge check under `Background::Inline`.
     pub(crate) inline_writes: AtomicU64,
     pub(crate) counters: EngineCounters,
+    /// What failed merges left for `check()`, and the automatic back-off.
+    pub(crate) merge_health: MergeHealth,
     pub(crate) signal: Arc<Signal>,
     /// What open noticed (bad hints, salvaged bytes, unexpected files), for
     /// `check`.
@@ -70,8 +74,11 @@ impl Inner {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    /// The state's write lock; how long it is held is recorded (see
+    /// [`crate::lock_hold`]).
+    pub(crate) fn write_state(&self) -> TimedWrite<'_> {
+        let guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        TimedWrite::new(guard, &self.counters.keydir_write_lock_max_us)
     }
 
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -92,6 +99,11 @@ impl Inner {
     pub(crate) fn allocate_file_id(&self) -> Result<u32> {
         let id = self.next_file_id.fetch_add(1, Ordering::Relaxed);
         u32::try_from(id).map_err(|_| file_ids_exhausted())
+    }
+
+    /// Every data file id below this was handed out.
+    pub(crate) fn next_file_id(&self) -> u64 {
+        self.next_file_id.load(Ordering::Relaxed)
     }
 
     /// Marks the store poisoned (a merge failed after it started changing
@@ -173,7 +185,7 @@ impl Bitcask {
         options.validate()?;
         let fs = Arc::new(CountingFs::new(Arc::clone(&options.core.fs)));
         let mode = options.core.open_mode;
-        claim_store_dir(
+        let claim = claim_store_dir(
             &*fs,
             dir,
             &StoreIdentity::new(ENGINE_NAME, STORE_FORMAT_VERSION),
@@ -186,7 +198,12 @@ impl Bitcask {
             lock_store_dir(&*fs, dir)?
         };
         let counters = EngineCounters::default();
-        let recovered = recovery::recover(&fs, dir, &options, &counters)?;
+        let marker_version = match claim {
+            Claim::Created => STORE_FORMAT_VERSION,
+            Claim::Existing(found) => found.format_version,
+            Claim::Legacy => 0,
+        };
+        let recovered = recovery::recover(&fs, dir, &options, &counters, marker_version)?;
         let group = GroupCommit::new(recovered.writer.flushed_log_end());
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
@@ -199,6 +216,7 @@ impl Bitcask {
             next_file_id: AtomicU64::new(recovered.next_file_id),
             inline_writes: AtomicU64::new(0),
             counters,
+            merge_health: MergeHealth::default(),
             signal: Arc::new(Signal::default()),
             open_notes: recovered.notes,
             open_damage: recovered.damage,

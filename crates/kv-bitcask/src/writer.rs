@@ -65,7 +65,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kv_core::codec::{
-    encode_batch, encode_delete, encode_put, encoded_len, FrontierTracker, HEADER_BYTES,
+    encode_batch, encode_delete, encode_put, encoded_len, FrontierTracker, RecordKind, HEADER_BYTES,
 };
 use kv_core::{Background, BatchOp, Error, Fs, Poison, Result, SyncPolicy, WriteBatch};
 
@@ -73,8 +73,10 @@ use crate::data_file::{
     create_new_file, data_file_header, data_file_name, hint_file_name, DataFile,
 };
 use crate::entry_list::EntryList;
+use crate::file_set::{write_file_set, FileSet};
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
+use crate::log_scan::{scan_log, LogRange};
 use crate::merge;
 use crate::state::FileInfo;
 use crate::store::Inner;
@@ -258,9 +260,24 @@ impl Writer {
     /// A writer for a brand-new file: its header goes in the buffer.
     pub fn with_new_file(active: Arc<DataFile>, next_seq: u64) -> Self {
         let mut w = Self::new(active, 0, next_seq);
-        w.buffer.extend_from_slice(&data_file_header());
+        w.buffer.extend_from_slice(&data_file_header(w.active.id));
         w.dir_unsynced = true;
         w
+    }
+
+    /// Writes and syncs what is buffered of a brand-new active file (its
+    /// header), so that the file set may list it: a listed file's header
+    /// is durable, and a listed file without one was damaged.
+    ///
+    /// # Errors
+    /// The I/O error of the write or sync.
+    pub fn make_header_durable(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.active.file.sync()?;
+        // The frontier tracker is not told: a header alone needs no
+        // frontier record (claiming less than is synced is always safe).
+        self.unsynced = false;
+        Ok(())
     }
 
     /// Length of the active file including the buffer.
@@ -453,7 +470,8 @@ impl Writer {
         self.base += self.flushed_len;
         self.active = active;
         self.buffer.clear();
-        self.buffer.extend_from_slice(&data_file_header());
+        self.buffer
+            .extend_from_slice(&data_file_header(self.active.id));
         self.flushed_len = 0;
         self.min_seq = u64::MAX;
         self.max_seq = 0;
@@ -631,8 +649,8 @@ impl Inner {
         }
         let writes = self.inline_writes.fetch_add(1, Ordering::Relaxed) + 1;
         let due = rolled_over || writes.is_multiple_of(INLINE_MERGE_CHECK_WRITES);
-        if due && merge::auto_merge(self).is_err() {
-            self.counters.add_merge_failure();
+        if due {
+            let _ = merge::auto_merge(self); // counted in `merge_failures`
         }
     }
 
@@ -793,12 +811,29 @@ impl Inner {
         };
         let handle = Arc::new(DataFile::new(id, path, file, 0));
         w.start_file(Arc::clone(&handle));
+        if let Err(e) = w.make_header_durable() {
+            return Err(w.poison(e));
+        }
         let total = w.logical_len();
         self.write_state()
             .files
             .insert(id, FileInfo::new(handle, total));
+        // The new file is listed (and its name durable: the record's write
+        // syncs the directory) before anything is appended to it.
+        if let Err(e) = self.record_file_set(w) {
+            return Err(w.poison(e));
+        }
+        w.dir_unsynced = false;
         self.signal.wake();
         Ok(())
+    }
+
+    /// Writes the file-set record of the store as it is now (see
+    /// [`crate::file_set`]). REQUIRES: the writer lock (`w`), which
+    /// serializes the record's writers.
+    pub(crate) fn record_file_set(&self, w: &Writer) -> io::Result<()> {
+        let set = FileSet::of(&self.read_state().files, w.active.id, self.next_file_id());
+        write_file_set(&*self.fs, &self.dir, &set)
     }
 
     /// Writes the hint of the active file, covering what is flushed. Best
@@ -810,15 +845,10 @@ impl Inner {
             return;
         }
         let id = w.active.id;
-        let mut entries = EntryList::new();
-        {
-            let st = self.read_state();
-            for (key, e) in st.keydir.iter() {
-                if e.file_id == id {
-                    entries.push(key, false, e);
-                }
-            }
-        }
+        let Ok(mut entries) = self.live_puts_of_active(w) else {
+            self.counters.add_hint_write_failure();
+            return;
+        };
         for (key, tombstone, e) in w.tombstones.iter() {
             entries.push(key, tombstone, e);
         }
@@ -853,6 +883,36 @@ impl Inner {
                 let _ = self.fs.remove(&path);
             }
         }
+    }
+
+    /// The puts of the active file the keydir points at, found by reading
+    /// the file back (just written, so usually from the page cache): costs
+    /// the records of that file, not the whole keydir. REQUIRES: the buffer
+    /// is flushed.
+    fn live_puts_of_active(&self, w: &Writer) -> Result<EntryList> {
+        let id = w.active.id;
+        let range = LogRange {
+            path: &w.active.path,
+            file: &*w.active.file,
+            from: w.active.header_len,
+            to: w.flushed_len,
+        };
+        let mut live = EntryList::new();
+        scan_log(range, false, false, |offset, len, rec, _| {
+            if rec.kind == RecordKind::Put {
+                let entry = Entry {
+                    file_id: id,
+                    offset: offset as u32,
+                    len,
+                    stored_seq: rec.seq,
+                };
+                if self.read_state().keydir.get(rec.key) == Some(entry) {
+                    live.push(rec.key, false, entry);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(live)
     }
 
     /// Clean shutdown: flush, trim the preallocated space, sync, and hint

@@ -1,17 +1,21 @@
 //! A hint is an optimization, never a source of truth: a hint that is
-//! damaged, truncated, for another data file, or claims more bytes than its
-//! data file has is ignored, its data file is scanned (every CRC checked),
-//! the store opens with all its data, and open writes a good hint back.
+//! damaged, truncated, or for another data file is ignored, its data file
+//! is scanned (every CRC checked), the store opens with all its data, and
+//! open writes a good hint back. A valid hint claiming more bytes than its
+//! data file has is different: a hint is written only after the bytes it
+//! covers were synced, so it proves durable data is gone, and open reports
+//! the data file as damaged (`Corruption`) instead of falling back.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::path::PathBuf;
 
-use common::{assert_matches, key, open, value};
+use common::{assert_matches, dir, key, open, sim_options, value};
 use kv_bitcask::hint::{decode_hint, encode_hint};
+use kv_bitcask::Bitcask;
 use kv_core::testkit::{Model, SimFs};
-use kv_core::{Fs, Store};
+use kv_core::{Error, Fs, Store};
 
 const MAX_FILE_BYTES: u64 = 1024;
 
@@ -69,22 +73,14 @@ fn bad_hint_falls_back_to_data_file() {
     let f = sim.create(&hints[2]).unwrap();
     f.append(&other).unwrap();
     f.sync().unwrap();
-    // 4: a valid hint claiming more bytes than its data file has.
-    let id = id_of(&hints[4]);
-    let mut hint = decode_hint(&sim.contents(&hints[4]).unwrap(), &hints[4], id).unwrap();
-    hint.covered_len += 1_000_000;
-    let f = sim.create(&hints[4]).unwrap();
-    f.append(&encode_hint(&hint)).unwrap();
-    f.sync().unwrap();
-
     let store = open(&sim, MAX_FILE_BYTES);
     let stats = store.stats();
-    assert_eq!(stats.extra["data_files_scanned_at_open"], 4);
-    assert_eq!(stats.extra["hints_rebuilt_at_open"], 4);
+    assert_eq!(stats.extra["data_files_scanned_at_open"], 3);
+    assert_eq!(stats.extra["hints_rebuilt_at_open"], 3);
     assert_matches(&store, &model, "after falling back to the data files");
     let report = store.check().unwrap();
     assert!(
-        report.notes.iter().filter(|n| n.contains("hint")).count() >= 4,
+        report.notes.iter().filter(|n| n.contains("hint")).count() >= 3,
         "open's notes name the bad hints: {:?}",
         report.notes
     );
@@ -95,6 +91,24 @@ fn bad_hint_falls_back_to_data_file() {
     assert_eq!(store.stats().extra["data_files_scanned_at_open"], 0);
     assert_matches(&store, &model, "opened from rebuilt hints");
     store.check().unwrap();
+    drop(store);
+
+    // 4: a valid hint claiming more bytes than its data file has proves
+    // that synced bytes are gone: the data file is reported, not scanned.
+    let id = id_of(&hints[4]);
+    let mut hint = decode_hint(&sim.contents(&hints[4]).unwrap(), &hints[4], id).unwrap();
+    hint.covered_len += 1_000_000;
+    let f = sim.create(&hints[4]).unwrap();
+    f.append(&encode_hint(&hint)).unwrap();
+    f.sync().unwrap();
+    let data = hints[4].with_extension("data");
+    match Bitcask::open(dir(), sim_options(&sim, MAX_FILE_BYTES)) {
+        Err(Error::Corruption { file, .. }) => assert_eq!(file, data),
+        other => panic!(
+            "expected Corruption naming {}, got {other:?}",
+            data.display()
+        ),
+    }
 }
 
 #[test]

@@ -31,8 +31,8 @@ fn sealed_data_files(sim: &SimFs, dir: &Path) -> Vec<PathBuf> {
 
 /// Offset of the first put record of a data file's bytes.
 fn first_put(bytes: &[u8]) -> Option<u64> {
-    let body = bytes.get(16..)?;
-    LogReader::new(Path::new("data"), body, 16).find_map(|entry| match entry.ok()? {
+    let body = bytes.get(24..)?;
+    LogReader::new(Path::new("data"), body, 24).find_map(|entry| match entry.ok()? {
         LogEntry::Single(rec) if rec.record.kind == RecordKind::Put => Some(rec.offset),
         _ => None,
     })

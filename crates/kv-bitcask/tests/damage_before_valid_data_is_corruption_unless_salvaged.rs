@@ -2,7 +2,7 @@
 //! not a torn tail: open fails with `Corruption` naming the file and offset,
 //! unless the caller opts in to `salvage`, which skips the damaged bytes,
 //! reports them in `stats().extra["salvaged_bytes"]`, and keeps everything
-//! else. Reading a damaged record is `Corruption` too, never other data, and
+//! else (a merge still refuses to read past the damage: merges are strict). Reading a damaged record is `Corruption` too, never other data, and
 //! `check()` lists the damaged spot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,7 +22,7 @@ fn data_files(sim: &SimFs) -> Vec<PathBuf> {
         .collect()
 }
 
-/// One data file of 10 records of 16 + 23 + 8 + 50 bytes; no hint.
+/// One data file of 10 records of 24 + 23 + 8 + 50 bytes; no hint.
 fn setup() -> (SimFs, PathBuf) {
     let sim = SimFs::new(11);
     let store = open(&sim, 1 << 20);
@@ -46,7 +46,7 @@ const RECORD_BYTES: u64 = 23 + 8 + 50;
 #[test]
 fn damage_before_valid_data_is_corruption() {
     let (sim, file) = setup();
-    let third = 16 + 2 * RECORD_BYTES;
+    let third = 24 + 2 * RECORD_BYTES;
     assert!(sim.corrupt(&file, third + 30, b"X"));
     let err = Bitcask::open(common::dir(), sim_options(&sim, 1 << 20)).unwrap_err();
     match err {
@@ -63,7 +63,7 @@ fn damage_before_valid_data_is_corruption() {
 #[test]
 fn salvage_skips_the_damage_and_reports_it() {
     let (sim, file) = setup();
-    let third = 16 + 2 * RECORD_BYTES;
+    let third = 24 + 2 * RECORD_BYTES;
     assert!(sim.corrupt(&file, third + 30, b"X"));
     let mut options = sim_options(&sim, 1 << 20);
     options.salvage = true;
@@ -73,11 +73,27 @@ fn salvage_skips_the_damage_and_reports_it() {
         let want = (i != 2).then(|| value(i, 0, 50));
         assert_eq!(store.get(&key(i)).unwrap(), want, "key {i}");
     }
-    // A merge rewrites the file without the damage; then no salvage is needed.
-    store.compact().unwrap();
-    store.check().unwrap();
+    // A merge reads its inputs strictly, salvage or not: it meets the
+    // damage, fails, and deletes nothing (the damaged bytes are left for
+    // the user to see); `check()` still lists them.
+    let before = sim.contents(&file).unwrap();
+    match store.compact() {
+        Err(Error::Corruption {
+            file: f, offset, ..
+        }) => {
+            assert_eq!((f, offset), (file.clone(), third));
+        }
+        other => panic!("expected the merge to fail with corruption, got {other:?}"),
+    }
+    assert_eq!(store.stats().extra["merge_failures"], 1);
+    assert_eq!(sim.contents(&file).unwrap(), before);
+    let report = store.check().unwrap();
+    assert!(report
+        .damage
+        .iter()
+        .any(|d| d.file == file && d.offset == third));
     drop(store);
-    let store = Bitcask::open(common::dir(), sim_options(&sim, 1 << 20)).unwrap();
+    let store = Bitcask::open(common::dir(), options).unwrap();
     assert_eq!(store.get(&key(5)).unwrap(), Some(value(5, 0, 50)));
     assert_eq!(store.get(&key(2)).unwrap(), None);
 }
@@ -91,7 +107,7 @@ fn reading_a_damaged_record_is_corruption() {
     }
     store.sync().unwrap();
     let file = data_files(&sim).pop().unwrap();
-    let fourth = 16 + 3 * RECORD_BYTES;
+    let fourth = 24 + 3 * RECORD_BYTES;
     assert!(sim.corrupt(&file, fourth + 40, b"Y"));
     assert!(store.get(&key(3)).unwrap_err().is_corruption());
     assert_eq!(store.get(&key(4)).unwrap(), Some(value(4, 0, 50)));

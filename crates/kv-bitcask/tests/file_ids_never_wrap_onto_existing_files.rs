@@ -35,7 +35,7 @@ fn store_with_a_stray_last_id(seed: u64, seq: u64) -> SimFs {
         store.put(&key(i), &value(i, 0, 50)).unwrap();
     }
     drop(store);
-    let mut bytes = data_file_header().to_vec();
+    let mut bytes = data_file_header(u32::MAX).to_vec();
     encode_put(&mut bytes, seq, b"stray", b"s");
     let stray = sim.create(&dir().join("4294967295.data")).unwrap();
     stray.append(&bytes).unwrap();

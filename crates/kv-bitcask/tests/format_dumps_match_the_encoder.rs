@@ -1,10 +1,13 @@
 //! The byte dumps in `docs/bitcask.md` are what the encoders write: the data
-//! file header, a TTL put, a hint file and a merge commit record. If a
-//! format changes, this fails until the chapter is updated.
+//! file header, a TTL put, a hint file, a merge commit record and the file
+//! set. If a format changes, this fails until the chapter is updated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
 
 use kv_bitcask::data_file::data_file_header;
 use kv_bitcask::entry_list::EntryList;
+use kv_bitcask::file_set::FileSet;
 use kv_bitcask::hint::{decode_hint, encode_hint, Hint};
 use kv_bitcask::keydir::Entry;
 use kv_bitcask::merge_commit::{decode_merge_commit, encode_merge_commit};
@@ -54,8 +57,18 @@ fn assert_in_chapter(what: &str, bytes: &[u8]) {
 }
 
 #[test]
+fn file_set_dump() {
+    let set = FileSet {
+        next_id: 9,
+        active: Some(8),
+        sealed: BTreeMap::from([(3, 1177), (7, 905)]),
+    };
+    assert_in_chapter("the file set", &set.encode());
+}
+
+#[test]
 fn data_file_header_dump() {
-    assert_in_chapter("the data file header", &data_file_header());
+    assert_in_chapter("the data file header", &data_file_header(1));
 }
 
 #[test]

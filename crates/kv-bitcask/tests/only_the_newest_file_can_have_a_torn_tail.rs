@@ -57,7 +57,7 @@ fn sealed_file_ending_in_a_delete(sim: &SimFs) -> (PathBuf, PathBuf) {
     let f = data[1].clone();
     assert_eq!(
         sim.contents(&f).unwrap().len() as u64,
-        16 + 4 * PUT_BYTES + DELETE_BYTES,
+        24 + 4 * PUT_BYTES + DELETE_BYTES,
         "F ends with the delete"
     );
     let f_hint = f.with_extension("hint");
@@ -69,7 +69,7 @@ fn sealed_file_ending_in_a_delete(sim: &SimFs) -> (PathBuf, PathBuf) {
 fn only_the_newest_file_can_have_a_torn_tail() {
     let sim = SimFs::new(21);
     let (f, _) = sealed_file_ending_in_a_delete(&sim);
-    let delete_at = 16 + 4 * PUT_BYTES;
+    let delete_at = 24 + 4 * PUT_BYTES;
     assert!(sim.corrupt(&f, delete_at + 25, b"#"), "bit rot in the key");
     let err = Bitcask::open(dir(), sim_options(&sim, MAX_FILE_BYTES)).unwrap_err();
     match &err {
@@ -90,7 +90,7 @@ fn only_the_newest_file_can_have_a_torn_tail() {
 fn salvage_drops_a_sealed_file_s_bad_tail_and_reports_it() {
     let sim = SimFs::new(22);
     let (f, _) = sealed_file_ending_in_a_delete(&sim);
-    let delete_at = 16 + 4 * PUT_BYTES;
+    let delete_at = 24 + 4 * PUT_BYTES;
     assert!(sim.corrupt(&f, delete_at + 25, b"#"));
     let mut options = sim_options(&sim, MAX_FILE_BYTES);
     options.salvage = true;

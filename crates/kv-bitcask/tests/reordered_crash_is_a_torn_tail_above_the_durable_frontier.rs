@@ -103,7 +103,7 @@ fn damage_below_the_durable_frontier_is_corruption() {
     // Damage the third record's value (synced long ago), then crash: only
     // synced bytes survive, so the frontier after the damage is on disk.
     let record = 23 + key(0).len() as u64 + 200;
-    let third = 16 + 2 * record;
+    let third = 24 + 2 * record;
     assert!(sim.corrupt(&file, third + 30, b"X"));
     let crashed = sim.crash();
     drop(store);

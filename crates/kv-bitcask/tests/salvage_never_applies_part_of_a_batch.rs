@@ -33,7 +33,7 @@ const HEADER_BYTES: u64 = 23;
 const PUT_BYTES: u64 = HEADER_BYTES + 1 + 2;
 const DELETE_BYTES: u64 = HEADER_BYTES + 1;
 /// Where the batch starts: after the file header and `put a`.
-const BATCH_AT: u64 = 16 + PUT_BYTES;
+const BATCH_AT: u64 = 24 + PUT_BYTES;
 /// The batch: BatchBegin, put b, put c, delete a, put d.
 const BATCH_BYTES: u64 = HEADER_BYTES + 3 * PUT_BYTES + DELETE_BYTES;
 

@@ -46,7 +46,7 @@ fn assert_consistent(stats: &Stats, model: &Model, records: u64, context: &str) 
     );
     let total = sum(stats, ".total_bytes");
     assert_eq!(
-        sum(stats, ".live_bytes") + sum(stats, ".dead_bytes") + 16 * stats.extra["files"],
+        sum(stats, ".live_bytes") + sum(stats, ".dead_bytes") + 24 * stats.extra["files"],
         total,
         "{context}: every byte is a header, live or dead"
     );

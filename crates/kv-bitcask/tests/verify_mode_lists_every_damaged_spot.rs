@@ -38,9 +38,9 @@ fn verify_mode_lists_every_damaged_spot() {
     assert!(files.len() >= 3, "{files:?}");
     let r = record_bytes();
     let spots = [
-        (&files[0], 16 + 30),
-        (&files[0], 16 + 2 * r + 40),
-        (&files[1], 16 + r + 50),
+        (&files[0], 24 + 30),
+        (&files[0], 24 + 2 * r + 40),
+        (&files[1], 24 + r + 50),
     ];
     for (file, at) in spots {
         assert!(sim.corrupt(file, at, b"#"));
@@ -54,9 +54,9 @@ fn verify_mode_lists_every_damaged_spot() {
     let report = store.check().unwrap();
     let found: Vec<_> = report.damage.iter().map(|d| (&d.file, d.offset)).collect();
     let expected = vec![
-        (&files[0], 16),
-        (&files[0], 16 + 2 * r),
-        (&files[1], 16 + r),
+        (&files[0], 24),
+        (&files[0], 24 + 2 * r),
+        (&files[1], 24 + r),
     ];
     assert_eq!(found, expected, "{report:?}");
     // The intact keys are served; the damaged ones are missing.

@@ -55,8 +55,8 @@ pub fn data_files(sim: &SimFs) -> Vec<PathBuf> {
 /// How the data file `bytes` ends and the highest sequence number in it
 /// (0 if none). Panics on corruption.
 pub fn read_log(bytes: &[u8]) -> (Tail, u64) {
-    let body = bytes.get(16..).unwrap_or_default();
-    let mut reader = LogReader::new(Path::new("data"), body, 16);
+    let body = bytes.get(24..).unwrap_or_default();
+    let mut reader = LogReader::new(Path::new("data"), body, 24);
     let mut max_seq = 0;
     for entry in reader.by_ref() {
         match entry.unwrap() {
@@ -153,3 +153,5 @@ pub fn random_writes(
         }
     }
 }
+
+pub mod damage;
