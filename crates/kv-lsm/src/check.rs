@@ -104,12 +104,30 @@ fn check_table(report: &mut CheckReport, table: &Table) -> Result<()> {
             }
             prev = Some(k.clone());
         }
-        if list.last().map(|(k, _)| k.as_slice()) != Some(idx.last.as_slice()) {
+        // The index key is a separator: >= the block's last key, and < the
+        // next block's first key (checked with that block).
+        if list
+            .last()
+            .is_none_or(|(k, _)| ikey::compare(k, &idx.last) == Ordering::Greater)
+        {
             invariant(
                 report,
                 table,
                 offset,
-                format!("index key of block {i} is not its last key"),
+                format!("index key of block {i} is below its last key"),
+            );
+        }
+        let below_previous_separator = i
+            .checked_sub(1)
+            .and_then(|p| table.index().get(p))
+            .zip(list.first())
+            .is_some_and(|(sep, (first, _))| ikey::compare(first, &sep.last) != Ordering::Greater);
+        if below_previous_separator {
+            invariant(
+                report,
+                table,
+                offset,
+                format!("first key of block {i} is not above the previous index key"),
             );
         }
         if i == 0

@@ -3,7 +3,8 @@
 //!
 //! # Locks (always taken in this order, never the other way)
 //! 1. `writer`: serializes writes (WAL append, memtable insert, sequence
-//!    numbers) and memtable rotation;
+//!    numbers) and memtable rotation; never held across a group commit's
+//!    fsync (see `crate::write`);
 //! 2. `flush_lock` / `compaction_lock`: one flush and one compaction at a
 //!    time (they run side by side: a flush never waits behind a compaction);
 //! 3. `manifest`: serializes version edits;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use kv_core::fs::DirLock;
-use kv_core::{Damage, Fs, Poison};
+use kv_core::{Damage, Fs, GroupCommit, Poison};
 
 use crate::manifest::ManifestWriter;
 use crate::options::LsmOptions;
@@ -40,6 +41,18 @@ pub struct Writer {
     pub last_seq: u64,
     /// When the WAL was last synced (for `SyncPolicy::Interval`).
     pub last_sync: Instant,
+    /// The group-commit log position of byte 0 of the current WAL: the sum
+    /// of the lengths of the WALs this handle retired. A log position
+    /// (`wal_base + offset`) only grows, across rotations.
+    pub wal_base: u64,
+}
+
+impl Writer {
+    /// The group-commit log position of the end of the current WAL,
+    /// buffered bytes included.
+    pub fn log_end(&self) -> u64 {
+        self.wal_base + self.wal.as_ref().map_or(0, Wal::bytes)
+    }
 }
 
 /// Sequence numbers of the open scans, with counts.
@@ -93,8 +106,11 @@ pub struct Inner {
     /// Next file number.
     pub next_file: AtomicU64,
     /// Sequence number up to which writes are visible (advanced after a
-    /// whole write or batch is in the memtable).
+    /// whole write or batch is in the memtable and, under
+    /// `SyncPolicy::Always`, once a sync covered it).
     pub visible_seq: AtomicU64,
+    /// The WAL's group-commit queue (log positions: [`Writer::log_end`]).
+    pub group: GroupCommit,
     /// What tables need to open and read.
     pub ctx: TableContext,
     /// Counters.

@@ -185,6 +185,7 @@ pub fn open(
             wal: None,
             last_seq: recovered.last_seq,
             last_sync: Instant::now(),
+            wal_base: 0,
         }),
         sv: RwLock::new(Arc::new(SuperVersion {
             mem: Arc::new(Memtable::new(0)),
@@ -196,6 +197,7 @@ pub fn open(
         compaction_lock: Mutex::new(()),
         next_file,
         visible_seq: AtomicU64::new(recovered.last_seq),
+        group: kv_core::GroupCommit::new(0),
         ctx,
         counters,
         live_keys: std::sync::atomic::AtomicI64::new(0),
@@ -333,6 +335,8 @@ fn make_durable(
     inner.manifest = Mutex::new(Some(writer));
     if let Ok(w) = inner.writer.get_mut() {
         w.wal = Some(wal);
+        // The new WAL's header is synced by `Wal::create`.
+        inner.group.note_durable(w.log_end());
     }
     let live: std::collections::BTreeSet<u64> = state.live_tables().collect();
     for &(kind, n) in numbered {

@@ -27,7 +27,16 @@ use crate::version::SuperVersion;
 /// # Errors
 /// I/O failures and corruption of a block read.
 pub fn get(inner: &Inner, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    let snapshot = inner.visible_seq.load(Ordering::Acquire);
+    get_at(inner, key, inner.visible_seq.load(Ordering::Acquire))
+}
+
+/// The value of `key` as of sequence number `snapshot` (the write path
+/// reads at its last sequence number, which may be ahead of `visible_seq`
+/// while a group commit is pending).
+///
+/// # Errors
+/// I/O failures and corruption of a block read.
+pub fn get_at(inner: &Inner, key: &[u8], snapshot: u64) -> Result<Option<Vec<u8>>> {
     let sv = inner.current();
     if let Some(found) = sv.mem.get(key, snapshot) {
         return Ok(found);

@@ -27,14 +27,22 @@
 //! Records collect in a buffer above the [`kv_core::Fs`] layer and reach the
 //! file in one `append` when the buffer fills, on [`Wal::sync`], and on
 //! close. A batch is one framed group: recovery applies it whole or not at
-//! all. A new WAL's directory entry is synced when it is created.
+//! all. A new WAL's directory entry is synced when it is created. Under
+//! group commit the leader fsyncs [`Wal::file`] without the writer lock and
+//! reports the synced length with [`Wal::note_synced`] (see `crate::write`).
+//!
+//! # Recovery
+//! [`replay`] streams the file through [`LogStream`]: bounded memory (one
+//! window of about 1 MiB plus one entry), the same verdicts as a
+//! `LogReader` over the whole file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kv_core::codec::{
     decode_file_header, encode_batch, encode_delete, encode_file_header, encode_put,
-    FrontierTracker, LogEntry, LogReader, RecordKind, Tail, FILE_HEADER_BYTES,
+    next_valid_record, FrontierTracker, LogEntry, LogStream, RecordKind, RecordRef, Tail,
+    FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
 
@@ -139,6 +147,23 @@ impl Wal {
         Ok(())
     }
 
+    /// The WAL's file, for a group-commit leader that fsyncs it without the
+    /// writer lock held (see `crate::write`).
+    pub fn file(&self) -> Arc<dyn File> {
+        Arc::clone(&self.file)
+    }
+
+    /// Bytes handed to the file system so far (the buffer excluded).
+    pub fn written_len(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records that a sync run outside the writer lock made the first `len`
+    /// bytes durable (they had been handed to the file before it started).
+    pub fn note_synced(&mut self, len: u64) {
+        self.frontier.synced(len);
+    }
+
     /// Appends everything buffered and syncs the file.
     ///
     /// # Errors
@@ -192,67 +217,65 @@ pub struct Replayed {
 /// order. A torn tail ends the replay cleanly; damage before valid data
 /// stops it and is returned in [`Replayed::damage`].
 ///
-/// The log is read whole: a WAL holds one memtable, so its size is bounded by
-/// `write_buffer_bytes` plus one batch.
+/// The log is streamed through [`LogStream`]: memory for reading it is one
+/// window (about 1 MiB of read-ahead plus the entry being applied, a batch
+/// group whole), however long the WAL. Only the bytes present when the
+/// replay starts are read.
 ///
 /// # Errors
 /// I/O failures; a damaged file header is returned as `damage`.
 pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Replayed> {
     let file = fs.open_read(path)?;
-    let data = file.read_all()?;
+    let len = file.len()?;
     let mut out = Replayed::default();
-    let version = match decode_file_header(&data, path, WAL_MAGIC, WAL_VERSION) {
+    let mut header = vec![0u8; (len.min(FILE_HEADER_BYTES as u64)) as usize];
+    file.read_exact_at(&mut header, 0)?;
+    let version = match decode_file_header(&header, path, WAL_MAGIC, WAL_VERSION) {
         Ok(Some(header)) => header.version,
         Ok(None) => {
-            out.torn_bytes = data.len() as u64;
+            out.torn_bytes = len;
             return Ok(out);
         }
         Err(e) => {
             // The header is synced before any record is written, so a bad
             // header with no valid record after it is a torn creation (a
             // crash while creating the file), not damage.
-            if valid_record_after_header(&data) {
+            if next_valid_record(&*file, FILE_HEADER_BYTES as u64, len)?.is_some() {
                 out.damage = Some(e);
             } else {
-                out.torn_bytes = data.len() as u64;
+                out.torn_bytes = len;
             }
             return Ok(out);
         }
     };
-    let body = data.get(FILE_HEADER_BYTES..).unwrap_or(&[]);
-    let mut reader = LogReader::new(path, body, FILE_HEADER_BYTES as u64);
+    let mut stream = LogStream::new(path, &*file, FILE_HEADER_BYTES as u64, len);
     if version >= WAL_FRONTIER_VERSION {
-        reader = reader.with_frontier_rule();
+        stream = stream.with_frontier_rule();
     }
-    for entry in reader.by_ref() {
-        let members = match entry {
-            Ok(LogEntry::Single(one)) => vec![one],
-            Ok(LogEntry::Batch { members, .. }) => members,
+    let mut apply_one = |out: &mut Replayed, r: &RecordRef<'_>| {
+        let value = (r.kind == RecordKind::Put).then_some(r.value);
+        apply(r.seq, r.key, value);
+        out.max_seq = out.max_seq.max(r.seq);
+        out.records += 1;
+    };
+    while let Some(entry) = stream.next_entry() {
+        match entry {
+            Ok(LogEntry::Single(one)) => apply_one(&mut out, &one.record),
+            Ok(LogEntry::Batch { members, .. }) => {
+                for m in &members {
+                    apply_one(&mut out, &m.record);
+                }
+            }
             Err(e) => {
                 out.damage = Some(e);
                 return Ok(out);
             }
-        };
-        for m in members {
-            let value = (m.record.kind == RecordKind::Put).then_some(m.record.value);
-            apply(m.record.seq, m.record.key, value);
-            out.max_seq = out.max_seq.max(m.record.seq);
-            out.records += 1;
         }
     }
-    if let Tail::Torn { bytes, .. } = reader.tail() {
+    if let Tail::Torn { bytes, .. } = stream.tail() {
         out.torn_bytes = bytes;
     }
     Ok(out)
-}
-
-fn valid_record_after_header(data: &[u8]) -> bool {
-    (FILE_HEADER_BYTES..data.len()).any(|at| {
-        matches!(
-            kv_core::codec::decode_record(&data[at..]),
-            kv_core::codec::Decoded::Record { .. }
-        )
-    })
 }
 
 /// The path of WAL `number` in `dir`.

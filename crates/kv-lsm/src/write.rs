@@ -1,11 +1,41 @@
-//! The write path: WAL append, memtable insert, sequence numbers, memtable
-//! rotation, write stalls and the inline background work.
+//! The write path: WAL append, memtable insert, sequence numbers, group
+//! commit, memtable rotation, write stalls and the inline background work.
 //!
 //! # Atomic visibility
 //! A write (or a whole batch) takes sequence numbers `first..=last` under the
-//! writer lock, goes to the WAL as one record or one framed group, is
+//! writer lock, goes to the WAL buffer as one record or one framed group, is
 //! inserted into the memtable, and only then is `visible_seq` advanced to
-//! `last`. Readers read at `visible_seq`, so they see all of a batch or none.
+//! `last` (under `SyncPolicy::Always`: once a sync covered it, see below).
+//! Readers read at `visible_seq`, so they see all of a batch or none.
+//!
+//! # Group commit
+//! Under `SyncPolicy::Always` (and for `sync()`, and a due `Interval` sync)
+//! a writer notes the *log position* its records end at
+//! (`Writer::log_end`: `wal_base` plus the WAL's length, buffered bytes
+//! included; `wal_base` grows by each retired WAL's length, so positions
+//! only grow across rotations) and **releases the writer lock** before
+//! waiting on the store's [`kv_core::GroupCommit`]. The first such writer
+//! becomes the leader and runs `sync_group`: it takes the writer lock only
+//! to hand the whole buffer (every queued writer's records) to the file in
+//! one write, fsyncs with the lock released, then records the synced length
+//! in the WAL's durable frontier and advances `visible_seq` to the last
+//! sequence number it covered. Writers that arrived meanwhile share that
+//! sync or the next one. A `get` takes no writer lock at all, so it never
+//! waits for an fsync.
+//!
+//! Under `Always` a write stays invisible (its sequence number is above
+//! `visible_seq`) until a sync covered it, so no reader ever sees a write
+//! that a failed sync may lose; its writer reads it once `put` returned. A
+//! failed group sync poisons the store: the leader gets the I/O error, every
+//! other waiter `Poisoned`, and nothing is published. Sealing a WAL at a
+//! memtable rotation or a clean close still syncs under the writer lock (once
+//! per memtable).
+//!
+//! # Durable frontier
+//! The leader reports as durable only the bytes it had handed to the file
+//! *before* its fsync, so records appended while it runs lie beyond every
+//! frontier record written later until a sync covers them: a crash never
+//! turns them into `Corruption` (see `crate::wal`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -72,30 +102,18 @@ fn log(wal: &mut Wal, first: u64, op: Op<'_>) {
     }
 }
 
-/// Makes the WAL as durable as the sync policy asks after a write.
-fn settle(inner: &Inner, w: &mut Writer) -> Result<()> {
-    let Some(wal) = w.wal.as_mut() else {
-        return Err(Error::ReadOnly);
-    };
-    match inner.options.core.sync {
-        SyncPolicy::Always => wal.sync()?,
-        SyncPolicy::Manual => wal.write_out(WAL_BUFFER_BYTES)?,
-        SyncPolicy::Interval { interval_ms } => {
-            if w.last_sync.elapsed() >= Duration::from_millis(interval_ms) {
-                wal.sync()?;
-                w.last_sync = Instant::now();
-            } else {
-                wal.write_out(WAL_BUFFER_BYTES)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Applies one write.
 ///
+/// # Durability
+/// Under `SyncPolicy::Always` the write is on stable storage when this
+/// returns `Ok`: it waits, with the writer lock released, for the group
+/// sync that covers it (see the module docs), and becomes visible to
+/// readers only once that sync completed.
+///
 /// # Errors
-/// `ReadOnly`, `Poisoned`, I/O failures (which poison).
+/// `ReadOnly`, `Poisoned`, I/O failures (which poison). A failed group sync
+/// fails every writer of its group: the leader with the I/O error, the
+/// others with `Poisoned`.
 pub fn write(inner: &Inner, op: Op<'_>) -> Result<()> {
     if inner.read_only {
         return Err(Error::ReadOnly);
@@ -105,41 +123,21 @@ pub fn write(inner: &Inner, op: Op<'_>) -> Result<()> {
         return Ok(());
     }
     before_write(inner)?;
-    let mut w = lock(&inner.writer);
-    inner.poison.check()?;
-    // A full memtable is rotated before the write, so a failure there
-    // leaves nothing of this write applied.
-    if inner.current().mem.approximate_bytes() >= inner.options.write_buffer_bytes {
-        inner.poison.guard(rotate(inner, &mut w))?;
-    }
-    let first = w.last_seq + 1;
-    let Some(wal) = w.wal.as_mut() else {
-        return Err(Error::ReadOnly);
+    let (wait_for, full) = {
+        let mut w = lock(&inner.writer);
+        inner.poison.check()?;
+        // A full memtable is rotated before the write, so a failure there
+        // leaves nothing of this write applied.
+        if inner.current().mem.approximate_bytes() >= inner.options.write_buffer_bytes {
+            inner.poison.guard(rotate(inner, &mut w))?;
+        }
+        append_locked(inner, &mut w, op)?
     };
-    let wal_before = wal.bytes();
-    log(wal, first, op);
-    let live_delta = if inner.options.exact_live_keys {
-        live_key_delta(inner, op)
-    } else {
-        Ok(0)
-    };
-    let wal_after = wal.bytes();
-    inner.poison.guard(settle(inner, &mut w))?;
-    let sv = inner.current();
-    insert(&sv.mem, first, op);
-    if let Ok(d) = live_delta {
-        inner.live_keys.fetch_add(d, Ordering::Relaxed);
+    if let Some(end) = wait_for {
+        inner
+            .poison
+            .guard(inner.group.wait_durable(end, || sync_group(inner)))?;
     }
-    w.last_seq = first + op.count() - 1;
-    inner.visible_seq.store(w.last_seq, Ordering::Release);
-    inner
-        .counters
-        .add(&inner.counters.user_bytes_written, op.user_bytes());
-    inner
-        .counters
-        .add(&inner.counters.wal_bytes_written, wal_after - wal_before);
-    let full = sv.mem.approximate_bytes() >= inner.options.write_buffer_bytes;
-    drop(w);
     if full && inner.options.core.background == Background::Threads {
         // Rotate now so the background flush can start; a failure here
         // poisons the store but does not undo this write, which is applied.
@@ -150,6 +148,106 @@ pub fn write(inner: &Inner, op: Op<'_>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The body of [`write`] under the writer lock: takes the sequence numbers,
+/// encodes the write into the WAL buffer (handing a full buffer to the
+/// file), inserts it into the memtable, and publishes it at once unless the
+/// policy makes it wait for a sync. Returns the log position a group sync
+/// must cover before the write returns (if any) and whether the memtable is
+/// now full.
+fn append_locked(inner: &Inner, w: &mut Writer, op: Op<'_>) -> Result<(Option<u64>, bool)> {
+    let first = w.last_seq + 1;
+    let live_delta = if inner.options.exact_live_keys {
+        live_key_delta(inner, op, w.last_seq)
+    } else {
+        Ok(0)
+    };
+    let Some(wal) = w.wal.as_mut() else {
+        return Err(Error::ReadOnly);
+    };
+    let wal_before = wal.bytes();
+    log(wal, first, op);
+    let wal_after = wal.bytes();
+    inner.poison.guard(wal.write_out(WAL_BUFFER_BYTES))?;
+    let sv = inner.current();
+    insert(&sv.mem, first, op);
+    if let Ok(d) = live_delta {
+        inner.live_keys.fetch_add(d, Ordering::Relaxed);
+    }
+    w.last_seq = first + op.count() - 1;
+    let wait_for = match inner.options.core.sync {
+        SyncPolicy::Always => Some(w.log_end()),
+        SyncPolicy::Manual => None,
+        SyncPolicy::Interval { interval_ms } => {
+            (w.last_sync.elapsed() >= Duration::from_millis(interval_ms)).then(|| w.log_end())
+        }
+    };
+    if inner.options.core.sync != SyncPolicy::Always {
+        publish(inner, w.last_seq);
+    }
+    inner
+        .counters
+        .add(&inner.counters.user_bytes_written, op.user_bytes());
+    inner
+        .counters
+        .add(&inner.counters.wal_bytes_written, wal_after - wal_before);
+    let full = sv.mem.approximate_bytes() >= inner.options.write_buffer_bytes;
+    Ok((wait_for, full))
+}
+
+/// Makes the writes up to sequence number `seq` visible to readers (never
+/// moves backwards).
+fn publish(inner: &Inner, seq: u64) {
+    inner.visible_seq.fetch_max(seq, Ordering::AcqRel);
+}
+
+/// The group leader's sync (the closure of
+/// [`kv_core::GroupCommit::wait_durable`]): under the writer lock, hands the
+/// whole WAL buffer (every waiting writer's records) to the file in one
+/// write; then, with the lock released, fsyncs the WAL; then, under the
+/// lock again, records the synced length in the WAL's durable frontier and
+/// publishes every write it covered. Returns the log position it made
+/// durable: the written end as of *before* the fsync, so a frontier never
+/// claims bytes written while it ran.
+///
+/// If the memtable rotated while the fsync ran, the rotation sealed (fully
+/// synced) that WAL, so the bytes are durable whatever this fsync returned.
+///
+/// # Errors
+/// `Poisoned` on a poisoned store; the I/O error of the write or the fsync
+/// (which poisons the store).
+fn sync_group(inner: &Inner) -> Result<u64> {
+    let (file, number, written, end, last_seq) = {
+        let mut w = lock(&inner.writer);
+        inner.poison.check()?;
+        let (base, last_seq) = (w.wal_base, w.last_seq);
+        let Some(wal) = w.wal.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
+        inner.poison.guard(wal.write_out(0))?;
+        let written = wal.written_len();
+        if written <= wal.synced_len() {
+            // An earlier sync covered everything written.
+            publish(inner, last_seq);
+            return Ok(base + written);
+        }
+        (wal.file(), wal.number(), written, base + written, last_seq)
+    };
+    let synced = file.sync();
+    let mut w = lock(&inner.writer);
+    let same_wal = w.wal.as_ref().map(Wal::number) == Some(number);
+    match synced {
+        Ok(()) => {}
+        Err(_) if !same_wal => {} // sealed by a rotation meanwhile
+        Err(e) => return inner.poison.guard(Err(e.into())),
+    }
+    if let Some(wal) = w.wal.as_mut().filter(|_| same_wal) {
+        wal.note_synced(written);
+    }
+    publish(inner, last_seq);
+    w.last_sync = Instant::now();
+    Ok(end)
 }
 
 /// What a write does before it takes the writer lock. With threads: wait
@@ -177,9 +275,11 @@ fn before_write(inner: &Inner) -> Result<()> {
 
 /// How much `op` changes the number of live keys: each key's liveness
 /// before (a lookup at the current, fully visible state, or the batch's own
-/// earlier operations) against after. Called with the writer lock held.
-fn live_key_delta(inner: &Inner, op: Op<'_>) -> Result<i64> {
-    let was_live = |k: &[u8]| crate::read::get(inner, k).map(|v| v.is_some());
+/// earlier operations) against after. Called with the writer lock held;
+/// reads at `last_seq`, the last write applied to the memtable (it may not
+/// be visible yet: see [`publish`]).
+fn live_key_delta(inner: &Inner, op: Op<'_>, last_seq: u64) -> Result<i64> {
+    let was_live = |k: &[u8]| crate::read::get_at(inner, k, last_seq).map(|v| v.is_some());
     match op {
         Op::Put(k, _) => Ok(i64::from(!was_live(k)?)),
         Op::Delete(k) => Ok(-i64::from(was_live(k)?)),
@@ -202,7 +302,9 @@ fn live_key_delta(inner: &Inner, op: Op<'_>) -> Result<i64> {
 }
 
 /// Makes the mutable memtable immutable and starts a new one with a new
-/// WAL (the old WAL is synced and sealed with a final frontier first). Called with the writer lock held.
+/// WAL (the old WAL is synced and sealed with a final frontier first, which
+/// makes every write in it durable: they are published and the group-commit
+/// queue learns it). Called with the writer lock held.
 ///
 /// # Errors
 /// I/O failures.
@@ -211,11 +313,17 @@ pub fn rotate(inner: &Inner, w: &mut Writer) -> Result<()> {
         return Err(Error::ReadOnly);
     };
     old.seal()?;
+    let old_end = w.wal_base + old.bytes();
+    publish(inner, w.last_seq);
+    inner.group.note_durable(old_end);
     let number = inner.alloc_file();
     let path = crate::wal::wal_path(&inner.dir, number);
     let wal = Wal::create(&*inner.fs, &inner.dir, &path, number)?;
     w.wal = Some(wal);
+    w.wal_base = old_end;
     w.last_sync = Instant::now();
+    // The new WAL's header is synced by `Wal::create`.
+    inner.group.note_durable(w.log_end());
     inner.install(|sv| {
         let mut imms = Vec::with_capacity(sv.imms.len() + 1);
         imms.push(Arc::clone(&sv.mem));
@@ -275,34 +383,42 @@ fn stall(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
-/// Makes every acknowledged write durable.
+/// Makes every write made so far durable through the group-commit queue:
+/// shares a sync in flight or the next one.
 ///
 /// # Errors
-/// I/O failures (which poison).
+/// `Poisoned` after an earlier failure; the I/O error of the group's sync
+/// (which poisons).
 pub fn sync(inner: &Inner) -> Result<()> {
-    sync_wal(inner, false)
+    if inner.read_only {
+        return Ok(());
+    }
+    inner.poison.check()?;
+    let end = lock(&inner.writer).log_end();
+    inner
+        .poison
+        .guard(inner.group.wait_durable(end, || sync_group(inner)))
 }
 
-/// As [`sync`], and seals the WAL with a frontier covering all of it
-/// ([`Wal::seal`]): a clean close.
+/// Syncs the WAL and seals it with a frontier covering all of it
+/// ([`Wal::seal`]), under the writer lock: a clean close.
 ///
 /// # Errors
 /// I/O failures (which poison).
 pub fn seal(inner: &Inner) -> Result<()> {
-    sync_wal(inner, true)
-}
-
-fn sync_wal(inner: &Inner, seal: bool) -> Result<()> {
     if inner.read_only {
         return Ok(());
     }
     inner.poison.check()?;
     let mut w = lock(&inner.writer);
     let result = match w.wal.as_mut() {
-        Some(wal) if seal => wal.seal(),
-        Some(wal) => wal.sync(),
+        Some(wal) => wal.seal(),
         None => Ok(()),
     };
     w.last_sync = Instant::now();
+    if result.is_ok() {
+        publish(inner, w.last_seq);
+        inner.group.note_durable(w.log_end());
+    }
     inner.poison.guard(result)
 }

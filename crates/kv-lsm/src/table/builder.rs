@@ -6,6 +6,10 @@
 //! ```
 //!
 //! Writes collect in a buffer and reach the file system in large appends.
+//!
+//! The index has one entry per data block, keyed by a shortened separator
+//! (see [`separator`]): a block's entry is written when the next block's
+//! first key is known, the last block's when the table is finished.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use super::block::BlockBuilder;
 use super::bloom;
 use super::footer::{BlockHandle, Footer};
 use super::props::Props;
+use super::separator;
 use crate::ikey;
 
 /// Bytes buffered before an append.
@@ -57,6 +62,9 @@ pub struct TableBuilder {
     offset: u64,
     hashes: Vec<u64>,
     last_user_key: Option<Vec<u8>>,
+    /// The last written data block's handle and last key, waiting for the
+    /// next block's first key to choose its separator.
+    pending_index: Option<(BlockHandle, Vec<u8>)>,
     props: Props,
 }
 
@@ -78,6 +86,7 @@ impl TableBuilder {
             offset: 0,
             hashes: Vec::new(),
             last_user_key: None,
+            pending_index: None,
             props: Props {
                 min_seq: u64::MAX,
                 ..Props::default()
@@ -108,6 +117,9 @@ impl TableBuilder {
         }
         if self.props.entries == 0 {
             self.props.smallest = ik.clone();
+        }
+        if let Some((handle, last)) = self.pending_index.take() {
+            self.add_index_entry(&separator::separator(&last, &ik), handle);
         }
         self.props.entries += 1;
         self.props.tombstones += u64::from(value.is_none());
@@ -152,12 +164,18 @@ impl TableBuilder {
         let last = self.block.last_key().to_vec();
         let sealed = self.block.finish();
         let handle = self.write_block(&sealed)?;
+        self.pending_index = Some((handle, last));
+        self.props.data_blocks += 1;
+        Ok(())
+    }
+
+    /// Adds the index entry of the block at `handle` under `key` (a
+    /// shortened separator, see [`separator`]).
+    fn add_index_entry(&mut self, key: &[u8], handle: BlockHandle) {
         let mut value = Vec::new();
         put_varint(&mut value, handle.offset);
         put_varint(&mut value, u64::from(handle.len));
-        self.index.add(&last, &value);
-        self.props.data_blocks += 1;
-        Ok(())
+        self.index.add(key, &value);
     }
 
     /// Writes the meta blocks and footer and syncs the file. The caller syncs
@@ -167,6 +185,9 @@ impl TableBuilder {
     /// I/O failures.
     pub fn finish(mut self) -> Result<BuiltTable> {
         self.finish_data_block()?;
+        if let Some((handle, last)) = self.pending_index.take() {
+            self.add_index_entry(&separator::successor(&last), handle);
+        }
         if self.props.entries == 0 {
             self.props.min_seq = 0;
         }

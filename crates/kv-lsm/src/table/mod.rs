@@ -1,8 +1,8 @@
-//! Sorted string tables (format version 1, `docs/format-sstable.md`):
+//! Sorted string tables (format version 1, `docs/lsm.md` section 5):
 //! [`block`] (prefix-compressed entries with restarts), [`bloom`] (the
 //! filter), [`props`] (what a table holds), [`footer`], [`builder`] (writes
-//! a table), [`reader`] (an open table), [`iter`] (sorted sources over
-//! tables).
+//! a table), [`separator`] (shortened index keys), [`reader`] (an open
+//! table), [`iter`] (sorted sources over tables).
 
 pub mod block;
 pub mod bloom;
@@ -11,6 +11,7 @@ pub mod footer;
 pub mod iter;
 pub mod props;
 pub mod reader;
+pub mod separator;
 
 pub use builder::{BuildOptions, BuiltTable, TableBuilder};
 pub use reader::{Table, TableContext};
