@@ -274,9 +274,11 @@ pub struct RunArgs {
     pub repeat_fillsync: u64,
     /// Run the scaling sweep instead of the comparison: fillrandom,
     /// readrandom and overwrite at each key count (e.g. `100k,1M,10M`),
-    /// one chart `scale.svg`. Not part of the default run: 100k,1M takes
-    /// about 6 minutes for the default engines on 2 cores, 10M about an
-    /// hour more (see docs/benchmarking.md).
+    /// one chart `scale.svg`. Not part of the default run; its duration
+    /// grows with the largest count and the slowest engine: each count
+    /// costs about what the default run's fillrandom, readrandom and
+    /// overwrite cost at that many keys (measured figures, e.g. btree's
+    /// 373 s for 200k keys on 2 loaded cores, in docs/benchmarking.md).
     #[arg(long, value_name = "COUNTS", value_parser = crate::scale::parse_counts)]
     pub scale: Option<crate::scale::KeyCounts>,
     /// Run nothing: read the JSON of an earlier run (or scaling sweep) and

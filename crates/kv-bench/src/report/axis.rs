@@ -133,6 +133,10 @@ pub enum TickUnit {
 
 /// Up to three significant digits, without trailing zeros.
 pub fn short(v: f64) -> String {
+    if v > 0.0 && v < 0.001 {
+        // `1e-4`, not a `0.000` that reads as zero.
+        return format!("{v:.0e}");
+    }
     let text = if v >= 100.0 {
         format!("{v:.0}")
     } else if v >= 10.0 {
@@ -278,6 +282,8 @@ mod tests {
         assert_eq!(TickUnit::Bytes.label(1_000.0), "1kB");
         assert_eq!(TickUnit::Ratio.label(0.5), "0.5×");
         assert_eq!(TickUnit::Count.label(1_500_000.0), "1.5M");
+        assert_eq!(TickUnit::Ratio.label(0.0001), "1e-4×");
+        assert_eq!(TickUnit::Ratio.label(0.001), "0.001×");
         let axis = LogAxis {
             low: 1.0,
             high: 1.0004,
