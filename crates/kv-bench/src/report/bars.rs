@@ -98,7 +98,11 @@ fn note_margin(chart: &GroupedBars) -> u32 {
     longest.map_or(10, |chars| 12 + 7 * chars as u32)
 }
 
-fn draw_legend(area: &Area<'_>, series: &[Series]) -> Result<(), String> {
+/// A legend row: a colour box and the name of each series, left to right.
+///
+/// # Errors
+/// A message if drawing fails.
+pub fn draw_legend(area: &Area<'_>, series: &[Series]) -> Result<(), String> {
     let mut x = 12;
     for s in series {
         area.draw(&Rectangle::new([(x, 8), (x + 12, 20)], s.color.filled()))

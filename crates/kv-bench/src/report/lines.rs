@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{labels, log_axis, TickUnit};
-use super::bars::Series;
+use super::bars::{draw_legend, Series};
 
 /// One line chart.
 #[derive(Debug, Clone)]
@@ -50,8 +50,11 @@ pub fn draw(area: &Area<'_>, lines: &Lines) -> Result<(), String> {
     // Label the measured counts themselves, not the nice numbers around them.
     let x_points = lines.xs.clone();
     let y_points: Vec<f64> = labels(&y, lines.unit).iter().map(|(t, _)| *t).collect();
-    let mut c = ChartBuilder::on(area)
-        .caption(&lines.title, ("sans-serif", 17))
+    // Title, then a legend row outside the plot (it never covers a point).
+    let titled = area.titled(&lines.title, ("sans-serif", 17)).map_err(err)?;
+    let (legend, plot) = titled.split_vertically(30);
+    draw_legend(&legend, &lines.series)?;
+    let mut c = ChartBuilder::on(&plot)
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(70)
@@ -77,18 +80,11 @@ pub fn draw(area: &Area<'_>, lines: &Lines) -> Result<(), String> {
             .collect();
         let color = series.color;
         c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(err)?
-            .label(series.name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+            .map_err(err)?;
         c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))
             .map_err(err)?;
     }
-    c.configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+    Ok(())
 }
 
 /// Writes `panels` into one SVG file of `size` pixels split into `layout`
