@@ -263,7 +263,32 @@ pub struct RunArgs {
     /// starts each child with).
     #[arg(long, hide = true, value_name = "NAME")]
     pub single_engine: Option<String>,
+    /// A named set of workloads instead of --workloads: `default`, or `full`
+    /// (every workload, YCSB A-F included; see docs/benchmarking.md for its
+    /// measured duration).
+    #[arg(long, value_enum, value_name = "SUITE", conflicts_with = "workloads")]
+    pub suite: Option<crate::suite::Suite>,
+    /// Runs of fillsync per engine (1: no repeat); the charts show the
+    /// median with min-max whiskers, the JSON every run (`repeats`).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_FILLSYNC_RUNS, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub repeat_fillsync: u64,
+    /// Run the scaling sweep instead of the comparison: fillrandom,
+    /// readrandom and overwrite at each key count (e.g. `100k,1M,10M`),
+    /// one chart `scale.svg`. Not part of the default run; its duration
+    /// grows with the largest count and the slowest engine: each count
+    /// costs about what the default run's fillrandom, readrandom and
+    /// overwrite cost at that many keys (measured figures, e.g. btree's
+    /// 373 s for 200k keys on 2 loaded cores, in docs/benchmarking.md).
+    #[arg(long, value_name = "COUNTS", value_parser = crate::scale::parse_counts)]
+    pub scale: Option<crate::scale::KeyCounts>,
+    /// Run nothing: read the JSON of an earlier run (or scaling sweep) and
+    /// print its table and write its report and charts again.
+    #[arg(long, value_name = "FILE")]
+    pub from_json: Option<PathBuf>,
 }
+
+/// Default of `--repeat-fillsync`: fillsync runs per engine.
+pub const DEFAULT_FILLSYNC_RUNS: u64 = 3;
 
 /// The engines of the default comparison: every persistent engine of this
 /// build, plus `null` (the harness-cost baseline) when it is registered.
@@ -319,10 +344,11 @@ impl RunArgs {
             Some(one) => vec![registry::info(one)?.name.to_owned()],
             None => resolve_engines(&self.engines)?,
         };
-        let workloads = self
-            .workloads
-            .clone()
-            .map_or_else(|| crate::workload::DEFAULT.to_vec(), |w| w.0);
+        let workloads = match (&self.workloads, self.suite) {
+            (Some(list), _) => list.0.clone(),
+            (None, Some(suite)) => suite.workloads(),
+            (None, None) => crate::workload::DEFAULT.to_vec(),
+        };
         let isolation = if self.in_process || self.single_engine.is_some() || engines.len() < 2 {
             Isolation::Shared
         } else {

@@ -217,12 +217,29 @@ fn bench(args: &RunArgs) -> ExitCode {
             return fail(e, 2);
         }
     }
-    eprint!("{}", table::render_header(&settings));
+    if let Some(path) = &args.from_json {
+        return from_json(path, args);
+    }
     let exe = std::env::current_exe().ok();
-    let report = match runner::run(&settings, exe.as_deref()) {
+    if let Some(counts) = &args.scale {
+        return scale(&settings, counts, exe.as_deref(), args);
+    }
+    eprint!("{}", table::render_header(&settings));
+    let mut report = match runner::run(&settings, exe.as_deref()) {
         Ok(report) => report,
         Err(e) => return fail(e, 1),
     };
+    if args.repeat_fillsync > 1 && settings.workloads.contains(&Workload::FillSync) {
+        match kv_bench::repeat::repeat_workload(
+            &settings,
+            exe.as_deref(),
+            Workload::FillSync,
+            args.repeat_fillsync - 1,
+        ) {
+            Ok(repeats) => report.repeats = repeats,
+            Err(e) => return fail(e, 1),
+        }
+    }
     let text = table::render(&report);
     if json_to_stdout {
         eprint!("{text}");
@@ -253,6 +270,88 @@ fn bench(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// `--from-json`: the table and the report of an earlier run's JSON (a
+/// comparison or a scaling sweep), without running anything.
+fn from_json(path: &Path, args: &RunArgs) -> ExitCode {
+    use kv_bench::report::scale_report;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => return fail(format!("cannot read {}: {e}", path.display()), 2),
+    };
+    let outcome = if let Ok(report) = serde_json::from_str::<kv_bench::results::RunReport>(&text) {
+        print!("{}", table::render(&report));
+        (!args.no_report).then(|| markdown::write_report(&report, &args.report))
+    } else {
+        match serde_json::from_str::<kv_bench::scale::ScaleReport>(&text) {
+            Ok(report) => {
+                print!("{}", scale_report::render(&report));
+                (!args.no_report).then(|| scale_report::write_report(&report, &args.report))
+            }
+            Err(e) => {
+                return fail(
+                    format!("{} is not a kv-bench JSON report: {e}", path.display()),
+                    2,
+                )
+            }
+        }
+    };
+    match outcome {
+        Some(Ok(path)) => eprintln!("kv-bench: report written to {}", display(&path)),
+        Some(Err(e)) => return fail(format!("cannot write the report: {e}"), 1),
+        None => {}
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--scale`: the scaling sweep instead of the comparison.
+fn scale(
+    settings: &kv_bench::settings::Settings,
+    counts: &kv_bench::scale::KeyCounts,
+    exe: Option<&Path>,
+    args: &RunArgs,
+) -> ExitCode {
+    use kv_bench::report::scale_report;
+    let shown: Vec<String> = counts.0.iter().map(u64::to_string).collect();
+    eprintln!(
+        "kv-bench: scaling sweep over {} keys: fillrandom, readrandom, overwrite on {}",
+        shown.join(", "),
+        kv_bench::scale::step_settings(settings, 1)
+            .engines
+            .join(", ")
+    );
+    let report = match kv_bench::scale::run_scale(settings, counts, exe) {
+        Ok(report) => report,
+        Err(e) => return fail(e, 1),
+    };
+    let text = scale_report::render(&report);
+    if args.json.as_deref() == Some("-") {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    if let Some(dest) = &args.json {
+        if let Err(e) = json::write_value(&report, dest) {
+            return fail(format!("cannot write JSON to {dest}: {e}"), 1);
+        }
+    }
+    if !args.no_report {
+        match scale_report::write_report(&report, &args.report) {
+            Ok(path) => eprintln!("kv-bench: report written to {}", display(&path)),
+            Err(e) => return fail(format!("cannot write the report: {e}"), 1),
+        }
+    }
+    let failed = report
+        .steps
+        .iter()
+        .flat_map(|s| &s.engines)
+        .any(|e| e.error.is_some());
+    if failed {
+        fail("at least one engine failed (see above)", 1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// The child-process mode: one engine, JSON on stdout, nothing else.
 fn single_engine(
     settings: &kv_bench::settings::Settings,
@@ -271,6 +370,7 @@ fn single_engine(
         settings: settings.clone(),
         engines: vec![run],
         results,
+        repeats: Vec::new(),
     };
     let dest = args.json.as_deref().unwrap_or("-");
     if let Err(e) = json::write(&report, dest) {

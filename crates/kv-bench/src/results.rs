@@ -178,6 +178,11 @@ pub struct RunReport {
     pub engines: Vec<EngineRun>,
     /// One entry per engine and workload.
     pub results: Vec<WorkloadResult>,
+    /// Further runs of workloads repeated to show their spread (fillsync,
+    /// see `--repeat-fillsync`): each is a whole result like those of
+    /// `results`, which holds the first run.
+    #[serde(default)]
+    pub repeats: Vec<WorkloadResult>,
 }
 
 impl RunReport {

@@ -2,7 +2,8 @@
 //! harness's own cost (the `null` engine), and one representative
 //! amplification figure per engine.
 
-use crate::results::WorkloadResult;
+use crate::results::{RunReport, WorkloadResult};
+use crate::settings::Settings;
 
 /// Largest acceptable harness cost, as a share of the fastest real engine's
 /// time per operation.
@@ -230,4 +231,108 @@ pub fn amplification_summary(results: &[WorkloadResult]) -> Vec<AmplificationSum
             s
         })
         .collect()
+}
+
+/// The engines of the comparison charts: every engine but `null` (whose
+/// cost is the harness's, shown in the harness-cost table instead).
+pub fn chart_engines(results: &[WorkloadResult]) -> Vec<String> {
+    engines(results)
+        .into_iter()
+        .filter(|e| e != NULL_ENGINE)
+        .collect()
+}
+
+/// True if `engine` reads through a memory map, so its reads bypass both
+/// kvlab's `Fs` counters and `rchar` (page faults are not system calls):
+/// its read amplification is not measurable by kv-bench. Taken from the
+/// registry's description of what the engine does with the cache budget
+/// (recorded in the run's settings, so it holds for a JSON read back).
+pub fn reads_bypass_counters(settings: &Settings, engine: &str) -> bool {
+    settings
+        .cache_of(engine)
+        .is_some_and(|cache| cache.contains("mmap"))
+}
+
+/// The spread of a workload run several times on one engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    /// Runs measured.
+    pub runs: usize,
+    /// Median throughput (the mean of the middle two for an even count).
+    pub median: f64,
+    /// Slowest run.
+    pub min: f64,
+    /// Fastest run.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (`None` if empty).
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Spread {
+            runs: n,
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
+    }
+}
+
+/// Throughput of every run of `engine` on `workload`: the main result and
+/// its repeats.
+pub fn runs_of(report: &RunReport, engine: &str, workload: &str) -> Vec<f64> {
+    report
+        .results
+        .iter()
+        .chain(&report.repeats)
+        .filter(|r| r.engine == engine && r.workload == workload && r.ops > 0)
+        .map(|r| r.ops_per_sec)
+        .collect()
+}
+
+/// The throughput a chart shows for `engine` on `workload`: the median of
+/// its runs when the workload was repeated, else its one run.
+pub fn typical_ops(report: &RunReport, engine: &str, workload: &str) -> Option<f64> {
+    Spread::of(&runs_of(report, engine, workload)).map(|s| s.median)
+}
+
+/// The peer with the highest [`typical_ops`] on `workload`, and that figure.
+pub fn best_peer(report: &RunReport, workload: &str) -> Option<(String, f64)> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.workload == workload && is_peer(r))
+        .filter_map(|r| typical_ops(report, &r.engine, workload).map(|v| (r.engine.clone(), v)))
+        .filter(|(_, v)| *v > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// Bytes of one record as the user sees it: key plus value.
+pub fn record_bytes(settings: &Settings) -> f64 {
+    (settings.config.key_size + settings.config.value_size) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_is_median_min_and_max() {
+        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.runs, s.median, s.min, s.max), (3, 2.0, 1.0, 3.0));
+        let s = Spread::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(s.median, 2.5);
+        assert_eq!(Spread::of(&[]), None);
+    }
 }

@@ -1,7 +1,10 @@
-//! `--json FILE|-`: the whole [`RunReport`] as pretty JSON.
+//! `--json FILE|-`: the whole [`RunReport`] (or a scaling sweep's report)
+//! as pretty JSON.
 
 use std::io::{self, Write};
 use std::path::Path;
+
+use serde::Serialize;
 
 use crate::results::RunReport;
 
@@ -10,7 +13,15 @@ use crate::results::RunReport;
 /// # Errors
 /// I/O errors writing it.
 pub fn write(report: &RunReport, dest: &str) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(report).map_err(io::Error::other)?;
+    write_value(report, dest)
+}
+
+/// Writes any serializable document to `dest` (a file path, or `-`).
+///
+/// # Errors
+/// I/O errors writing it.
+pub fn write_value<T: Serialize>(value: &T, dest: &str) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
     if dest == "-" {
         let mut out = io::stdout().lock();
         out.write_all(text.as_bytes())?;

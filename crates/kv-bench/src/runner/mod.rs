@@ -140,5 +140,6 @@ pub fn run(settings: &Settings, exe: Option<&Path>) -> Result<RunReport> {
         settings: settings.clone(),
         engines,
         results,
+        repeats: Vec::new(),
     })
 }
