@@ -41,7 +41,7 @@ fn pack(op: Op) -> Option<u32> {
         Op::ReadModifyWrite(i) => (READ_MODIFY_WRITE, i),
         _ => return None,
     };
-    (index < MAX_INDEX).then(|| (kind << KIND_SHIFT) | index as u32)
+    (index < MAX_INDEX).then_some((kind << KIND_SHIFT) | index as u32)
 }
 
 impl Planned {
