@@ -214,9 +214,11 @@ pub struct RunArgs {
     /// Puts and deletes per write batch in the write workloads (1: none).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_OPS as u64))]
     pub batch: u64,
-    /// Threads of the random-read, seek, YCSB and readwhilewriting workloads.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
-    pub threads: u64,
+    /// Threads of the fillsync, random-read, seek, YCSB and readwhilewriting
+    /// workloads; a comma-separated list (`1,2,4,8`) runs each of them once
+    /// per count.
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',', default_value = "1", value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
+    pub threads: Vec<u64>,
     /// Sync policy of the stores (fillsync always syncs every write).
     #[arg(long, value_enum, default_value_t = SyncChoice::Manual)]
     pub sync: SyncChoice,
@@ -349,6 +351,13 @@ impl RunArgs {
             (None, Some(suite)) => suite.workloads(),
             (None, None) => crate::workload::DEFAULT.to_vec(),
         };
+        let mut thread_counts: Vec<usize> = Vec::new();
+        for &n in &self.threads {
+            if !thread_counts.contains(&(n as usize)) {
+                thread_counts.push(n as usize);
+            }
+        }
+        let threads = thread_counts.first().copied().unwrap_or(1);
         let isolation = if self.in_process || self.single_engine.is_some() || engines.len() < 2 {
             Isolation::Shared
         } else {
@@ -363,7 +372,8 @@ impl RunArgs {
                 key_size: self.key_size as usize,
                 value_size: self.value_size as usize,
                 batch: self.batch as usize,
-                threads: self.threads as usize,
+                threads,
+                thread_counts,
                 seed: self.seed,
                 seek_nexts: self.seek_nexts,
                 sync_ops: self.sync_num,
@@ -395,13 +405,20 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
         "--no-report".into(),
         "--sync".into(),
         settings.sync.name().into(),
+        "--threads".into(),
+        settings
+            .thread_counts()
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+            .into(),
     ];
     let numbers = [
         ("--num", c.num),
         ("--key-size", c.key_size as u64),
         ("--value-size", c.value_size as u64),
         ("--batch", c.batch as u64),
-        ("--threads", c.threads as u64),
         ("--seed", c.seed),
         ("--seek-nexts", u64::from(c.seek_nexts)),
         ("--sync-num", c.sync_ops),
@@ -444,7 +461,7 @@ mod tests {
             "--batch",
             "8",
             "--threads",
-            "3",
+            "3,1,3",
             "--sync",
             "always",
             "--seed",
@@ -462,6 +479,8 @@ mod tests {
         ])
         .unwrap();
         let settings = cli.run.settings().unwrap();
+        assert_eq!(settings.thread_counts(), [3, 1]);
+        assert_eq!(settings.config.threads, 3);
         assert_eq!(settings.cache_mb, 96);
         assert_eq!(settings.cache_bytes(), 96 << 20);
         let args = child_args(&settings, "memory", Path::new("/tmp/x"));

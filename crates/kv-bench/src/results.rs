@@ -67,6 +67,14 @@ pub struct WorkloadResult {
     /// not counted).
     #[serde(default)]
     pub harness_syncs: u64,
+    /// Durable syncs the engine made during the workload (its final sync
+    /// included), from its `Fs` counters; `None` where the engine has no
+    /// sync counter (the peers). See `metrics::syncs`.
+    #[serde(default)]
+    pub engine_syncs: Option<u64>,
+    /// `engine_syncs / (writes + background_writes)`.
+    #[serde(default)]
+    pub syncs_per_write: Option<f64>,
     /// Operations measured.
     pub ops: u64,
     /// Read operations (gets, seeks, scanned items of a full scan).

@@ -156,6 +156,33 @@ impl Settings {
         }
     }
 
+    /// The thread counts of the threaded workloads (at least one).
+    pub fn thread_counts(&self) -> Vec<usize> {
+        if self.config.thread_counts.is_empty() {
+            vec![self.config.threads.max(1)]
+        } else {
+            self.config.thread_counts.clone()
+        }
+    }
+
+    /// True if the threaded workloads run at several thread counts: their
+    /// results are then labelled with the count (see [`Settings::label`]).
+    pub fn sweeps_threads(&self) -> bool {
+        self.config.thread_counts.len() > 1
+    }
+
+    /// The name a result of `workload` run with `threads` threads is
+    /// reported under: the workload's name, or `NAME/Nt` (`fillsync/4t`)
+    /// when the run sweeps thread counts and the workload is threaded, so
+    /// every report groups and compares results of one thread count.
+    pub fn label(&self, workload: Workload, threads: usize) -> String {
+        if self.sweeps_threads() && workload.is_threaded() {
+            format!("{}/{threads}t", workload.name())
+        } else {
+            workload.name().to_owned()
+        }
+    }
+
     /// The per-workload time cap.
     pub fn duration(&self) -> Option<Duration> {
         self.config.duration_secs.map(Duration::from_secs_f64)

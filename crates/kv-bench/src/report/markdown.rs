@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::charts::write_charts;
 use super::compare::{harness_cost, ratios_to_best_peer, workloads, HARNESS_COST_LIMIT};
 use super::format::{bytes, nanos, opt_bytes, rate, ratio, secs};
+use super::threads::{scaling, sync_lines, syncs_text};
 use crate::results::RunReport;
 use crate::settings::Isolation;
 
@@ -72,7 +73,11 @@ fn header(report: &RunReport, md: &mut String) {
         c.key_size,
         c.value_size,
         c.batch,
-        c.threads,
+        s.thread_counts()
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         s.sync.name(),
         c.seed,
         c.sync_ops.min(c.num),
@@ -178,6 +183,7 @@ fn comparisons(report: &RunReport, md: &mut String) {
         }
         md.push('\n');
     }
+    syncs_and_scaling(report, md);
     let costs = harness_cost(&report.results);
     if !costs.is_empty() {
         let _ = writeln!(
@@ -198,6 +204,52 @@ fn comparisons(report: &RunReport, md: &mut String) {
                 c.share * 100.0,
                 if c.within_limit() { "" } else { " (over)" }
             );
+        }
+        md.push('\n');
+    }
+}
+
+/// Syncs per acknowledged write and, after a `--threads` sweep, each
+/// engine's scaling.
+fn syncs_and_scaling(report: &RunReport, md: &mut String) {
+    let lines = sync_lines(&report.results);
+    if !lines.is_empty() {
+        let _ = writeln!(
+            md,
+            "## Syncs per acknowledged write\n\n{}\n\n| workload | engine | syncs per write |\n|---|---|--:|",
+            super::table::SYNCS_NOTE.trim_end_matches(':')
+        );
+        for line in lines {
+            for (engine, syncs) in &line.engines {
+                let _ = writeln!(
+                    md,
+                    "| {} | {engine} | {} |",
+                    line.workload,
+                    syncs_text(*syncs)
+                );
+            }
+        }
+        md.push('\n');
+    }
+    let sweeps = scaling(&report.results);
+    if !sweeps.is_empty() {
+        md.push_str(
+            "## Thread scaling\n\nThroughput at each `--threads` count, and over the engine's \
+             throughput at the first count.\n\n\
+             | workload | engine | threads | ops/s | over first | syncs per write |\n\
+             |---|---|--:|--:|--:|--:|\n",
+        );
+        for s in sweeps {
+            for (threads, ops, speedup, syncs) in &s.points {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {threads} | {} | {speedup:.2}x | {} |",
+                    s.workload,
+                    s.engine,
+                    rate(*ops),
+                    syncs_text(*syncs)
+                );
+            }
         }
         md.push('\n');
     }

@@ -11,3 +11,4 @@ pub mod markdown;
 pub mod palette;
 pub mod scale_report;
 pub mod table;
+pub mod threads;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::compare::{harness_cost, ratios_to_best_peer, workloads, HARNESS_COST_LIMIT};
 use super::format::{bytes, nanos, opt_bytes, rate, ratio, secs};
+use super::threads::{scaling, sync_lines, syncs_text};
 use crate::results::{RunReport, WorkloadResult};
 use crate::settings::Settings;
 
@@ -175,6 +176,8 @@ pub fn render(report: &RunReport) -> String {
         out.push_str("*: stopped by --duration before finishing\n");
     }
     render_ratios(report, &mut out);
+    render_syncs(report, &mut out);
+    render_scaling(report, &mut out);
     render_harness(report, &mut out);
     render_engines(report, &mut out);
     out
@@ -232,6 +235,56 @@ fn render_ratios(report: &RunReport, out: &mut String) {
         if !line.is_empty() {
             let _ = writeln!(out, "  {workload:<18} {}", line.join(", "));
         }
+    }
+}
+
+/// The note above the syncs-per-write lines, in the table and `report.md`.
+pub const SYNCS_NOTE: &str = "Syncs per acknowledged write (stores that sync every write; \
+     durable file and directory syncs during the workload and its final sync / acknowledged \
+     writes; ours from their Fs counters; n/a: the engine exposes no sync counter and the \
+     kernel keeps no per-process count, so none is estimated):";
+
+fn render_syncs(report: &RunReport, out: &mut String) {
+    let lines = sync_lines(&report.results);
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{SYNCS_NOTE}");
+    for line in lines {
+        let cells: Vec<String> = line
+            .engines
+            .iter()
+            .map(|(engine, syncs)| format!("{engine} {}", syncs_text(*syncs)))
+            .collect();
+        let _ = writeln!(out, "  {:<18} {}", line.workload, cells.join(", "));
+    }
+}
+
+fn render_scaling(report: &RunReport, out: &mut String) {
+    let sweeps = scaling(&report.results);
+    if sweeps.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\nThread scaling (ops/s at each --threads count, and over the first count; syncs per \
+         acknowledged write where counted):\n",
+    );
+    for s in sweeps {
+        let points: Vec<String> = s
+            .points
+            .iter()
+            .map(|(threads, ops, speedup, syncs)| {
+                let syncs = syncs.map_or_else(String::new, |v| format!(", {v:.2} syncs/write"));
+                format!("{threads}t {} ({speedup:.2}x{syncs})", rate(*ops))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<18} {:<10} {}",
+            s.workload,
+            s.engine,
+            points.join("  ")
+        );
     }
 }
 

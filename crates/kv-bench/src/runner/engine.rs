@@ -39,6 +39,7 @@ use crate::metrics::amplification::{disk_usage, ratio, space_amp, DiskUsage};
 use crate::metrics::clock::Clock;
 use crate::metrics::io::ProcIo;
 use crate::metrics::memory::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
+use crate::metrics::syncs::{fs_syncs, syncs_per_write};
 use crate::progress::{with_spinner, PhaseProgress};
 use crate::registry::{self, EngineInfo, OpenConfig};
 use crate::results::{CompactionResult, PeakScope, WorkloadResult};
@@ -47,7 +48,7 @@ use crate::workload::keys::{KeyFormat, ValuePool};
 use crate::workload::live::LiveSet;
 use crate::workload::ops::OpStream;
 use crate::workload::ycsb::InsertCounter;
-use crate::workload::{Needs, Shape, Workload, ALL};
+use crate::workload::{Needs, Shape, Workload, WorkloadConfig, ALL};
 
 /// The store currently under test.
 struct StoreSlot {
@@ -66,6 +67,9 @@ struct StoreSlot {
 pub struct EngineBench<'a> {
     info: EngineInfo,
     settings: &'a Settings,
+    /// The settings' workload config, with `threads` set to the count of
+    /// the current run (`--threads` may list several).
+    config: WorkloadConfig,
     root: PathBuf,
     keys: KeyFormat,
     values: ValuePool,
@@ -86,6 +90,7 @@ impl<'a> EngineBench<'a> {
         Ok(Self {
             info: registry::info(name)?,
             settings,
+            config: settings.config.clone(),
             root: root.join(name),
             keys: KeyFormat::new(settings.config.key_size)?,
             values: ValuePool::new(settings.config.seed, settings.config.value_size)?,
@@ -102,10 +107,21 @@ impl<'a> EngineBench<'a> {
         let mut workloads = self.settings.workloads.clone();
         workloads.sort_unstable();
         let mut failure = None;
-        for workload in workloads {
-            if let Err(e) = self.run_one(workload) {
-                failure = Some(e);
-                break;
+        let counts = self.settings.thread_counts();
+        'workloads: for workload in workloads {
+            // A threaded workload runs once per `--threads` count, the
+            // others once.
+            let runs = if workload.is_threaded() {
+                &counts[..]
+            } else {
+                &counts[..1]
+            };
+            for &threads in runs {
+                self.config.threads = threads;
+                if let Err(e) = self.run_one(workload) {
+                    failure = Some(e);
+                    break 'workloads;
+                }
             }
         }
         if let Err(e) = self.retire_store() {
@@ -136,7 +152,7 @@ impl<'a> EngineBench<'a> {
         let sync = workload
             .forced_sync()
             .unwrap_or_else(|| self.settings.sync.policy());
-        let num = self.settings.config.num;
+        let num = self.config.num;
         let reusable = self
             .slot
             .as_ref()
@@ -164,7 +180,7 @@ impl<'a> EngineBench<'a> {
         std::fs::create_dir_all(&dir)?;
         let store = self.open_at(&dir, sync)?;
         // Room for every key of the load plus YCSB D and E inserts.
-        let config = &self.settings.config;
+        let config = &self.config;
         let extra: u64 = ALL.iter().map(|w| w.max_inserts(config)).sum();
         let capacity = config.num + extra;
         self.slot = Some(StoreSlot {
@@ -207,7 +223,7 @@ impl<'a> EngineBench<'a> {
     /// Loads every key `0..num` with `fillseq` (untimed) and syncs.
     fn load(&mut self) -> Result<()> {
         let slot = self.slot()?;
-        let config = &self.settings.config;
+        let config = &self.config;
         let inserts = slot.inserts.clone();
         let mut streams = Workload::FillSeq.streams(config, &inserts);
         let progress = PhaseProgress::start(&self.label("load (fillseq)"), Some(config.num));
@@ -244,7 +260,7 @@ impl<'a> EngineBench<'a> {
         streams: Vec<OpStream>,
         progress: &PhaseProgress,
     ) -> Result<(Tally, u64)> {
-        let config = &self.settings.config;
+        let config = &self.config;
         let deadline = self.settings.duration().map(|d| Instant::now() + d);
         let stop = StopWhen {
             deadline,
@@ -303,7 +319,7 @@ impl<'a> EngineBench<'a> {
     }
 
     fn planned_ops(&self, workload: Workload, slot: &StoreSlot) -> u64 {
-        let config = &self.settings.config;
+        let config = &self.config;
         match (workload.shape(), workload) {
             (Shape::FullScan(_), _) => slot.live.count(),
             (_, Workload::FillSync) => config.sync_ops.min(config.num),
@@ -316,7 +332,7 @@ impl<'a> EngineBench<'a> {
 
     fn measure(&mut self, workload: Workload) -> Result<WorkloadResult> {
         let slot = self.slot()?;
-        let config = &self.settings.config;
+        let config = &self.config;
         let streams = workload.streams(config, &slot.inserts);
         // stats() can be O(n) on peers (a key count by scan): only engines
         // whose I/O goes through our Fs have counters worth reading.
@@ -326,10 +342,9 @@ impl<'a> EngineBench<'a> {
         let rss_start = current_rss_bytes();
         let syncs_before = slot.cadence.syncs();
         let scoped = reset_peak_rss();
-        let progress = PhaseProgress::start(
-            &self.label(workload.name()),
-            Some(self.planned_ops(workload, slot)),
-        );
+        let name = self.settings.label(workload, config.threads);
+        let progress =
+            PhaseProgress::start(&self.label(&name), Some(self.planned_ops(workload, slot)));
         let start = Instant::now();
         let (tally, background_writes) = self.run_ops(workload, slot, streams, &progress)?;
         if tally.writes + background_writes > 0 {
@@ -343,6 +358,7 @@ impl<'a> EngineBench<'a> {
             .zip(proc_before)
             .map(|(after, before)| after.since(&before));
         let fs_io = fs_before.map(|before| slot.store.stats().io.since(&before));
+        let engine_syncs = fs_io.as_ref().map(fs_syncs);
         let disk = self
             .info
             .persistent
@@ -359,7 +375,7 @@ impl<'a> EngineBench<'a> {
             ours: self.info.ours,
             kind: self.info.kind.label().to_owned(),
             persistent: self.info.persistent,
-            workload: workload.name().to_owned(),
+            workload: name,
             threads: workload.threads(config),
             batch: if workload.batchable() {
                 config.batch
@@ -369,6 +385,8 @@ impl<'a> EngineBench<'a> {
             sync: SyncChoice::name_of(slot.sync).to_owned(),
             sync_every: slot.cadence.every(),
             harness_syncs,
+            engine_syncs,
+            syncs_per_write: syncs_per_write(engine_syncs, tally.writes + background_writes),
             ops: tally.ops,
             reads,
             writes: tally.writes,
@@ -455,7 +473,7 @@ impl<'a> EngineBench<'a> {
         let Some(slot) = self.slot.take() else {
             return Ok(());
         };
-        let config = &self.settings.config;
+        let config = &self.config;
         if self.results.len() > slot.first_result {
             let before = self.disk_of(&slot.dir)?;
             let fs_before = self.info.uses_fs.then(|| slot.store.stats().io);

@@ -109,6 +109,21 @@ impl Permuted {
         Some(self.op.on(u64::from(index)))
     }
 
+    /// Walks `order[start..end]` (both clamped to the permutation's
+    /// length): one thread's share of a shuffled order that several threads
+    /// split between them.
+    pub fn slice(order: Arc<[u32]>, start: u64, end: u64, op: IndexOp) -> Self {
+        let len = order.len();
+        let clamp = |i: u64| len.min(usize::try_from(i).unwrap_or(usize::MAX));
+        let end = clamp(end);
+        Self {
+            order,
+            pos: clamp(start).min(end),
+            end,
+            op,
+        }
+    }
+
     /// Operations left.
     pub fn remaining(&self) -> u64 {
         (self.end - self.pos) as u64

@@ -22,6 +22,7 @@ pub mod db_bench;
 pub mod keys;
 pub mod live;
 pub mod ops;
+pub mod planned;
 pub mod ycsb;
 pub mod zipfian;
 
@@ -156,8 +157,14 @@ pub struct WorkloadConfig {
     pub value_size: usize,
     /// Puts and deletes per write batch (1: no batches).
     pub batch: usize,
-    /// Threads of the multi-threaded workloads.
+    /// Threads of the multi-threaded workloads (in a `--threads` sweep: the
+    /// count of the current run).
     pub threads: usize,
+    /// `--threads`: each threaded workload (see [`Workload::is_threaded`])
+    /// runs once per count, in this order; `threads` starts as the first.
+    /// Empty in JSON written before the list existed: `threads` alone.
+    #[serde(default)]
+    pub thread_counts: Vec<usize>,
     /// The seed every stream derives from.
     pub seed: u64,
     /// Items read after each seek of `seekrandom`.
@@ -176,6 +183,7 @@ impl Default for WorkloadConfig {
             value_size: 100,
             batch: 1,
             threads: 1,
+            thread_counts: Vec::new(),
             seed: 42,
             seek_nexts: 10,
             sync_ops: 2_000,
@@ -284,11 +292,14 @@ impl Workload {
         )
     }
 
-    /// Threads of operation streams: `--threads` for the random reads, seeks
-    /// and YCSB, one (a single writer) for the rest.
+    /// Threads of operation streams: `--threads` for fillsync (concurrent
+    /// synced writers, which an engine with group commit serves with fewer
+    /// syncs than writes), the random reads, seeks and YCSB; one (a single
+    /// writer) for the rest.
     pub fn threads(self, config: &WorkloadConfig) -> usize {
         match self {
-            Workload::ReadRandom
+            Workload::FillSync
+            | Workload::ReadRandom
             | Workload::ReadMissing
             | Workload::SeekRandom
             | Workload::ReadWhileWriting
@@ -300,6 +311,15 @@ impl Workload {
             | Workload::YcsbE => config.threads.max(1),
             _ => 1,
         }
+    }
+
+    /// True if `--threads` sets how many threads run it.
+    pub fn is_threaded(self) -> bool {
+        let many = WorkloadConfig {
+            threads: 2,
+            ..WorkloadConfig::default()
+        };
+        self.threads(&many) > 1
     }
 
     /// Most keys this workload can add beyond `0..num` (YCSB D and E insert).
@@ -334,34 +354,52 @@ impl Workload {
         let share = |t| thread_share(num, threads, t);
         let uniform =
             |t, op| OpStream::Uniform(Uniform::new(self.rng(config, t), num, share(t), op));
-        let shuffled = |len| {
-            let order = permutation(
+        let order = || -> Arc<[u32]> {
+            Arc::from(permutation(
                 &mut self.rng(config, 0),
                 num.min(u64::from(u32::MAX)) as u32,
-            );
-            OpStream::Permuted(Permuted::new(Arc::from(order), len, IndexOp::Put))
+            ))
         };
+        let shuffled = |len| OpStream::Permuted(Permuted::new(order(), len, IndexOp::Put));
         if let Some(mix) = self.ycsb_mix() {
             let zipf = Arc::new(Zipfian::new(num, YCSB_ZIPFIAN_CONSTANT));
             return (0..threads)
                 .map(|t| {
                     let rng = self.rng(config, t);
                     let count = share(t);
-                    OpStream::Ycsb(Ycsb::new(
+                    let stream = OpStream::Ycsb(Ycsb::new(
                         mix,
                         rng,
                         zipf.clone(),
                         num,
                         inserts.clone(),
                         count,
-                    ))
+                    ));
+                    // Drawn before the clock where it can be (not D and E,
+                    // whose inserts are decided at run time).
+                    planned::plan(stream)
                 })
                 .collect();
         }
         match self {
             Workload::FillSeq => vec![OpStream::Sequential(Sequential::new(0, num, IndexOp::Put))],
             Workload::FillRandom => vec![shuffled(num)],
-            Workload::FillSync => vec![shuffled(config.sync_ops.min(num))],
+            Workload::FillSync => {
+                // One shuffled order of `sync_ops` keys, split into
+                // consecutive shares: every thread count writes the same keys.
+                let order = order();
+                let total = config.sync_ops.min(num);
+                let mut start = 0;
+                (0..threads)
+                    .map(|t| {
+                        let len = thread_share(total, threads, t);
+                        let stream =
+                            Permuted::slice(order.clone(), start, start + len, IndexOp::Put);
+                        start += len;
+                        OpStream::Permuted(stream)
+                    })
+                    .collect()
+            }
             Workload::Overwrite => vec![uniform(0, IndexOp::Put)],
             Workload::OverwriteSteady => vec![OpStream::Uniform(Uniform::new(
                 self.rng(config, 0),
@@ -464,6 +502,33 @@ mod tests {
                 .collect();
             keys.sort_unstable();
             assert_eq!(keys, (0..300).collect::<Vec<_>>(), "{}", w.name());
+        }
+    }
+
+    /// fillsync with N threads writes the same keys as with one, each once,
+    /// split into N shares that differ by at most one key.
+    #[test]
+    fn fillsync_threads_split_the_same_keys() {
+        let base = WorkloadConfig {
+            num: 1_000,
+            sync_ops: 101,
+            ..WorkloadConfig::default()
+        };
+        let one: Vec<Op> = collect(Workload::FillSync, &base).concat();
+        assert_eq!(one.len(), 101);
+        for threads in [2, 4, 8] {
+            let config = WorkloadConfig {
+                threads,
+                ..base.clone()
+            };
+            let shares = collect(Workload::FillSync, &config);
+            assert_eq!(shares.len(), threads);
+            let lens: Vec<usize> = shares.iter().map(Vec::len).collect();
+            assert!(
+                lens.iter().max().unwrap() - lens.iter().min().unwrap() <= 1,
+                "{lens:?}"
+            );
+            assert_eq!(shares.concat(), one, "{threads} threads");
         }
     }
 

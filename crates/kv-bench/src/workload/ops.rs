@@ -13,6 +13,7 @@ use rand::{RngExt, SeedableRng};
 use super::churn::Churn;
 use super::db_bench::{Permuted, Sequential, Uniform};
 use super::keys::splitmix64;
+use super::planned::Planned;
 use super::ycsb::Ycsb;
 
 /// One operation on key indices.
@@ -90,6 +91,8 @@ pub enum OpStream {
     Ycsb(Ycsb),
     /// Heavy overwrites and deletes.
     Churn(Churn),
+    /// Operations drawn before the clock started (see [`super::planned`]).
+    Planned(Planned),
 }
 
 impl OpStream {
@@ -102,6 +105,7 @@ impl OpStream {
             OpStream::Uniform(s) => s.next_op(),
             OpStream::Ycsb(s) => s.next_op(),
             OpStream::Churn(s) => s.next_op(),
+            OpStream::Planned(s) => s.next_op(),
         }
     }
 
@@ -113,6 +117,7 @@ impl OpStream {
             OpStream::Uniform(s) => s.remaining(),
             OpStream::Ycsb(s) => s.remaining(),
             OpStream::Churn(s) => s.remaining(),
+            OpStream::Planned(s) => s.remaining(),
         }
     }
 }

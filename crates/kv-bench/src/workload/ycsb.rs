@@ -174,6 +174,11 @@ impl Ycsb {
     pub fn remaining(&self) -> u64 {
         self.remaining
     }
+
+    /// The mix this stream draws from.
+    pub fn mix(&self) -> YcsbMix {
+        self.mix
+    }
 }
 
 #[cfg(test)]
