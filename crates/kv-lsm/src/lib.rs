@@ -80,6 +80,8 @@ pub mod manifest;
 pub mod memtable;
 pub mod open;
 pub mod options;
+pub mod range_del;
+pub mod range_del_log;
 pub mod read;
 pub mod stats;
 pub mod store;
@@ -89,7 +91,9 @@ pub mod version;
 pub mod wal;
 pub mod write;
 
+pub use compaction::{CompactionStrategy, TieredOptions};
 pub use options::LsmOptions;
+pub use range_del::RangeTombstone;
 pub use store::Lsm;
 
 /// The store format version recorded in the `KVLAB` marker (2: WALs carry

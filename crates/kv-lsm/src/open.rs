@@ -39,7 +39,7 @@ use kv_core::{claim_store_dir, Damage, Direction, Error, OpenMode, Poison, Resul
 
 use crate::cache::BlockCache;
 use crate::files::{file_name, is_fixed_name, parse_file_name, FileKind};
-use crate::flush::write_tables;
+use crate::flush::write_tables_with;
 use crate::inner::{Inner, Signal, Writer};
 use crate::manifest::{self, ManifestState, ManifestWriter};
 use crate::memtable::{MemSource, Memtable};
@@ -90,7 +90,7 @@ fn replay_wals(
     for &n in wals {
         let mem = &out.mem;
         let replayed = wal::replay(fs, &wal::wal_path(dir, n), &mut |seq, k, v| {
-            mem.insert(k, seq, v)
+            crate::range_del_log::replay_into(mem, seq, k, v)
         })?;
         out.last_seq = out.last_seq.max(replayed.max_seq);
         out.torn_bytes += replayed.torn_bytes;
@@ -303,6 +303,8 @@ fn make_durable(
     numbered: &[(FileKind, u64)],
 ) -> Result<Memtable> {
     if !recovered.is_empty() {
+        let range_dels = recovered.range_dels();
+        let anchor = range_dels.iter().map(|t| t.start.clone()).min().unwrap_or_default();
         let source: Box<dyn SortedSource> =
             Box::new(MemSource::new(Arc::new(recovered), Direction::Forward));
         let mode = MergeMode::Compaction {
@@ -311,7 +313,7 @@ fn make_durable(
         };
         let mut merged = MergeIter::new(vec![source], Direction::Forward, mode);
         merged.seek(std::ops::Bound::Unbounded)?;
-        let built = write_tables(inner, &mut merged, None)?;
+        let built = write_tables_with(inner, &mut merged, None, range_dels, &anchor)?;
         for t in crate::flush::open_built(inner, &built)? {
             state.levels[0].insert(t.number(), t.size());
             tables.push((0, t));
@@ -322,6 +324,7 @@ fn make_durable(
     state.log_number = wal_number;
     state.next_file = inner.next_file.load(std::sync::atomic::Ordering::SeqCst);
     state.last_seq = inner.visible_seq.load(std::sync::atomic::Ordering::SeqCst);
+    state.strategy = Some(inner.options.compaction.tag());
     let fs = Arc::clone(&inner.fs);
     let writer = ManifestWriter::create(&*fs, &inner.dir, manifest_number, state)?;
     let wal = Wal::create(
