@@ -142,7 +142,11 @@ pub fn flush_oldest(inner: &Inner) -> Result<bool> {
     let mut merged = MergeIter::new(vec![source], Direction::Forward, mode);
     merged.seek(Bound::Unbounded)?;
     let range_dels = imm.range_dels();
-    let anchor = range_dels.iter().map(|t| t.start.clone()).min().unwrap_or_default();
+    let anchor = range_dels
+        .iter()
+        .map(|t| t.start.clone())
+        .min()
+        .unwrap_or_default();
     let built = write_tables_with(inner, &mut merged, None, range_dels, &anchor)?;
     let tables = open_built(inner, &built)?;
     let mut manifest = lock(&inner.manifest);

@@ -108,7 +108,10 @@ impl Memtable {
     /// The newest range tombstone covering `key` visible at `snapshot` (0
     /// when none).
     pub fn newest_range_del(&self, key: &[u8], snapshot: u64) -> u64 {
-        let list = self.range_dels.read().unwrap_or_else(PoisonError::into_inner);
+        let list = self
+            .range_dels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         list.iter()
             .filter(|t| t.seq <= snapshot && t.contains(key))
             .map(|t| t.seq)

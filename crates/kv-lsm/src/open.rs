@@ -304,7 +304,11 @@ fn make_durable(
 ) -> Result<Memtable> {
     if !recovered.is_empty() {
         let range_dels = recovered.range_dels();
-        let anchor = range_dels.iter().map(|t| t.start.clone()).min().unwrap_or_default();
+        let anchor = range_dels
+            .iter()
+            .map(|t| t.start.clone())
+            .min()
+            .unwrap_or_default();
         let source: Box<dyn SortedSource> =
             Box::new(MemSource::new(Arc::new(recovered), Direction::Forward));
         let mode = MergeMode::Compaction {

@@ -85,7 +85,8 @@ impl RangeTombstone {
 
     /// True if some key of `[smallest, largest]` lies in the range.
     pub fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
-        largest >= self.start.as_slice() && self.end.as_ref().is_none_or(|e| smallest < e.as_slice())
+        largest >= self.start.as_slice()
+            && self.end.as_ref().is_none_or(|e| smallest < e.as_slice())
     }
 
     /// Bytes of the bounds (what the write path counts as user bytes).
@@ -226,7 +227,10 @@ impl Fragments {
     pub fn newest_visible(&self, key: &[u8], snapshot: u64) -> u64 {
         let seqs = self.covering(key);
         let n = seqs.partition_point(|&s| s <= snapshot);
-        n.checked_sub(1).and_then(|i| seqs.get(i)).copied().unwrap_or(0)
+        n.checked_sub(1)
+            .and_then(|i| seqs.get(i))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// True if the version (`key`, `seq`) is hidden from every reader that

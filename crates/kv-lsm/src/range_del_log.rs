@@ -23,18 +23,12 @@ pub const RANGE_DEL_WAL_KEY: &[u8] = b"\xff\x00kvlab-lsm-range-del\x00\xff";
 
 /// Inserts `r` with sequence number `seq` into `mem`.
 pub fn insert(mem: &Memtable, seq: u64, r: &RangeTombstone) {
-    mem.insert_range_del(RangeTombstone {
-        seq,
-        ..r.clone()
-    });
+    mem.insert_range_del(RangeTombstone { seq, ..r.clone() });
 }
 
 /// Buffers the WAL record of `r` with sequence number `seq`.
 pub fn log(wal: &mut Wal, seq: u64, r: &RangeTombstone) {
-    let tombstone = RangeTombstone {
-        seq,
-        ..r.clone()
-    };
+    let tombstone = RangeTombstone { seq, ..r.clone() };
     wal.put(seq, RANGE_DEL_WAL_KEY, &tombstone.encode());
 }
 

@@ -79,10 +79,19 @@ fn range_delete_cost_does_not_grow_with_the_keys_deleted() {
         cost_small, cost_large,
         "native delete_range of 100 and of 10,000 keys: (bytes, writes, syncs)"
     );
-    assert!(cost_small.0 < 200, "one WAL record, got {} bytes", cost_small.0);
+    assert!(
+        cost_small.0 < 200,
+        "one WAL record, got {} bytes",
+        cost_small.0
+    );
     for s in [&small, &large] {
         assert_eq!(s.stats().extra["range_tombstones"], 1);
-        assert_eq!(s.scan(&KeyRange::all(), Direction::Reverse).unwrap().count(), 0);
+        assert_eq!(
+            s.scan(&KeyRange::all(), Direction::Reverse)
+                .unwrap()
+                .count(),
+            0
+        );
         assert_eq!(s.get(&key(42)).unwrap(), None);
     }
     // The key-by-key baseline grows with the keys.

@@ -102,7 +102,10 @@ fn hides_in_every_level(strategy: CompactionStrategy) {
         model.put(&key(i), &v);
     }
     let (l0, deeper) = level_files(&store);
-    assert!(l0 >= 1 && deeper >= 1, "{name}: L0 {l0} and deeper {deeper}");
+    assert!(
+        l0 >= 1 && deeper >= 1,
+        "{name}: L0 {l0} and deeper {deeper}"
+    );
     let before: Vec<_> = store
         .scan(&KeyRange::all(), Direction::Forward)
         .unwrap()
@@ -115,7 +118,10 @@ fn hides_in_every_level(strategy: CompactionStrategy) {
     assert_ranges_match(&store, &model, &format!("{name}: after delete_range"));
     let mut seen: Vec<_> = pinned.by_ref().map(Result::unwrap).collect();
     seen.reverse();
-    assert_eq!(seen, before, "{name}: a scan opened before it sees its snapshot");
+    assert_eq!(
+        seen, before,
+        "{name}: a scan opened before it sees its snapshot"
+    );
     drop(pinned);
     // Writes into the range after the delete are visible.
     for i in [100, 150, 299] {
@@ -131,7 +137,11 @@ fn hides_in_every_level(strategy: CompactionStrategy) {
         model.put(&key(i), &value(i, 4, 200));
     }
     store.compact_pending().unwrap();
-    assert_ranges_match(&store, &model, &format!("{name}: after pending compactions"));
+    assert_ranges_match(
+        &store,
+        &model,
+        &format!("{name}: after pending compactions"),
+    );
     drop(store);
     let store = Lsm::open(dir(), opts(&sim, strategy)).unwrap();
     assert_ranges_match(&store, &model, &format!("{name}: after reopen"));

@@ -97,17 +97,31 @@ fn range_delete_survives_crash_and_compaction() {
         let pinned = store.scan(&KeyRange::all(), Direction::Forward).unwrap();
         let expected = model.pairs();
         delete_half(&store, &mut model);
-        assert!(tombstones(&store) >= 1, "{name}: the tombstone is in a table");
+        assert!(
+            tombstones(&store) >= 1,
+            "{name}: the tombstone is in a table"
+        );
         store.compact().unwrap();
         assert!(
             tombstones(&store) >= 1,
             "{name}: a snapshot older than the delete still reads covered keys, the tombstone stays"
         );
-        assert_matches(&store, &model, &format!("{name}: after compact under a snapshot"));
+        assert_matches(
+            &store,
+            &model,
+            &format!("{name}: after compact under a snapshot"),
+        );
         let seen: Vec<_> = pinned.map(Result::unwrap).collect();
-        assert!(seen == expected, "{name}: the older snapshot lost covered keys");
+        assert!(
+            seen == expected,
+            "{name}: the older snapshot lost covered keys"
+        );
         store.compact().unwrap();
-        assert_eq!(tombstones(&store), 0, "{name}: nothing older remains, it goes");
+        assert_eq!(
+            tombstones(&store),
+            0,
+            "{name}: nothing older remains, it goes"
+        );
         assert_matches(&store, &model, &format!("{name}: after compact"));
         drop((sim, store));
 
@@ -116,7 +130,11 @@ fn range_delete_survives_crash_and_compaction() {
         store.compact().unwrap();
         let total = sim.op_count() - before;
         assert_eq!(tombstones(&store), 0, "{name}: a full compaction drops it");
-        assert_matches(&store, &model, &format!("{name}: after an uninterrupted compact"));
+        assert_matches(
+            &store,
+            &model,
+            &format!("{name}: after an uninterrupted compact"),
+        );
         drop(store);
 
         for n in 0..=total {
@@ -126,7 +144,8 @@ fn range_delete_survives_crash_and_compaction() {
             for mode in crash_modes() {
                 let context = format!("{name}: power cut after {n} of {total} ops, {mode:?}");
                 let crashed = sim.crash_with(mode);
-                let reopened = open(&crashed, strategy).unwrap_or_else(|e| panic!("{context}: {e}"));
+                let reopened =
+                    open(&crashed, strategy).unwrap_or_else(|e| panic!("{context}: {e}"));
                 assert_matches(&reopened, &model, &context);
                 let report = reopened.check().unwrap();
                 assert!(report.damage.is_empty(), "{context}: {:?}", report.damage);

@@ -54,7 +54,10 @@ fn switching_strategy_keeps_every_key() {
         assert_matches(&store, &model, &format!("{context}: after writes"));
         let stats = store.stats();
         assert_eq!(stats.extra["compaction_tiered"], strategy.tag());
-        assert!(stats.extra["compactions"] > 0, "{context}: no compaction ran");
+        assert!(
+            stats.extra["compactions"] > 0,
+            "{context}: no compaction ran"
+        );
         assert!(store.check().unwrap().damage.is_empty(), "{context}");
         if step == 2 {
             store.compact().unwrap();

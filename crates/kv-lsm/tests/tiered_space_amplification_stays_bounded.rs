@@ -67,7 +67,10 @@ fn tiered_space_amplification_stays_bounded() {
         worst_total = worst_total.max(newer + oldest);
     }
     assert!(store.stats().extra["compactions"] > 0);
-    assert!(full_merges_seen >= 2, "the space bound forced {full_merges_seen} full merges");
+    assert!(
+        full_merges_seen >= 2,
+        "the space bound forced {full_merges_seen} full merges"
+    );
     store.compact().unwrap();
     let compacted: u64 = level_bytes(&store).iter().sum();
     let bound = compacted * (100 + tiered.max_space_amp_percent) / 100;

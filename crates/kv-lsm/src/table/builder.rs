@@ -128,7 +128,11 @@ impl TableBuilder {
     /// Gives the table range tombstones (written in a range-del block, table
     /// format version 2) and the `anchor` key it takes as its key range if
     /// it gets no point entry.
-    pub fn set_range_dels(&mut self, tombstones: Vec<crate::range_del::RangeTombstone>, anchor: &[u8]) {
+    pub fn set_range_dels(
+        &mut self,
+        tombstones: Vec<crate::range_del::RangeTombstone>,
+        anchor: &[u8],
+    ) {
         self.range_dels = (tombstones, anchor.to_vec());
     }
 

@@ -61,7 +61,12 @@ impl Footer {
     /// The footer's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(FOOTER_V2_BYTES);
-        let handles = [Some(self.index), Some(self.filter), Some(self.props), self.range_del];
+        let handles = [
+            Some(self.index),
+            Some(self.filter),
+            Some(self.props),
+            self.range_del,
+        ];
         for h in handles.into_iter().flatten() {
             out.extend_from_slice(&h.offset.to_le_bytes());
             out.extend_from_slice(&h.len.to_le_bytes());
@@ -144,7 +149,10 @@ impl Footer {
                 got: version,
             }));
         }
-        for h in [Some(index), Some(filter), Some(props), range_del].into_iter().flatten() {
+        for h in [Some(index), Some(filter), Some(props), range_del]
+            .into_iter()
+            .flatten()
+        {
             let end = h.offset.checked_add(u64::from(h.len));
             if end.is_none_or(|end| end > at) || h.len > MAX_BLOCK_BYTES || h.len < 4 {
                 return Err(corrupt(CorruptionKind::BadLength {
