@@ -82,7 +82,7 @@ pub fn encode_hint(hint: &Hint) -> Vec<u8> {
         } else {
             RecordKind::Put
         };
-        out.push(kind as u8);
+        out.push(kind.tag());
         out.extend_from_slice(&(key.len() as u16).to_le_bytes());
         out.extend_from_slice(&e.offset.to_le_bytes());
         out.extend_from_slice(&e.len.to_le_bytes());
@@ -228,8 +228,8 @@ fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], b
     let key = c.take(key_len)?;
     let min_len = HEADER_BYTES + key_len;
     let tombstone = match kind {
-        k if k == RecordKind::Put as u8 => false,
-        k if k == RecordKind::Delete as u8 => true,
+        k if k == RecordKind::Put.tag() => false,
+        k if k == RecordKind::Delete.tag() => true,
         _ => return None,
     };
     let shape_ok = key_len <= MAX_KEY_BYTES

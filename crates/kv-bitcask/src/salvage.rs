@@ -132,7 +132,7 @@ pub fn decide(
         && loose_kinds(damaged).is_some_and(|kinds| {
             kinds
                 .iter()
-                .all(|kind| *kind != RecordKind::BatchBegin as u8)
+                .all(|kind| *kind != RecordKind::BatchBegin.tag())
         });
     let (batch, run, intact_members_dropped) = match open {
         // The reader reached this batch's `BatchBegin`: earlier rules had
@@ -183,7 +183,7 @@ fn loose_kinds(region: &[u8]) -> Option<Vec<u8>> {
     let mut at = 0;
     while at < region.len() {
         let header = decode_header(&region[at..])?.ok()?;
-        kinds.push(header.kind as u8);
+        kinds.push(header.kind.tag());
         at += header.encoded_len;
     }
     (at == region.len()).then_some(kinds)

@@ -29,7 +29,7 @@
 use std::path::Path;
 
 use super::frontier::{highest_frontier_in, judge_damage, DamageVerdict};
-use super::record::{decode_header, decode_record, Decoded, RecordKind, RecordRef};
+use super::record::{decode_header, decode_record, Decoded, EngineKinds, RecordKind, RecordRef};
 use crate::error::{CorruptionKind, Error, Result};
 
 /// What lies after damage, when the reader's `data` is only a window of the
@@ -104,6 +104,8 @@ pub struct LogReader<'a> {
     frontier_rule: bool,
     /// The torn tail was judged by the frontier rule and held valid records.
     dropped_after_damage: bool,
+    /// Engine-private kinds yielded as entries; any other is damage.
+    engine_kinds: EngineKinds,
 }
 
 enum Step<'a> {
@@ -139,7 +141,17 @@ impl<'a> LogReader<'a> {
             frontier: 0,
             frontier_rule: false,
             dropped_after_damage: false,
+            engine_kinds: EngineKinds::NONE,
         }
+    }
+
+    /// Yields records of the engine-private `kinds` as entries (alone or as
+    /// batch members), like puts and deletes. Without it, and for a kind not
+    /// in the set, an engine-private record is damage (`BadKind`): an engine
+    /// never sees a kind it did not declare.
+    pub fn accept_engine_kinds(mut self, kinds: EngineKinds) -> Self {
+        self.engine_kinds = kinds;
+        self
     }
 
     /// Applies the durable frontier rule of format version 2 (see
@@ -188,7 +200,13 @@ impl<'a> LogReader<'a> {
     fn decode_at(&self, at: usize) -> std::result::Result<(RecordRef<'a>, usize), Damage> {
         let data: &'a [u8] = self.data;
         match decode_record(&data[at..]) {
-            Decoded::Record { record, len } => Ok((record, len)),
+            Decoded::Record { record, len } => match record.kind {
+                RecordKind::Engine(kind) if !self.engine_kinds.contains(kind) => Err(Damage {
+                    kind: CorruptionKind::BadKind { got: kind.tag() },
+                    search_from: Some(at + len),
+                }),
+                _ => Ok((record, len)),
+            },
             Decoded::Incomplete { needed } => Err(Damage {
                 kind: CorruptionKind::BadLength {
                     got: needed as u64,
@@ -583,5 +601,61 @@ mod tests {
             }
         );
         assert_eq!(end, 100 + len as u64);
+    }
+
+    /// A log of a put, an engine record alone, and a batch holding one, then
+    /// a put after them (valid data follows every engine record).
+    fn engine_log(kind: crate::codec::EngineKind) -> Vec<u8> {
+        use crate::codec::{encode_batch_begin, encode_engine_record};
+        let mut buf = Vec::new();
+        encode_put(&mut buf, 1, b"a", b"one");
+        encode_engine_record(&mut buf, kind, 2, b"b", b"d");
+        encode_batch_begin(&mut buf, 3, 2);
+        encode_put(&mut buf, 3, b"x", b"y");
+        encode_engine_record(&mut buf, kind, 4, b"m", b"n");
+        encode_put(&mut buf, 5, b"z", b"last");
+        buf
+    }
+
+    #[test]
+    fn declared_engine_kinds_are_yielded_alone_and_in_batches() {
+        let kind = crate::codec::EngineKind::new(0x80).unwrap();
+        let data = engine_log(kind);
+        let kinds = crate::codec::EngineKinds::of(&[kind]);
+        let entries: Vec<_> = LogReader::new(Path::new("log"), &data, 0)
+            .accept_engine_kinds(kinds)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(entries.len(), 4);
+        let LogEntry::Single(alone) = &entries[1] else {
+            panic!("expected the engine record alone")
+        };
+        assert_eq!(alone.record.kind, RecordKind::Engine(kind));
+        let LogEntry::Batch { members, .. } = &entries[2] else {
+            panic!("expected the batch")
+        };
+        assert_eq!(members[1].record.kind, RecordKind::Engine(kind));
+        assert_eq!(members[1].record.key, b"m");
+    }
+
+    #[test]
+    fn undeclared_engine_kinds_are_damage_never_entries() {
+        let kind = crate::codec::EngineKind::new(0x80).unwrap();
+        let other = crate::codec::EngineKind::new(0x81).unwrap();
+        let data = engine_log(kind);
+        for declared in [
+            crate::codec::EngineKinds::NONE,
+            crate::codec::EngineKinds::of(&[other]),
+        ] {
+            let mut r = LogReader::new(Path::new("log"), &data, 0).accept_engine_kinds(declared);
+            assert!(matches!(r.next(), Some(Ok(LogEntry::Single(_)))));
+            match r.next() {
+                Some(Err(Error::Corruption {
+                    kind: CorruptionKind::BadKind { got: 0x80 },
+                    ..
+                })) => {}
+                other => panic!("an undeclared engine kind read as {other:?}"),
+            }
+        }
     }
 }

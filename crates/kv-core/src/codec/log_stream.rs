@@ -27,7 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::log_reader::{LogEntry, LogReader, Rest, Tail};
-use super::record::{decode_header, decode_record, Decoded, RecordKind, HEADER_BYTES};
+use super::record::{decode_header, decode_record, Decoded, EngineKinds, RecordKind, HEADER_BYTES};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::fs::File;
 use crate::limits::{MAX_BATCH_BYTES, MAX_BATCH_OPS};
@@ -159,6 +159,7 @@ pub struct LogStream<'f> {
     frontier_rule: bool,
     dropped_after_damage: bool,
     largest_window: usize,
+    engine_kinds: EngineKinds,
 }
 
 impl<'f> LogStream<'f> {
@@ -179,7 +180,14 @@ impl<'f> LogStream<'f> {
             frontier_rule: false,
             dropped_after_damage: false,
             largest_window: 0,
+            engine_kinds: EngineKinds::NONE,
         }
+    }
+
+    /// Yields the engine-private `kinds`, as [`LogReader::accept_engine_kinds`].
+    pub fn accept_engine_kinds(mut self, kinds: EngineKinds) -> Self {
+        self.engine_kinds = kinds;
+        self
     }
 
     /// Applies the durable frontier rule, as [`LogReader::with_frontier_rule`].
@@ -246,7 +254,9 @@ impl<'f> LogStream<'f> {
         }
         let base = self.valid_end();
         let data = &self.buf[self.pos..];
-        let mut reader = LogReader::new(&self.path, data, base).windowed(&self.rest, self.frontier);
+        let mut reader = LogReader::new(&self.path, data, base)
+            .windowed(&self.rest, self.frontier)
+            .accept_engine_kinds(self.engine_kinds);
         if self.frontier_rule {
             reader = reader.with_frontier_rule();
         }

@@ -21,6 +21,9 @@
 //! - Format version 2 adds the `Frontier` record (kind 4): the durable
 //!   frontier that tells a torn tail from corruption under reordered
 //!   writeback ([`frontier`]).
+//! - Kinds `0x80..=0xFF` are engine-private ([`EngineKind`]): framed like a
+//!   `Put`, given their meaning by the engine, and yielded by the readers
+//!   only to an engine that declared them ([`EngineKinds`]).
 //!
 //! Decoding never panics, never trusts a length (every length is checked
 //! against the limits and against the bytes available before use) and never
@@ -44,7 +47,8 @@ pub use log_stream::{
     highest_frontier_in_file, next_valid_record, LogStream, MAX_GROUP_BYTES, STREAM_CHUNK_BYTES,
 };
 pub use record::{
-    decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete, encode_frontier,
-    encode_put, encoded_len, Decoded, RecordHeader, RecordKind, RecordRef, HEADER_BYTES,
+    decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete,
+    encode_engine_record, encode_frontier, encode_put, encoded_len, Decoded, EngineKind,
+    EngineKinds, RecordHeader, RecordKind, RecordRef, ENGINE_KIND_TAGS, HEADER_BYTES,
     MAX_RECORD_BYTES, RECORD_FORMAT_VERSION,
 };

@@ -22,31 +22,106 @@ const COUNTED_HEADER_BYTES: usize = HEADER_BYTES - 8;
 pub const MAX_RECORD_BYTES: usize = HEADER_BYTES + MAX_KEY_BYTES + MAX_VALUE_BYTES;
 
 /// The type tag of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
+///
+/// Tags 1 to 4 are the codec's own. Tags [`ENGINE_KIND_TAGS`] (`0x80` to
+/// `0xFF`) are **engine-private**: an engine gives them a meaning of its own
+/// (the LSM's range tombstone) without editing the codec. An engine-private
+/// record has the shape of a `Put` (a key and a value within the limits) and
+/// may stand alone or be a batch member; the readers yield it only to an
+/// engine that declared the tag ([`LogReader::accept_engine_kinds`](super::LogReader::accept_engine_kinds)),
+/// and report it as damage (`BadKind`) to any other, so an engine never
+/// misreads a record it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordKind {
     /// Set a key to a value.
-    Put = 1,
+    Put,
     /// Remove a key (a tombstone); `value_len` is 0.
-    Delete = 2,
+    Delete,
     /// Start of a batch group; `value_len` holds the member count, no key or
     /// value bytes follow.
-    BatchBegin = 3,
+    BatchBegin,
     /// The durable frontier (format version 2): `seq` holds the log offset
     /// known to be synced when the record was written; no key or value.
     /// Readers consume it; it is never yielded as an entry.
-    Frontier = 4,
+    Frontier,
+    /// An engine-private kind (tag `0x80..=0xFF`).
+    Engine(EngineKind),
+}
+
+/// The tags reserved for engine-private record kinds.
+pub const ENGINE_KIND_TAGS: std::ops::RangeInclusive<u8> = 0x80..=0xFF;
+
+/// An engine-private record kind: a tag in [`ENGINE_KIND_TAGS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EngineKind(u8);
+
+impl EngineKind {
+    /// The engine kind with this tag; `None` outside [`ENGINE_KIND_TAGS`].
+    pub const fn new(tag: u8) -> Option<Self> {
+        if tag >= 0x80 {
+            Some(Self(tag))
+        } else {
+            None
+        }
+    }
+
+    /// Its tag byte.
+    pub const fn tag(self) -> u8 {
+        self.0
+    }
 }
 
 impl RecordKind {
-    fn from_tag(tag: u8) -> Option<Self> {
+    /// The tag byte written in the record header.
+    pub const fn tag(self) -> u8 {
+        match self {
+            Self::Put => 1,
+            Self::Delete => 2,
+            Self::BatchBegin => 3,
+            Self::Frontier => 4,
+            Self::Engine(kind) => kind.0,
+        }
+    }
+
+    /// The kind a tag byte names; `None` for an unassigned tag (5 to 0x7F, 0).
+    pub const fn from_tag(tag: u8) -> Option<Self> {
         match tag {
             1 => Some(Self::Put),
             2 => Some(Self::Delete),
             3 => Some(Self::BatchBegin),
             4 => Some(Self::Frontier),
-            _ => None,
+            _ => match EngineKind::new(tag) {
+                Some(kind) => Some(Self::Engine(kind)),
+                None => None,
+            },
         }
+    }
+}
+
+/// A set of engine-private kinds an engine declares it reads (a bitset over
+/// the 128 engine tags). The empty set is the default: an engine that adds
+/// no kind sees every engine-private record as damage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineKinds(u128);
+
+impl EngineKinds {
+    /// The empty set.
+    pub const NONE: Self = Self(0);
+
+    /// The set of `kinds`.
+    pub const fn of(kinds: &[EngineKind]) -> Self {
+        let mut bits = 0u128;
+        let mut i = 0;
+        while i < kinds.len() {
+            bits |= 1u128 << (kinds[i].0 - 0x80);
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    /// True if `kind` is in the set.
+    pub const fn contains(self, kind: EngineKind) -> bool {
+        self.0 & (1u128 << (kind.0 - 0x80)) != 0
     }
 }
 
@@ -97,7 +172,7 @@ fn encode(out: &mut Vec<u8>, kind: RecordKind, seq: u64, key: &[u8], value: &[u8
     let len = (COUNTED_HEADER_BYTES + key.len() + value.len()) as u32;
     out.extend_from_slice(&[0; 4]); // crc, filled below
     out.extend_from_slice(&len.to_le_bytes());
-    out.push(kind as u8);
+    out.push(kind.tag());
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&(key.len() as u16).to_le_bytes());
     let value_field = if kind == RecordKind::BatchBegin {
@@ -127,6 +202,19 @@ pub fn encode_delete(out: &mut Vec<u8>, seq: u64, key: &[u8]) {
 /// sequence `first_seq`. REQUIRES: `1 <= count <= MAX_BATCH_OPS`.
 pub fn encode_batch_begin(out: &mut Vec<u8>, first_seq: u64, count: u32) {
     encode(out, RecordKind::BatchBegin, first_seq, &[], &[], count);
+}
+
+/// Appends an engine-private record of `kind` (its meaning is the
+/// engine's; the codec frames and checksums it like a `Put`). REQUIRES: key
+/// and value within the limits.
+pub fn encode_engine_record(
+    out: &mut Vec<u8>,
+    kind: EngineKind,
+    seq: u64,
+    key: &[u8],
+    value: &[u8],
+) {
+    encode(out, RecordKind::Engine(kind), seq, key, value, 0);
 }
 
 /// Appends a `Frontier` record saying the log is synced up to offset
@@ -201,7 +289,9 @@ pub fn decode_header(buf: &[u8]) -> Option<Result<RecordHeader, CorruptionKind>>
         _ => (value_field as usize, 0),
     };
     let shape_ok = match kind {
-        RecordKind::Put => key_len <= MAX_KEY_BYTES && value_len <= MAX_VALUE_BYTES,
+        RecordKind::Put | RecordKind::Engine(_) => {
+            key_len <= MAX_KEY_BYTES && value_len <= MAX_VALUE_BYTES
+        }
         RecordKind::Delete => key_len <= MAX_KEY_BYTES && value_len == 0,
         RecordKind::BatchBegin => {
             key_len == 0 && batch_len >= 1 && batch_len as usize <= MAX_BATCH_OPS
@@ -335,6 +425,40 @@ mod tests {
             panic!()
         };
         assert_eq!((m.kind, m.seq, m.key), (RecordKind::Put, 10, &b"a"[..]));
+    }
+
+    #[test]
+    fn every_tag_round_trips_through_its_kind() {
+        for tag in 0..=u8::MAX {
+            match RecordKind::from_tag(tag) {
+                Some(kind) => assert_eq!(kind.tag(), tag),
+                None => assert!(tag == 0 || (5..0x80).contains(&tag), "tag {tag}"),
+            }
+        }
+    }
+
+    #[test]
+    fn engine_record_round_trips() {
+        let kind = EngineKind::new(0x81).unwrap();
+        let mut buf = Vec::new();
+        encode_engine_record(&mut buf, kind, 3, b"from", b"to");
+        let Decoded::Record { record, len } = decode_record(&buf) else {
+            panic!("expected a record");
+        };
+        assert_eq!(len, buf.len());
+        assert_eq!(record.kind, RecordKind::Engine(kind));
+        assert_eq!((record.key, record.value), (&b"from"[..], &b"to"[..]));
+    }
+
+    #[test]
+    fn engine_kind_sets_hold_exactly_their_members() {
+        let a = EngineKind::new(0x80).unwrap();
+        let b = EngineKind::new(0xFF).unwrap();
+        let c = EngineKind::new(0x90).unwrap();
+        let set = EngineKinds::of(&[a, b]);
+        assert!(set.contains(a) && set.contains(b) && !set.contains(c));
+        assert!(!EngineKinds::NONE.contains(a));
+        assert_eq!(EngineKind::new(0x7F), None);
     }
 
     proptest! {
