@@ -89,9 +89,23 @@ fn replay_wals(
     };
     for &n in wals {
         let mem = &out.mem;
-        let replayed = wal::replay(fs, &wal::wal_path(dir, n), &mut |seq, k, v| {
-            crate::range_del_log::replay_into(mem, seq, k, v)
-        })?;
+        let path = wal::wal_path(dir, n);
+        let mut bad_range_del = None;
+        let replayed = wal::replay_with(
+            fs,
+            &path,
+            &mut |seq, k, v| mem.insert(k, seq, v),
+            &mut |seq, value| match crate::range_del_log::decode_record(seq, value) {
+                Ok(t) => mem.insert_range_del(t),
+                Err(kind) => {
+                    bad_range_del.get_or_insert(kind);
+                }
+            },
+        )?;
+        if let Some(kind) = bad_range_del {
+            damages.take(Error::corruption(&path, 0, kind))?;
+            break;
+        }
         out.last_seq = out.last_seq.max(replayed.max_seq);
         out.torn_bytes += replayed.torn_bytes;
         if let Some(e) = replayed.damage {

@@ -1,25 +1,37 @@
 //! The write path of a range delete: the memtable insert, the WAL record,
 //! its replay, and the live-key count `exact_live_keys` needs.
 //!
-//! # WAL record (interim)
-//! Until the shared record codec has engine-private record kinds, a range
-//! tombstone is logged as one `Put` record whose key is
-//! [`RANGE_DEL_WAL_KEY`] and whose value is the tombstone
-//! ([`RangeTombstone::encode`]: `| seq | start len | start | has end |
-//! [end len | end] |`). It is one record, so a crash keeps all of the
-//! delete or none of it. A user key equal to `RANGE_DEL_WAL_KEY` would be
-//! read back as a range delete: that is why this encoding is interim, and
-//! every use of it is in this file.
+//! # WAL record
+//! A range tombstone is one engine-private record of the shared codec
+//! (`docs/format-record.md`), kind [`RANGE_DEL_KIND`] (`0x80`):
+//!
+//! ```text
+//! | crc32 | len | kind = 0x80 | seq | key_len = 0 | value_len | value: the tombstone |
+//! tombstone: | seq (varint, = the record's) | start len (varint) | start |
+//!            | has end (u8) | [end len (varint) | end] |
+//! ```
+//!
+//! The bounds are in the value (a half-open start may be one byte longer
+//! than a key may be). It is one record, so after a crash all of the delete
+//! is there or none of it. Replay refuses a value that does not decode or
+//! whose sequence number is not the record's (`Corruption`, as any damaged
+//! record with valid data after it).
 
-use kv_core::{Direction, KeyRange, Result};
+use kv_core::codec::EngineKind;
+use kv_core::{CorruptionKind, Direction, KeyRange, Result};
 
 use crate::inner::Inner;
 use crate::memtable::Memtable;
 use crate::range_del::RangeTombstone;
 use crate::wal::Wal;
 
-/// The key of the interim WAL record of a range tombstone.
-pub const RANGE_DEL_WAL_KEY: &[u8] = b"\xff\x00kvlab-lsm-range-del\x00\xff";
+/// The engine-private record kind of a range tombstone in the WAL.
+// A const item is evaluated at compile time: `None` here fails the build.
+#[allow(clippy::panic)]
+pub const RANGE_DEL_KIND: EngineKind = match EngineKind::new(0x80) {
+    Some(kind) => kind,
+    None => panic!("0x80 is an engine-private record tag"),
+};
 
 /// Inserts `r` with sequence number `seq` into `mem`.
 pub fn insert(mem: &Memtable, seq: u64, r: &RangeTombstone) {
@@ -29,21 +41,26 @@ pub fn insert(mem: &Memtable, seq: u64, r: &RangeTombstone) {
 /// Buffers the WAL record of `r` with sequence number `seq`.
 pub fn log(wal: &mut Wal, seq: u64, r: &RangeTombstone) {
     let tombstone = RangeTombstone { seq, ..r.clone() };
-    wal.put(seq, RANGE_DEL_WAL_KEY, &tombstone.encode());
+    wal.engine_record(RANGE_DEL_KIND, seq, &[], &tombstone.encode());
 }
 
-/// Applies one replayed WAL record to `mem`: a range tombstone when it is
-/// one, else a put (`Some`) or a delete (`None`).
-pub fn replay_into(mem: &Memtable, seq: u64, key: &[u8], value: Option<&[u8]>) {
-    if key == RANGE_DEL_WAL_KEY {
-        if let Some(t) = value.and_then(|v| RangeTombstone::decode(v).ok()) {
-            if t.seq == seq {
-                mem.insert_range_del(t);
-                return;
-            }
-        }
+/// The tombstone of a replayed range tombstone record.
+///
+/// # Errors
+/// The corruption found: the value does not decode, or names another
+/// sequence number than the record.
+pub fn decode_record(
+    seq: u64,
+    value: &[u8],
+) -> std::result::Result<RangeTombstone, CorruptionKind> {
+    let t = RangeTombstone::decode(value)?;
+    if t.seq != seq {
+        return Err(CorruptionKind::Mismatch(format!(
+            "range tombstone of seq {} in a record of seq {seq}",
+            t.seq
+        )));
     }
-    mem.insert(key, seq, value);
+    Ok(t)
 }
 
 /// The range `r` covers, as a [`KeyRange`].

@@ -33,8 +33,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kv_core::codec::{
-    decode_file_header, encode_batch, encode_delete, encode_file_header, encode_put,
-    FrontierTracker, LogEntry, LogReader, RecordKind, Tail, FILE_HEADER_BYTES,
+    decode_file_header, encode_batch, encode_delete, encode_engine_record, encode_file_header,
+    encode_put, EngineKind, EngineKinds, FrontierTracker, LogEntry, LogReader, RecordKind, Tail,
+    FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
 
@@ -109,6 +110,13 @@ impl Wal {
     pub fn batch(&mut self, first_seq: u64, batch: &WriteBatch) {
         self.start_group();
         encode_batch(&mut self.buffer, first_seq, batch);
+    }
+
+    /// Buffers an engine-private record (the range tombstone of
+    /// `src/range_del_log.rs`).
+    pub fn engine_record(&mut self, kind: EngineKind, seq: u64, key: &[u8], value: &[u8]) {
+        self.start_group();
+        encode_engine_record(&mut self.buffer, kind, seq, key, value);
     }
 
     /// At the start of a flush group (empty buffer): records the durable
@@ -198,6 +206,23 @@ pub struct Replayed {
 /// # Errors
 /// I/O failures; a damaged file header is returned as `damage`.
 pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Replayed> {
+    replay_with(fs, path, apply, &mut |_, _| {})
+}
+
+/// Receives every replayed range tombstone record: (seq, value).
+pub type RangeDelFn<'a> = dyn FnMut(u64, &[u8]) + 'a;
+
+/// As [`replay`], and calls `range_del(seq, value)` for every range
+/// tombstone record ([`crate::range_del_log::RANGE_DEL_KIND`]).
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with(
+    fs: &dyn Fs,
+    path: &Path,
+    apply: &mut ApplyFn<'_>,
+    range_del: &mut RangeDelFn<'_>,
+) -> Result<Replayed> {
     let file = fs.open_read(path)?;
     let data = file.read_all()?;
     let mut out = Replayed::default();
@@ -220,7 +245,8 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
         }
     };
     let body = data.get(FILE_HEADER_BYTES..).unwrap_or(&[]);
-    let mut reader = LogReader::new(path, body, FILE_HEADER_BYTES as u64);
+    let mut reader = LogReader::new(path, body, FILE_HEADER_BYTES as u64)
+        .accept_engine_kinds(EngineKinds::of(&[crate::range_del_log::RANGE_DEL_KIND]));
     if version >= WAL_FRONTIER_VERSION {
         reader = reader.with_frontier_rule();
     }
@@ -234,8 +260,12 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
             }
         };
         for m in members {
-            let value = (m.record.kind == RecordKind::Put).then_some(m.record.value);
-            apply(m.record.seq, m.record.key, value);
+            if let RecordKind::Engine(_) = m.record.kind {
+                range_del(m.record.seq, m.record.value);
+            } else {
+                let value = (m.record.kind == RecordKind::Put).then_some(m.record.value);
+                apply(m.record.seq, m.record.key, value);
+            }
             out.max_seq = out.max_seq.max(m.record.seq);
             out.records += 1;
         }
