@@ -53,6 +53,8 @@ pub struct Memtable {
     max_seq: AtomicU64,
     wal_number: u64,
     range_dels: RwLock<Vec<RangeTombstone>>,
+    /// Range tombstones held (read without the lock on every `get`).
+    range_del_count: AtomicUsize,
 }
 
 impl Memtable {
@@ -64,6 +66,7 @@ impl Memtable {
             max_seq: AtomicU64::new(0),
             wal_number,
             range_dels: RwLock::new(Vec::new()),
+            range_del_count: AtomicUsize::new(0),
         }
     }
 
@@ -95,10 +98,14 @@ impl Memtable {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(tombstone);
+        self.range_del_count.fetch_add(1, Ordering::Release);
     }
 
     /// The range tombstones held, in insertion order.
     pub fn range_dels(&self) -> Vec<RangeTombstone> {
+        if self.range_del_count.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
         self.range_dels
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -108,6 +115,9 @@ impl Memtable {
     /// The newest range tombstone covering `key` visible at `snapshot` (0
     /// when none).
     pub fn newest_range_del(&self, key: &[u8], snapshot: u64) -> u64 {
+        if self.range_del_count.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
         let list = self
             .range_dels
             .read()
