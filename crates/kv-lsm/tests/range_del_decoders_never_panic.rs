@@ -52,12 +52,21 @@ fn every_truncation_of_valid_encodings_is_refused_or_decoded() {
     let block = valid_block();
     assert_eq!(range_del_block::decode(&block).unwrap().len(), 2);
     for cut in 0..block.len() {
-        assert!(range_del_block::decode(&block[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            range_del_block::decode(&block[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
     let footer = valid_footer();
     assert_eq!(Footer::len_from_tail(&footer), footer.len());
     let decoded = Footer::decode(&footer, Path::new("t"), 1 << 20).unwrap();
-    assert_eq!(decoded.range_del, Some(BlockHandle { offset: 70, len: 20 }));
+    assert_eq!(
+        decoded.range_del,
+        Some(BlockHandle {
+            offset: 70,
+            len: 20
+        })
+    );
     for cut in 0..footer.len() {
         decode_all(&footer[..cut]);
     }

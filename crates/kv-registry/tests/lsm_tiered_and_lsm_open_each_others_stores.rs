@@ -28,7 +28,10 @@ fn lsm_tiered_and_lsm_open_each_others_stores() {
     for (name, tiered) in [("lsm", 0), ("lsm-tiered", 1), ("lsm", 0)] {
         let store = registry::open(name, &path, &config).unwrap();
         assert_eq!(store.stats().extra["compaction_tiered"], tiered, "{name}");
-        let keys = store.scan(&KeyRange::all(), Direction::Forward).unwrap().count();
+        let keys = store
+            .scan(&KeyRange::all(), Direction::Forward)
+            .unwrap()
+            .count();
         assert_eq!(keys, 90, "{name}");
         assert_eq!(store.get(b"k015").unwrap(), None, "{name}");
         store.compact().unwrap();
