@@ -45,6 +45,23 @@ pub fn write_tables(
     entries: &mut dyn Iterator<Item = Result<VersionedEntry>>,
     split_bytes: Option<u64>,
 ) -> Result<Vec<BuiltTable>> {
+    write_tables_with(inner, entries, split_bytes, Vec::new(), &[])
+}
+
+/// As [`write_tables`], and writes `range_dels` into the first table (into
+/// a table of its own, with `anchor` as its key range, when `entries`
+/// yields nothing).
+///
+/// # Errors
+/// As [`write_tables`].
+pub fn write_tables_with(
+    inner: &Inner,
+    entries: &mut dyn Iterator<Item = Result<VersionedEntry>>,
+    split_bytes: Option<u64>,
+    range_dels: Vec<crate::range_del::RangeTombstone>,
+    anchor: &[u8],
+) -> Result<Vec<BuiltTable>> {
+    let mut range_dels = Some(range_dels).filter(|r| !r.is_empty());
     let mut out = Vec::new();
     let mut builder: Option<TableBuilder> = None;
     let mut last_key: Option<Vec<u8>> = None;
@@ -59,14 +76,10 @@ pub fn write_tables(
             }
         }
         if builder.is_none() {
-            let number = inner.alloc_file();
-            let path = inner.dir.join(file_name(FileKind::Table, number));
-            builder = Some(TableBuilder::create(
-                &*inner.fs,
-                &path,
-                number,
-                build_options(inner),
-            )?);
+            builder = Some(new_builder(inner)?);
+        }
+        if let (Some(b), Some(r)) = (builder.as_mut(), range_dels.take()) {
+            b.set_range_dels(r, anchor);
         }
         if let Some(b) = builder.as_mut() {
             b.add(&entry.key, entry.seq, entry.value.as_deref())?;
@@ -75,13 +88,26 @@ pub fn write_tables(
             last_key = Some(entry.key);
         }
     }
-    if let Some(b) = builder {
+    if builder.is_none() && range_dels.is_some() {
+        // Range tombstones and no point entry: a table of its own.
+        builder = Some(new_builder(inner)?);
+    }
+    if let Some(mut b) = builder {
+        if let Some(r) = range_dels.take() {
+            b.set_range_dels(r, anchor);
+        }
         out.push(b.finish()?);
     }
     if !out.is_empty() {
         inner.fs.sync_dir(&inner.dir)?;
     }
     Ok(out)
+}
+
+fn new_builder(inner: &Inner) -> Result<TableBuilder> {
+    let number = inner.alloc_file();
+    let path = inner.dir.join(file_name(FileKind::Table, number));
+    TableBuilder::create(&*inner.fs, &path, number, build_options(inner))
 }
 
 /// Opens the tables just written.
@@ -115,7 +141,13 @@ pub fn flush_oldest(inner: &Inner) -> Result<bool> {
     };
     let mut merged = MergeIter::new(vec![source], Direction::Forward, mode);
     merged.seek(Bound::Unbounded)?;
-    let built = write_tables(inner, &mut merged, None)?;
+    let range_dels = imm.range_dels();
+    let anchor = range_dels
+        .iter()
+        .map(|t| t.start.clone())
+        .min()
+        .unwrap_or_default();
+    let built = write_tables_with(inner, &mut merged, None, range_dels, &anchor)?;
     let tables = open_built(inner, &built)?;
     let mut manifest = lock(&inner.manifest);
     let cur = inner.current();
@@ -130,7 +162,7 @@ pub fn flush_oldest(inner: &Inner) -> Result<bool> {
         next_file: Some(inner.next_file.load(std::sync::atomic::Ordering::SeqCst)),
         last_seq: Some(inner.visible_seq.load(std::sync::atomic::Ordering::SeqCst)),
         added: built.iter().map(|b| (0, b.number, b.size)).collect(),
-        deleted: Vec::new(),
+        ..VersionEdit::default()
     };
     if let Some(m) = manifest.as_mut() {
         m.append(&edit)?;

@@ -65,8 +65,18 @@
 //! `check()` always counts the exact number. `extra` holds files and bytes
 //! per level, memtable, WAL and manifest bytes, flushes, compactions, trivial
 //! moves and the bytes they read and wrote, stalls and stall time, bloom
-//! negatives, block cache hits, misses and bytes, open table files and
-//! `write_amp_x100`.
+//! negatives, block cache hits, misses and bytes, open table files,
+//! `write_amp_x100`, `compaction_tiered` (0 leveled, 1 tiered),
+//! `sorted_runs` and `range_tombstones` (in memtables and tables).
+//!
+//! # Compaction strategies and range deletes
+//!
+//! [`LsmOptions::compaction`] picks leveled (the default) or tiered
+//! ([`CompactionStrategy::Tiered`]) compaction at open; it is recorded in
+//! the manifest and may change from one open to the next. `delete_range`
+//! writes one range tombstone ([`RangeTombstone`]) whatever the number of
+//! keys it covers; it is one WAL record, so after a crash all of it or none
+//! of it is there. `docs/lsm.md` sections 14 and 15.
 
 pub mod background;
 pub mod cache;
@@ -80,6 +90,8 @@ pub mod manifest;
 pub mod memtable;
 pub mod open;
 pub mod options;
+pub mod range_del;
+pub mod range_del_log;
 pub mod read;
 pub mod stats;
 pub mod store;
@@ -89,7 +101,9 @@ pub mod version;
 pub mod wal;
 pub mod write;
 
+pub use compaction::{CompactionStrategy, TieredOptions};
 pub use options::LsmOptions;
+pub use range_del::RangeTombstone;
 pub use store::Lsm;
 
 /// The store format version recorded in the `KVLAB` marker (2: WALs carry

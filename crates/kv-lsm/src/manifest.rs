@@ -9,6 +9,8 @@
 //!   tag 3 last sequence   | seq |
 //!   tag 4 add table       | level | number | size |
 //!   tag 5 delete table    | level | number |
+//!   tag 6 compaction      | strategy (0 leveled, 1 tiered) |   (the strategy the
+//!                           store was last opened with; absent in older stores)
 //! CURRENT:         "MANIFEST-NNNNNN\n"  (replaced with kv_core::fs::write_file_atomic)
 //! ```
 //!
@@ -54,6 +56,9 @@ pub struct VersionEdit {
     pub added: Vec<(usize, u64, u64)>,
     /// Tables removed: (level, number).
     pub deleted: Vec<(usize, u64)>,
+    /// The compaction strategy the store was opened with
+    /// ([`crate::compaction::CompactionStrategy::tag`]).
+    pub strategy: Option<u64>,
 }
 
 fn put(out: &mut Vec<u8>, tag: u8, fields: &[u64]) {
@@ -81,6 +86,9 @@ impl VersionEdit {
         }
         for &(level, number) in &self.deleted {
             put(&mut out, 5, &[level as u64, number]);
+        }
+        if let Some(n) = self.strategy {
+            put(&mut out, 6, &[n]);
         }
         out
     }
@@ -115,6 +123,7 @@ impl VersionEdit {
                     let (level, number) = (v()?, v()?);
                     edit.deleted.push((level_of(level)?, number));
                 }
+                6 => edit.strategy = Some(v()?),
                 other => return Err(CorruptionKind::BadKind { got: other }),
             }
         }
@@ -133,6 +142,9 @@ pub struct ManifestState {
     pub last_seq: u64,
     /// Live tables per level: number -> size.
     pub levels: Vec<BTreeMap<u64, u64>>,
+    /// The compaction strategy recorded last (`None` in a store that never
+    /// recorded one: it was leveled).
+    pub strategy: Option<u64>,
 }
 
 impl ManifestState {
@@ -143,6 +155,7 @@ impl ManifestState {
             next_file: 1,
             last_seq: 0,
             levels: vec![BTreeMap::new(); NUM_LEVELS],
+            strategy: None,
         }
     }
 
@@ -176,6 +189,9 @@ impl ManifestState {
         if let Some(n) = edit.last_seq {
             self.last_seq = self.last_seq.max(n);
         }
+        if edit.strategy.is_some() {
+            self.strategy = edit.strategy;
+        }
         Ok(())
     }
 
@@ -192,6 +208,7 @@ impl ManifestState {
                 .flat_map(|(level, files)| files.iter().map(move |(&n, &s)| (level, n, s)))
                 .collect(),
             deleted: Vec::new(),
+            strategy: self.strategy,
         }
     }
 
@@ -362,6 +379,7 @@ mod tests {
             last_seq: Some(1000),
             added: vec![(0, 8, 4096), (2, 5, 1)],
             deleted: vec![(1, 3)],
+            strategy: Some(1),
         };
         assert_eq!(VersionEdit::decode(&edit.encode()).unwrap(), edit);
         assert!(VersionEdit::decode(&[9]).is_err());

@@ -4,14 +4,19 @@
 //! Writers insert under the engine's write lock; readers and scans read it
 //! concurrently without locks. A full memtable becomes immutable (nothing
 //! inserts into it again) and is flushed to an L0 table.
+//!
+//! Range tombstones (`delete_range`) are kept beside the skiplist in a short
+//! list: one entry per `delete_range`, whatever the number of keys it covers.
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crossbeam_skiplist::SkipMap;
 use kv_core::merge_iter::{SortedSource, VersionedEntry};
 use kv_core::{Direction, Result};
+
+use crate::range_del::RangeTombstone;
 
 /// Per-entry bookkeeping counted on top of key and value bytes.
 const ENTRY_OVERHEAD_BYTES: usize = 48;
@@ -69,6 +74,9 @@ pub struct Memtable {
     bytes: AtomicUsize,
     max_seq: AtomicU64,
     wal_number: u64,
+    range_dels: RwLock<Vec<RangeTombstone>>,
+    /// Range tombstones held (read without the lock on every `get`).
+    range_del_count: AtomicUsize,
 }
 
 impl Memtable {
@@ -79,6 +87,8 @@ impl Memtable {
             bytes: AtomicUsize::new(0),
             max_seq: AtomicU64::new(0),
             wal_number,
+            range_dels: RwLock::new(Vec::new()),
+            range_del_count: AtomicUsize::new(0),
         }
     }
 
@@ -96,6 +106,46 @@ impl Memtable {
             .insert(MemKey::new(key, seq), value.map(<[u8]>::to_vec));
     }
 
+    /// Inserts a range tombstone (its `seq` is the delete's).
+    pub fn insert_range_del(&self, tombstone: RangeTombstone) {
+        let size = tombstone.bound_bytes() + ENTRY_OVERHEAD_BYTES;
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+        self.max_seq.fetch_max(tombstone.seq, Ordering::Relaxed);
+        self.range_dels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tombstone);
+        self.range_del_count.fetch_add(1, Ordering::Release);
+    }
+
+    /// The range tombstones held, in insertion order.
+    pub fn range_dels(&self) -> Vec<RangeTombstone> {
+        if self.range_del_count.load(Ordering::Acquire) == 0 {
+            return Vec::new();
+        }
+        self.range_dels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The newest range tombstone covering `key` visible at `snapshot` (0
+    /// when none).
+    pub fn newest_range_del(&self, key: &[u8], snapshot: u64) -> u64 {
+        if self.range_del_count.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        let list = self
+            .range_dels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        list.iter()
+            .filter(|t| t.seq <= snapshot && t.contains(key))
+            .map(|t| t.seq)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Approximate bytes held.
     pub fn approximate_bytes(&self) -> usize {
         self.bytes.load(Ordering::Relaxed)
@@ -106,9 +156,14 @@ impl Memtable {
         self.map.len()
     }
 
-    /// True when empty.
+    /// True when it holds neither a version nor a range tombstone.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+            && self
+                .range_dels
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_empty()
     }
 
     /// Largest sequence number inserted (0 when empty).
@@ -119,9 +174,14 @@ impl Memtable {
     /// The newest version of `key` with `seq <= snapshot`: `None` when the
     /// memtable has none, `Some(None)` for a tombstone.
     pub fn get(&self, key: &[u8], snapshot: u64) -> Option<Option<Vec<u8>>> {
+        self.lookup(key, snapshot).map(|(_, v)| v)
+    }
+
+    /// As [`Memtable::get`], with the sequence number of the version found.
+    pub fn lookup(&self, key: &[u8], snapshot: u64) -> Option<(u64, Option<Vec<u8>>)> {
         let probe = MemKey::new(key, snapshot);
         let entry = self.map.lower_bound(Bound::Included(&probe))?;
-        (entry.key().user == key).then(|| entry.value().clone())
+        (entry.key().user == key).then(|| (entry.key().seq, entry.value().clone()))
     }
 
     /// Every version in internal-key order (for flushes).

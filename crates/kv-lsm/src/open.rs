@@ -39,7 +39,7 @@ use kv_core::{claim_store_dir, Damage, Direction, Error, OpenMode, Poison, Resul
 
 use crate::cache::BlockCache;
 use crate::files::{file_name, is_fixed_name, parse_file_name, FileKind};
-use crate::flush::write_tables;
+use crate::flush::write_tables_with;
 use crate::inner::{Inner, Signal, Writer};
 use crate::manifest::{self, ManifestState, ManifestWriter};
 use crate::memtable::{MemSource, Memtable};
@@ -89,9 +89,23 @@ fn replay_wals(
     };
     for &n in wals {
         let mem = &out.mem;
-        let replayed = wal::replay(fs, &wal::wal_path(dir, n), &mut |seq, k, v| {
-            mem.insert(k, seq, v)
-        })?;
+        let path = wal::wal_path(dir, n);
+        let mut bad_range_del = None;
+        let replayed = wal::replay_with(
+            fs,
+            &path,
+            &mut |seq, k, v| mem.insert(k, seq, v),
+            &mut |seq, value| match crate::range_del_log::decode_record(seq, value) {
+                Ok(t) => mem.insert_range_del(t),
+                Err(kind) => {
+                    bad_range_del.get_or_insert(kind);
+                }
+            },
+        )?;
+        if let Some(kind) = bad_range_del {
+            damages.take(Error::corruption(&path, 0, kind))?;
+            break;
+        }
         out.last_seq = out.last_seq.max(replayed.max_seq);
         out.torn_bytes += replayed.torn_bytes;
         if let Some(e) = replayed.damage {
@@ -305,6 +319,12 @@ fn make_durable(
     numbered: &[(FileKind, u64)],
 ) -> Result<Memtable> {
     if !recovered.is_empty() {
+        let range_dels = recovered.range_dels();
+        let anchor = range_dels
+            .iter()
+            .map(|t| t.start.clone())
+            .min()
+            .unwrap_or_default();
         let source: Box<dyn SortedSource> =
             Box::new(MemSource::new(Arc::new(recovered), Direction::Forward));
         let mode = MergeMode::Compaction {
@@ -313,7 +333,7 @@ fn make_durable(
         };
         let mut merged = MergeIter::new(vec![source], Direction::Forward, mode);
         merged.seek(std::ops::Bound::Unbounded)?;
-        let built = write_tables(inner, &mut merged, None)?;
+        let built = write_tables_with(inner, &mut merged, None, range_dels, &anchor)?;
         for t in crate::flush::open_built(inner, &built)? {
             state.levels[0].insert(t.number(), t.size());
             tables.push((0, t));
@@ -324,6 +344,7 @@ fn make_durable(
     state.log_number = wal_number;
     state.next_file = inner.next_file.load(std::sync::atomic::Ordering::SeqCst);
     state.last_seq = inner.visible_seq.load(std::sync::atomic::Ordering::SeqCst);
+    state.strategy = Some(inner.options.compaction.tag());
     let fs = Arc::clone(&inner.fs);
     let writer = ManifestWriter::create(&*fs, &inner.dir, manifest_number, state)?;
     let wal = Wal::create(

@@ -58,6 +58,10 @@ pub struct LsmOptions {
     /// properties, `stats().live_keys_exact` is false, and writes do no
     /// lookup. Default: false (the per-write lookup costs throughput).
     pub exact_live_keys: bool,
+    /// Leveled (default) or tiered compaction; recorded in the manifest at
+    /// each read-write open. A store opened with the other strategy than
+    /// last time goes on with the new one (nothing is rewritten).
+    pub compaction: crate::compaction::CompactionStrategy,
 }
 
 impl Default for LsmOptions {
@@ -84,6 +88,7 @@ impl LsmOptions {
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,
             exact_live_keys: false,
             max_open_files: DEFAULT_MAX_OPEN_FILES,
+            compaction: crate::compaction::CompactionStrategy::Leveled,
         }
     }
 

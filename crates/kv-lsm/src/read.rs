@@ -4,6 +4,13 @@
 //! newest first, then in at most one table per deeper level (binary search
 //! by key range; every table consults its bloom filter before any block).
 //!
+//! Range tombstones: a version found is hidden when a range tombstone that
+//! the reader's snapshot sees covers its key with a larger sequence number
+//! (from any memtable or any table: they are applied by sequence number,
+//! not by where they sit). `get` looks them up in the memtables' short
+//! lists and the version's [`crate::range_del::Fragments`] (one binary
+//! search); a scan fragments the ones its snapshot sees once, at its start.
+//!
 //! A scan pins a sequence number (`visible_seq` at its start) and the
 //! [`SuperVersion`] (memtables and tables) it reads: later writes are
 //! invisible, a batch is all or nothing, and no table it reads is removed
@@ -19,6 +26,7 @@ use kv_core::{Direction, KeyRange, KvPair, Result, ScanIter};
 
 use crate::inner::{lock, Inner, Snapshots};
 use crate::memtable::MemSource;
+use crate::range_del::Fragments;
 use crate::table::iter::{LevelSource, TableSource};
 use crate::version::SuperVersion;
 
@@ -38,28 +46,67 @@ pub fn get(inner: &Inner, key: &[u8]) -> Result<Option<Vec<u8>>> {
 /// I/O failures and corruption of a block read.
 pub fn get_at(inner: &Inner, key: &[u8], snapshot: u64) -> Result<Option<Vec<u8>>> {
     let sv = inner.current();
-    if let Some(found) = sv.mem.get(key, snapshot) {
-        return Ok(found);
+    let hidden_below = newest_range_del(&sv, key, snapshot);
+    Ok(match newest_version(&sv, key, snapshot)? {
+        Some((seq, value)) if seq > hidden_below => value,
+        _ => None,
+    })
+}
+
+/// The newest range tombstone covering `key` that `snapshot` sees (0 when
+/// none).
+fn newest_range_del(sv: &SuperVersion, key: &[u8], snapshot: u64) -> u64 {
+    std::iter::once(&sv.mem)
+        .chain(sv.imms.iter())
+        .map(|m| m.newest_range_del(key, snapshot))
+        .chain(std::iter::once(
+            sv.version.range_dels.newest_visible(key, snapshot),
+        ))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The newest version of `key` with `seq <= snapshot`, with its sequence
+/// number (`None` value for a tombstone).
+fn newest_version(
+    sv: &SuperVersion,
+    key: &[u8],
+    snapshot: u64,
+) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+    if let Some(found) = sv.mem.lookup(key, snapshot) {
+        return Ok(Some(found));
     }
     for imm in &sv.imms {
-        if let Some(found) = imm.get(key, snapshot) {
-            return Ok(found);
+        if let Some(found) = imm.lookup(key, snapshot) {
+            return Ok(Some(found));
         }
     }
     for table in &sv.version.levels[0] {
-        if let Some(found) = table.get(key, snapshot)? {
-            return Ok(found);
+        if let Some(found) = table.lookup(key, snapshot)? {
+            return Ok(Some(found));
         }
     }
     for files in sv.version.levels.iter().skip(1) {
         let i = files.partition_point(|t| t.largest() < key);
         if let Some(t) = files.get(i).filter(|t| t.smallest() <= key) {
-            if let Some(found) = t.get(key, snapshot)? {
-                return Ok(found);
+            if let Some(found) = t.lookup(key, snapshot)? {
+                return Ok(Some(found));
             }
         }
     }
     Ok(None)
+}
+
+/// The range tombstones `snapshot` sees, fragmented.
+fn visible_range_dels(sv: &SuperVersion, snapshot: u64) -> Fragments {
+    let mut list = Vec::new();
+    for m in std::iter::once(&sv.mem).chain(sv.imms.iter()) {
+        list.extend(m.range_dels().into_iter().filter(|t| t.seq <= snapshot));
+    }
+    for (_, t) in sv.version.all_tables() {
+        list.extend(t.range_dels().iter().filter(|t| t.seq <= snapshot).cloned());
+    }
+    Fragments::new(&list)
 }
 
 /// Unregisters a scan's snapshot when the scan is dropped.
@@ -82,6 +129,8 @@ impl Drop for SnapshotGuard {
 
 struct Scan {
     merged: MergeIter,
+    range_dels: Fragments,
+    snapshot: u64,
     end: Bound<Vec<u8>>,
     direction: Direction,
     done: bool,
@@ -96,28 +145,33 @@ impl Iterator for Scan {
         if self.done {
             return None;
         }
-        match self.merged.next() {
-            Some(Ok(e)) => {
-                // Past the far bound: the scan is over.
-                let end = self.end.as_ref().map(Vec::as_slice);
-                let reverse = match self.direction {
-                    Direction::Forward => Direction::Reverse,
-                    Direction::Reverse => Direction::Forward,
-                };
-                if !satisfies_start(&e.key, end, reverse) {
-                    self.done = true;
-                    return None;
+        loop {
+            return match self.merged.next() {
+                Some(Ok(e)) => {
+                    // Past the far bound: the scan is over.
+                    let end = self.end.as_ref().map(Vec::as_slice);
+                    let reverse = match self.direction {
+                        Direction::Forward => Direction::Reverse,
+                        Direction::Reverse => Direction::Forward,
+                    };
+                    if !satisfies_start(&e.key, end, reverse) {
+                        self.done = true;
+                        return None;
+                    }
+                    if self.range_dels.newest_visible(&e.key, self.snapshot) > e.seq {
+                        continue; // deleted by a range tombstone
+                    }
+                    Some(Ok((e.key, e.value.unwrap_or_default())))
                 }
-                Some(Ok((e.key, e.value.unwrap_or_default())))
-            }
-            Some(Err(err)) => {
-                self.done = true;
-                Some(Err(err))
-            }
-            None => {
-                self.done = true;
-                None
-            }
+                Some(Err(err)) => {
+                    self.done = true;
+                    Some(Err(err))
+                }
+                None => {
+                    self.done = true;
+                    None
+                }
+            };
         }
     }
 }
@@ -179,6 +233,8 @@ pub fn scan<'a>(inner: &Inner, range: &KeyRange, direction: Direction) -> Result
     merged.seek(start.as_ref().map(Vec::as_slice))?;
     Ok(Box::new(Scan {
         merged,
+        range_dels: visible_range_dels(&sv, snapshot),
+        snapshot,
         end,
         direction,
         done: false,

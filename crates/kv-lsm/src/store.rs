@@ -129,6 +129,22 @@ impl Store for Lsm {
         crate::read::scan(&self.inner, range, direction)
     }
 
+    /// One range tombstone, whatever the number of keys in `range`: a single
+    /// WAL record and a single memtable entry (see `src/range_del.rs`).
+    ///
+    /// # Durability
+    /// As [`Store::write`]: the delete is one WAL record, so after a crash
+    /// all of it or none of it is there (not batch by batch, as the default).
+    ///
+    /// # Errors
+    /// As [`Store::write`]; `TooLarge` for a bound longer than a key may be.
+    fn delete_range(&self, range: &KeyRange) -> Result<()> {
+        match crate::range_del::RangeTombstone::from_range(range)? {
+            Some(r) => write::write(&self.inner, Op::RangeDel(&r)),
+            None => Ok(()),
+        }
+    }
+
     fn sync(&self) -> Result<()> {
         write::sync(&self.inner)
     }
@@ -224,6 +240,9 @@ fn stats(inner: &Inner) -> Stats {
         ("block_cache_misses", misses),
         ("block_cache_bytes", inner.ctx.cache.bytes()),
         ("open_table_files", inner.ctx.files.open_files() as u64),
+        ("compaction_tiered", inner.options.compaction.tag()),
+        ("sorted_runs", sv.version.sorted_runs() as u64),
+        ("range_tombstones", range_tombstones(&sv)),
     ];
     for (name, v) in figures {
         s.extra.insert(name.to_owned(), v);
@@ -235,4 +254,16 @@ fn stats(inner: &Inner) -> Stats {
     s.extra
         .insert("write_amp_x100".into(), written * 100 / user);
     s
+}
+
+/// Range tombstones held in memtables and tables.
+fn range_tombstones(sv: &crate::version::SuperVersion) -> u64 {
+    let mems = std::iter::once(&sv.mem).chain(sv.imms.iter());
+    let in_mems: usize = mems.map(|m| m.range_dels().len()).sum();
+    let in_tables: usize = sv
+        .version
+        .all_tables()
+        .map(|(_, t)| t.range_dels().len())
+        .sum();
+    (in_mems + in_tables) as u64
 }

@@ -6,11 +6,19 @@
 //! - L0 tables are ordered newest first (by file number: tables reach L0 in
 //!   the order their memtables were written); they may overlap.
 //! - Every level below L0 is sorted by key and its tables do not overlap.
+//! - Deeper data is older: for any key, a version in a shallower level (or
+//!   a newer L0 table) has a larger sequence number than one below it. Both
+//!   compaction strategies keep this (leveled and tiered alike merge a
+//!   level's data only into a deeper or the same level).
+//! - Range tombstones are not placed by level: [`Version::range_dels`]
+//!   holds every table's, fragmented, and a read applies them by sequence
+//!   number alone.
 
 use std::sync::Arc;
 
 use crate::memtable::Memtable;
 use crate::options::NUM_LEVELS;
+use crate::range_del::Fragments;
 use crate::table::Table;
 
 /// The live tables per level.
@@ -18,12 +26,15 @@ use crate::table::Table;
 pub struct Version {
     /// `levels[0]` newest first; deeper levels sorted by smallest key.
     pub levels: Vec<Vec<Arc<Table>>>,
+    /// The range tombstones of every table, fragmented.
+    pub range_dels: Arc<Fragments>,
 }
 
 impl Default for Version {
     fn default() -> Self {
         Self {
             levels: vec![Vec::new(); NUM_LEVELS],
+            range_dels: Arc::default(),
         }
     }
 }
@@ -42,9 +53,19 @@ impl Version {
                 files.push(Arc::clone(table));
             }
         }
-        let mut out = Self { levels };
+        let range_dels = Arc::new(Fragments::new(
+            levels.iter().flatten().flat_map(|t| t.range_dels().iter()),
+        ));
+        let mut out = Self { levels, range_dels };
         out.sort();
         out
+    }
+
+    /// The sorted runs, newest first: every L0 table on its own, then each
+    /// non-empty deeper level as one run.
+    pub fn sorted_runs(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+            + self.levels.iter().skip(1).filter(|l| !l.is_empty()).count()
     }
 
     fn sort(&mut self) {

@@ -40,8 +40,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kv_core::codec::{
-    decode_file_header, encode_batch, encode_delete, encode_file_header, encode_put,
-    next_valid_record, FrontierTracker, LogEntry, LogStream, RecordKind, RecordRef, Tail,
+    decode_file_header, encode_batch, encode_delete, encode_engine_record, encode_file_header,
+    encode_put, next_valid_record, EngineKind, EngineKinds, FrontierTracker, LogEntry, LogStream,
+    RecordKind, RecordRef, Tail,
     FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
@@ -117,6 +118,13 @@ impl Wal {
     pub fn batch(&mut self, first_seq: u64, batch: &WriteBatch) {
         self.start_group();
         encode_batch(&mut self.buffer, first_seq, batch);
+    }
+
+    /// Buffers an engine-private record (the range tombstone of
+    /// `src/range_del_log.rs`).
+    pub fn engine_record(&mut self, kind: EngineKind, seq: u64, key: &[u8], value: &[u8]) {
+        self.start_group();
+        encode_engine_record(&mut self.buffer, kind, seq, key, value);
     }
 
     /// At the start of a flush group (empty buffer): records the durable
@@ -225,6 +233,23 @@ pub struct Replayed {
 /// # Errors
 /// I/O failures; a damaged file header is returned as `damage`.
 pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Replayed> {
+    replay_with(fs, path, apply, &mut |_, _| {})
+}
+
+/// Receives every replayed range tombstone record: (seq, value).
+pub type RangeDelFn<'a> = dyn FnMut(u64, &[u8]) + 'a;
+
+/// As [`replay`], and calls `range_del(seq, value)` for every range
+/// tombstone record ([`crate::range_del_log::RANGE_DEL_KIND`]).
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with(
+    fs: &dyn Fs,
+    path: &Path,
+    apply: &mut ApplyFn<'_>,
+    range_del: &mut RangeDelFn<'_>,
+) -> Result<Replayed> {
     let file = fs.open_read(path)?;
     let len = file.len()?;
     let mut out = Replayed::default();
@@ -248,13 +273,18 @@ pub fn replay(fs: &dyn Fs, path: &Path, apply: &mut ApplyFn<'_>) -> Result<Repla
             return Ok(out);
         }
     };
-    let mut stream = LogStream::new(path, &*file, FILE_HEADER_BYTES as u64, len);
+    let mut stream = LogStream::new(path, &*file, FILE_HEADER_BYTES as u64, len)
+        .accept_engine_kinds(EngineKinds::of(&[crate::range_del_log::RANGE_DEL_KIND]));
     if version >= WAL_FRONTIER_VERSION {
         stream = stream.with_frontier_rule();
     }
     let mut apply_one = |out: &mut Replayed, r: &RecordRef<'_>| {
-        let value = (r.kind == RecordKind::Put).then_some(r.value);
-        apply(r.seq, r.key, value);
+        if let RecordKind::Engine(_) = r.kind {
+            range_del(r.seq, r.value);
+        } else {
+            let value = (r.kind == RecordKind::Put).then_some(r.value);
+            apply(r.seq, r.key, value);
+        }
         out.max_seq = out.max_seq.max(r.seq);
         out.records += 1;
     };

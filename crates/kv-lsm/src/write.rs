@@ -59,6 +59,8 @@ pub enum Op<'a> {
     Delete(&'a [u8]),
     /// A batch.
     Batch(&'a WriteBatch),
+    /// A range delete (one tombstone; its `seq` is assigned here).
+    RangeDel(&'a crate::range_del::RangeTombstone),
 }
 
 impl Op<'_> {
@@ -74,6 +76,7 @@ impl Op<'_> {
             Op::Put(k, v) => (k.len() + v.len()) as u64,
             Op::Delete(k) => k.len() as u64,
             Op::Batch(b) => b.payload_bytes() as u64,
+            Op::RangeDel(r) => r.bound_bytes() as u64,
         }
     }
 }
@@ -91,6 +94,7 @@ fn insert(mem: &Memtable, first: u64, op: Op<'_>) {
                 }
             }
         }
+        Op::RangeDel(r) => crate::range_del_log::insert(mem, first, r),
     }
 }
 
@@ -99,6 +103,7 @@ fn log(wal: &mut Wal, first: u64, op: Op<'_>) {
         Op::Put(k, v) => wal.put(first, k, v),
         Op::Delete(k) => wal.delete(first, k),
         Op::Batch(b) => wal.batch(first, b),
+        Op::RangeDel(r) => crate::range_del_log::log(wal, first, r),
     }
 }
 
@@ -283,6 +288,7 @@ fn live_key_delta(inner: &Inner, op: Op<'_>, last_seq: u64) -> Result<i64> {
     match op {
         Op::Put(k, _) => Ok(i64::from(!was_live(k)?)),
         Op::Delete(k) => Ok(-i64::from(was_live(k)?)),
+        Op::RangeDel(r) => crate::range_del_log::live_keys_in(inner, r).map(|n| -n),
         Op::Batch(b) => {
             let mut state: std::collections::HashMap<&[u8], (bool, bool)> = Default::default();
             for o in b.ops() {

@@ -4,6 +4,9 @@
 //!   16 KiB L1, so flushes, L0 compactions and deeper compactions run
 //!   constantly inside the suite's small workloads, crash cases included,
 //!   with `exact_live_keys` on (so the suite checks the exact count);
+//! - `lsm_tiered_tiny`: the same tiny sizes with tiered compaction (the
+//!   `lsm-tiered` registry entry's strategy), so sorted runs are merged and
+//!   full merges forced by the space bound run inside the crash cases;
 //! - `defaults`: the engine's defaults (64 MiB memtable, `live_keys` an
 //!   estimate), where everything stays in the WAL and memtable until
 //!   `compact()` or a reopen.
@@ -58,6 +61,26 @@ fn lsm_tiny() -> Engine {
 }
 
 kv_core::conformance_suite!(lsm_tiny);
+
+mod tiered {
+    use super::damage_first_blocks;
+    use kv_core::testkit::conformance::Engine;
+    use kv_lsm::{CompactionStrategy, Lsm, LsmOptions};
+
+    fn lsm_tiered_tiny() -> Engine {
+        Engine::new("lsm-tiered-tiny", |dir, core| {
+            let mut options = LsmOptions::tiny(core);
+            options.exact_live_keys = true;
+            options.compaction = CompactionStrategy::tiered();
+            Ok(Box::new(Lsm::open(dir, options)?))
+        })
+        .snapshot_scans(true)
+        .hidden_damage(|sim, dir| damage_first_blocks(sim, dir, 1))
+        .separate_damage(damage_first_blocks)
+    }
+
+    kv_core::conformance_suite!(lsm_tiered_tiny);
+}
 
 mod defaults {
     fn lsm_defaults() -> kv_core::testkit::conformance::Engine {

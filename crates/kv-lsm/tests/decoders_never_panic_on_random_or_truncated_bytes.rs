@@ -44,6 +44,7 @@ fn valid_encodings() -> Vec<Vec<u8>> {
             offset: 50,
             len: 20,
         },
+        range_del: None,
     };
     let props = Props {
         entries: 3,

@@ -1,12 +1,29 @@
-//! Compaction: merging tables of adjacent levels into new tables one level
-//! down. [`leveled`] decides what to compact; [`run`] does it.
+//! Compaction: merging tables into new tables further down. The
+//! [`CompactionStrategy`] chosen at open decides what to compact
+//! ([`leveled`] or [`tiered`]); [`run`] does it, with the range tombstones
+//! of the inputs handled by [`range_dels`].
 
 pub mod leveled;
+pub mod range_dels;
 pub mod run;
+pub mod strategy;
+pub mod tiered;
 
 use std::sync::Arc;
 
+pub use strategy::{CompactionStrategy, TieredOptions};
+
+use crate::options::LsmOptions;
 use crate::table::Table;
+use crate::version::Version;
+
+/// The next compaction the strategy of `options` calls for, if any.
+pub fn pick(version: &Version, options: &LsmOptions) -> Option<Compaction> {
+    match &options.compaction {
+        CompactionStrategy::Leveled => leveled::pick(version, options),
+        CompactionStrategy::Tiered(t) => tiered::pick(version, t),
+    }
+}
 
 /// One compaction: input tables per level and the level the output goes to.
 #[derive(Debug, Clone)]

@@ -18,6 +18,12 @@
 //! exist below), and only if no live snapshot needs it. An old version is
 //! dropped only when no live snapshot can read it
 //! ([`kv_core::merge_iter::versions_to_keep`]).
+//!
+//! # Range tombstones
+//! A version that a range tombstone of the inputs hides from every reader
+//! is dropped; a range tombstone is kept unless nothing it can hide remains
+//! (see [`super::range_dels`]). The kept ones go into the first output
+//! table.
 
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
@@ -26,9 +32,10 @@ use std::sync::Arc;
 use kv_core::merge_iter::{MergeIter, MergeMode, SortedSource};
 use kv_core::{Direction, Result};
 
-use super::leveled::{is_trivial_move, pick, pick_full};
-use super::Compaction;
-use crate::flush::{open_built, write_tables};
+use super::leveled::{is_trivial_move, pick_full};
+use super::range_dels::{CompactionRangeDels, HideCovered};
+use super::{pick, Compaction};
+use crate::flush::{open_built, write_tables_with};
 use crate::inner::{lock, Inner};
 use crate::manifest::VersionEdit;
 use crate::options::NUM_LEVELS;
@@ -109,13 +116,22 @@ pub fn run(inner: &Inner, c: &Compaction) -> Result<()> {
         return apply(inner, &edit, &deleted, vec![(c.output_level, table)], None)
             .map(|()| inner.counters.add(&inner.counters.trivial_moves, 1));
     }
+    let snapshots = inner.live_snapshots();
+    let range_dels = CompactionRangeDels::new(c, &inner.current().version, &snapshots);
     let mode = MergeMode::Compaction {
-        snapshots: inner.live_snapshots(),
+        snapshots: snapshots.clone(),
         drop_tombstones: nothing_below(inner, c),
     };
     let mut merged = MergeIter::new(sources(c), Direction::Forward, mode);
     merged.seek(Bound::Unbounded)?;
-    let built = write_tables(inner, &mut merged, Some(inner.options.target_file_bytes))?;
+    let mut merged = HideCovered {
+        inner: merged,
+        hiding: &range_dels.hiding,
+        snapshots: &snapshots,
+    };
+    let anchor = c.key_range().map(|(s, _)| s).unwrap_or_default();
+    let split = Some(inner.options.target_file_bytes);
+    let built = write_tables_with(inner, &mut merged, split, range_dels.kept.clone(), &anchor)?;
     let tables = open_built(inner, &built)?;
     let edit = VersionEdit {
         next_file: Some(inner.next_file.load(Ordering::SeqCst)),

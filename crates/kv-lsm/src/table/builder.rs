@@ -66,6 +66,9 @@ pub struct TableBuilder {
     /// next block's first key to choose its separator.
     pending_index: Option<(BlockHandle, Vec<u8>)>,
     props: Props,
+    /// Range tombstones and the anchor key of a table without point entries
+    /// (`table/range_del_block.rs`).
+    range_dels: (Vec<crate::range_del::RangeTombstone>, Vec<u8>),
 }
 
 impl TableBuilder {
@@ -91,6 +94,7 @@ impl TableBuilder {
                 min_seq: u64::MAX,
                 ..Props::default()
             },
+            range_dels: (Vec::new(), Vec::new()),
         })
     }
 
@@ -131,6 +135,17 @@ impl TableBuilder {
             self.finish_data_block()?;
         }
         Ok(())
+    }
+
+    /// Gives the table range tombstones (written in a range-del block, table
+    /// format version 2) and the `anchor` key it takes as its key range if
+    /// it gets no point entry.
+    pub fn set_range_dels(
+        &mut self,
+        tombstones: Vec<crate::range_del::RangeTombstone>,
+        anchor: &[u8],
+    ) {
+        self.range_dels = (tombstones, anchor.to_vec());
     }
 
     /// Bytes written so far (an estimate of the file size).
@@ -193,14 +208,21 @@ impl TableBuilder {
         }
         let filter = bloom::build(&self.hashes, self.options.bloom_bits_per_key);
         let filter = self.write_block(&filter)?;
+        let (tombstones, anchor) = std::mem::take(&mut self.range_dels);
+        super::range_del_block::fold_into_props(&mut self.props, &tombstones, &anchor);
         let props = self.props.encode();
         let props = self.write_block(&props)?;
         let index = self.index.finish();
         let index = self.write_block(&index)?;
+        let range_del = match tombstones.is_empty() {
+            true => None,
+            false => Some(self.write_block(&super::range_del_block::encode(&tombstones))?),
+        };
         let footer = Footer {
             index,
             filter,
             props,
+            range_del,
         }
         .encode();
         self.buffer.extend_from_slice(&footer);

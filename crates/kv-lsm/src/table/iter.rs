@@ -75,6 +75,11 @@ impl TableSource {
 
     fn seek_inner(&mut self, start: Bound<&[u8]>) -> Result<()> {
         let blocks = self.table.index().len();
+        if blocks == 0 {
+            // A table of range tombstones only: no point entry to yield.
+            self.done = true;
+            return Ok(());
+        }
         self.skip_key = match start {
             Bound::Excluded(k) => Some(k.to_vec()),
             _ => None,

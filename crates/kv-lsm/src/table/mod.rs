@@ -1,8 +1,9 @@
-//! Sorted string tables (format version 1, `docs/lsm.md` section 5):
+//! Sorted string tables (format versions 1 and 2, `docs/lsm.md` section 5):
 //! [`block`] (prefix-compressed entries with restarts), [`bloom`] (the
 //! filter), [`props`] (what a table holds), [`footer`], [`builder`] (writes
 //! a table), [`separator`] (shortened index keys), [`reader`] (an open
-//! table), [`iter`] (sorted sources over tables).
+//! table), [`iter`] (sorted sources over tables), [`range_del_block`] (the
+//! range tombstones of a table, format version 2).
 
 pub mod block;
 pub mod bloom;
@@ -10,6 +11,7 @@ pub mod builder;
 pub mod footer;
 pub mod iter;
 pub mod props;
+pub mod range_del_block;
 pub mod reader;
 pub mod separator;
 

@@ -16,10 +16,11 @@ use kv_core::{CorruptionKind, Error, File, Fs, Result};
 
 use super::block::Block;
 use super::bloom::{self, Bloom};
-use super::footer::{BlockHandle, Footer, FOOTER_BYTES, MAX_BLOCK_BYTES};
+use super::footer::{BlockHandle, Footer, FOOTER_BYTES, FOOTER_V2_BYTES, MAX_BLOCK_BYTES};
 use super::props::Props;
 use crate::cache::BlockCache;
 use crate::ikey;
+use crate::range_del::RangeTombstone;
 use crate::stats::Counters;
 use crate::table_cache::TableCache;
 
@@ -42,6 +43,7 @@ pub struct Table {
     props: Props,
     index: Vec<IndexEntry>,
     bloom: Bloom,
+    range_dels: Vec<RangeTombstone>,
     cache: Arc<BlockCache>,
     counters: Arc<Counters>,
     obsolete: AtomicBool,
@@ -139,9 +141,12 @@ impl Table {
                 CorruptionKind::MissingFile(format!("table of {size} bytes has no footer")),
             ));
         }
-        let mut fbytes = vec![0u8; FOOTER_BYTES];
-        file.read_exact_at(&mut fbytes, size - FOOTER_BYTES as u64)?;
-        let footer = Footer::decode(&fbytes, path, size)?;
+        let tail_len = size.min(FOOTER_V2_BYTES as u64);
+        let mut tail = vec![0u8; tail_len as usize];
+        file.read_exact_at(&mut tail, size - tail_len)?;
+        let footer_len = Footer::len_from_tail(&tail).min(tail.len());
+        let fbytes = tail.get(tail.len() - footer_len..).unwrap_or(&[]);
+        let footer = Footer::decode(fbytes, path, size)?;
         let open = |h: BlockHandle| -> Result<Vec<u8>> {
             let sealed = read_sealed(&*file, path, h)?;
             Ok(open_block(&sealed, path, h.offset)?.to_vec())
@@ -151,7 +156,12 @@ impl Table {
         let index = decode_index(&index_block, path, footer.index.offset)?;
         let bloom = Bloom::decode(&open(footer.filter)?).map_err(corrupt_at(footer.filter))?;
         let props = Props::decode(&open(footer.props)?).map_err(corrupt_at(footer.props))?;
-        if index.len() as u64 != props.data_blocks || index.is_empty() {
+        let range_dels = match footer.range_del {
+            Some(h) => super::range_del_block::decode(&open(h)?).map_err(corrupt_at(h))?,
+            None => Vec::new(),
+        };
+        // A table holds point entries, range tombstones, or both.
+        if index.len() as u64 != props.data_blocks || (index.is_empty() && range_dels.is_empty()) {
             return Err(Error::corruption(
                 path,
                 footer.props.offset,
@@ -174,6 +184,7 @@ impl Table {
             props,
             index,
             bloom,
+            range_dels,
             cache: Arc::clone(&ctx.cache),
             counters: Arc::clone(&ctx.counters),
             obsolete: AtomicBool::new(false),
@@ -203,6 +214,11 @@ impl Table {
     /// The index.
     pub fn index(&self) -> &[IndexEntry] {
         &self.index
+    }
+
+    /// The table's range tombstones (from its range-del block).
+    pub fn range_dels(&self) -> &[RangeTombstone] {
+        &self.range_dels
     }
 
     /// Smallest user key.
@@ -262,6 +278,14 @@ impl Table {
     /// # Errors
     /// I/O failures and corruption of the block read.
     pub fn get(&self, key: &[u8], snapshot: u64) -> Result<Option<Option<Vec<u8>>>> {
+        Ok(self.lookup(key, snapshot)?.map(|(_, v)| v))
+    }
+
+    /// As [`Table::get`], with the sequence number of the version found.
+    ///
+    /// # Errors
+    /// As [`Table::get`].
+    pub fn lookup(&self, key: &[u8], snapshot: u64) -> Result<Option<(u64, Option<Vec<u8>>)>> {
         if key < self.smallest() || key > self.largest() {
             return Ok(None);
         }
@@ -282,7 +306,7 @@ impl Table {
         let Some((ik, range)) = found else {
             return Ok(None);
         };
-        let (user, _, kind) = ikey::decode(&ik).ok_or_else(|| {
+        let (user, seq, kind) = ikey::decode(&ik).ok_or_else(|| {
             Error::corruption(
                 &self.path,
                 offset,
@@ -292,9 +316,10 @@ impl Table {
         if user != key {
             return Ok(None);
         }
-        Ok(Some(
+        Ok(Some((
+            seq,
             (kind == ikey::KIND_PUT).then(|| block.value(&range).to_vec()),
-        ))
+        )))
     }
 
     /// Marks the table obsolete: its file is removed when the last reference
