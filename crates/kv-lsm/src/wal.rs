@@ -42,8 +42,7 @@ use std::sync::Arc;
 use kv_core::codec::{
     decode_file_header, encode_batch, encode_delete, encode_engine_record, encode_file_header,
     encode_put, next_valid_record, EngineKind, EngineKinds, FrontierTracker, LogEntry, LogStream,
-    RecordKind, RecordRef, Tail,
-    FILE_HEADER_BYTES,
+    RecordKind, RecordRef, Tail, FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
 
