@@ -1,14 +1,24 @@
 //! Walking the records of a data file, read in chunks with the codec's
-//! [`LogStream`] (bounded memory: no file is read whole), with the codec's
-//! torn-tail rules and the optional salvage of damaged records. Used by
-//! open (files without a usable hint), merge and check.
+//! [`LogStream`] (bounded memory: no file, and no batch group, is read
+//! whole), with the codec's torn-tail rules and the optional salvage of
+//! damaged records. Used by open (files without a usable hint), merge and
+//! check.
+//!
+//! # Batch groups
+//!
+//! The stream yields a group's members one at a time, and only after it
+//! checked the whole group (see [`LogStream`]): a torn or damaged group
+//! yields no member. Inside a group the only possible error is an I/O
+//! error, which every caller (open, merge, check, the active file's hint)
+//! returns as the failure of the whole operation, so the members a visitor
+//! saw before it are never used: no caller stages a group.
 
 use std::io;
 use std::path::Path;
 
 use kv_core::codec::{
-    decode_header, decode_record, next_valid_record, Decoded, LogEntry, LogStream, RecordRef, Tail,
-    HEADER_BYTES, MAX_RECORD_BYTES, STREAM_CHUNK_BYTES,
+    decode_header, decode_record, next_valid_record, Decoded, LogStream, RecordRef, StreamEntry,
+    Tail, HEADER_BYTES, MAX_RECORD_BYTES, STREAM_CHUNK_BYTES,
 };
 use kv_core::{CorruptionKind, Damage, Error, File, Result};
 
@@ -37,8 +47,9 @@ pub struct ScanOutcome {
     /// The torn tail was judged by the durable frontier rule and held valid
     /// records that had never been synced (dropped with it).
     pub dropped_unsynced: bool,
-    /// The largest window of the file the scan held in memory, in bytes.
-    pub largest_window: usize,
+    /// The most bytes of the file the scan held in memory at once (see
+    /// `LogStream::peak_window_bytes`).
+    pub peak_window: usize,
 }
 
 /// The bytes `from..to` of a data file.
@@ -92,7 +103,7 @@ pub fn scan_log(
     loop {
         let failure = visit_entries(&mut stream, &mut skip, &mut outcome, &mut visit)?;
         outcome.valid_end = stream.valid_end();
-        outcome.largest_window = outcome.largest_window.max(stream.largest_window());
+        outcome.peak_window = outcome.peak_window.max(stream.peak_window_bytes());
         let Some(error) = failure else {
             if let Tail::Torn { bytes, .. } = stream.tail() {
                 outcome.torn_bytes = bytes;
@@ -131,7 +142,7 @@ fn visit_entries(
 ) -> Result<Option<Error>> {
     while let Some(item) = stream.next_entry() {
         match item {
-            Ok(LogEntry::Single(rec)) => {
+            Ok(StreamEntry::Single(rec)) => {
                 if skip.drops(rec.record.seq) {
                     outcome.salvaged_records += 1;
                     outcome.salvaged_bytes += u64::from(rec.len);
@@ -140,13 +151,14 @@ fn visit_entries(
                 visit(rec.offset, rec.len, &rec.record, rec.bytes)?;
                 outcome.records += 1;
             }
-            Ok(LogEntry::Batch { members, .. }) => {
-                *skip = Skip::default();
-                for rec in &members {
-                    visit(rec.offset, rec.len, &rec.record, rec.bytes)?;
-                }
-                outcome.records += members.len() as u64;
+            // Checked whole before its first member comes (see the module
+            // docs), so a member is visited as it comes.
+            Ok(StreamEntry::GroupBegin { .. }) => *skip = Skip::default(),
+            Ok(StreamEntry::Member(rec)) => {
+                visit(rec.offset, rec.len, &rec.record, rec.bytes)?;
+                outcome.records += 1;
             }
+            Ok(StreamEntry::GroupEnd { .. }) => {}
             Err(e) => return Ok(Some(e)),
         }
     }

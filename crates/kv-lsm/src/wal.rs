@@ -32,17 +32,20 @@
 //! reports the synced length with [`Wal::note_synced`] (see `crate::write`).
 //!
 //! # Recovery
-//! [`replay`] streams the file through [`LogStream`]: bounded memory (one
-//! window of about 1 MiB plus one entry), the same verdicts as a
-//! `LogReader` over the whole file.
+//! [`replay`] streams the file through [`LogStream`]: bounded memory (a
+//! window of about 1 MiB, at most one maximal record; a batch group is
+//! read one member at a time), the same verdicts as a `LogReader` over the
+//! whole file. A group's records are staged and handed to `apply` only at
+//! the group's end, so a replay that stops inside a group (an I/O error,
+//! which a `Verify` open records and survives) applies none of it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kv_core::codec::{
     decode_file_header, encode_batch, encode_delete, encode_engine_record, encode_file_header,
-    encode_put, next_valid_record, EngineKind, EngineKinds, FrontierTracker, LogEntry, LogStream,
-    RecordKind, RecordRef, Tail, FILE_HEADER_BYTES,
+    encode_put, next_valid_record, EngineKind, EngineKinds, FrontierTracker, LogStream, RecordKind,
+    RecordRef, StreamEntry, Tail, FILE_HEADER_BYTES,
 };
 use kv_core::{Error, File, Fs, Result, WriteBatch};
 
@@ -225,8 +228,10 @@ pub struct Replayed {
 /// stops it and is returned in [`Replayed::damage`].
 ///
 /// The log is streamed through [`LogStream`]: memory for reading it is one
-/// window (about 1 MiB of read-ahead plus the entry being applied, a batch
-/// group whole), however long the WAL. Only the bytes present when the
+/// window (about 1 MiB of read-ahead, at most one maximal record; a batch
+/// group is read one member at a time), however long the WAL, plus the
+/// records of one batch group, staged until the group's end so that `apply`
+/// sees a group whole or not at all. Only the bytes present when the
 /// replay starts are read.
 ///
 /// # Errors
@@ -287,15 +292,18 @@ pub fn replay_with(
         out.max_seq = out.max_seq.max(r.seq);
         out.records += 1;
     };
+    let mut group = GroupStage::default();
     while let Some(entry) = stream.next_entry() {
         match entry {
-            Ok(LogEntry::Single(one)) => apply_one(&mut out, &one.record),
-            Ok(LogEntry::Batch { members, .. }) => {
-                for m in &members {
-                    apply_one(&mut out, &m.record);
-                }
+            Ok(StreamEntry::Single(one)) => apply_one(&mut out, &one.record),
+            Ok(StreamEntry::GroupBegin { .. }) => group.clear(),
+            Ok(StreamEntry::Member(m)) => group.push(&m.record),
+            Ok(StreamEntry::GroupEnd { .. }) => {
+                group.each(|r| apply_one(&mut out, r));
+                group.clear();
             }
             Err(e) => {
+                // A group staged but not ended is dropped with the rest.
                 out.damage = Some(e);
                 return Ok(out);
             }
@@ -305,6 +313,51 @@ pub fn replay_with(
         out.torn_bytes = bytes;
     }
     Ok(out)
+}
+
+/// The records of a batch group, staged until its end: keys and values
+/// back to back in one buffer.
+#[derive(Debug, Default)]
+struct GroupStage {
+    bytes: Vec<u8>,
+    /// (kind, seq, key end, value end) per record, ends in `bytes`.
+    records: Vec<(RecordKind, u64, usize, usize)>,
+}
+
+/// A stage grown past this by a huge group is given back after it.
+const MAX_RETAINED_STAGE_BYTES: usize = 4 << 20;
+
+impl GroupStage {
+    fn push(&mut self, r: &RecordRef<'_>) {
+        self.bytes.extend_from_slice(r.key);
+        let key_end = self.bytes.len();
+        self.bytes.extend_from_slice(r.value);
+        self.records
+            .push((r.kind, r.seq, key_end, self.bytes.len()));
+    }
+
+    /// Calls `f` with every staged record, in order.
+    fn each(&self, mut f: impl FnMut(&RecordRef<'_>)) {
+        let mut start = 0;
+        for &(kind, seq, key_end, value_end) in &self.records {
+            f(&RecordRef {
+                kind,
+                seq,
+                key: self.bytes.get(start..key_end).unwrap_or_default(),
+                value: self.bytes.get(key_end..value_end).unwrap_or_default(),
+                batch_len: 0,
+            });
+            start = value_end;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.bytes.capacity() > MAX_RETAINED_STAGE_BYTES {
+            *self = Self::default();
+        }
+        self.bytes.clear();
+        self.records.clear();
+    }
 }
 
 /// The path of WAL `number` in `dir`.

@@ -123,9 +123,12 @@ enum Step<'a> {
 }
 
 /// Why the record at some offset did not decode.
-struct Damage {
-    kind: CorruptionKind,
-    search_from: Option<usize>,
+#[derive(Debug)]
+pub(crate) struct Damage {
+    /// What is wrong.
+    pub kind: CorruptionKind,
+    /// Where valid data would prove corruption (`None`: nothing can follow).
+    pub search_from: Option<usize>,
 }
 
 impl<'a> LogReader<'a> {
@@ -197,7 +200,12 @@ impl<'a> LogReader<'a> {
         self.tail
     }
 
-    fn decode_at(&self, at: usize) -> std::result::Result<(RecordRef<'a>, usize), Damage> {
+    /// Decodes the record at `data[at..]`; an engine kind not declared is
+    /// damage.
+    pub(crate) fn decode_at(
+        &self,
+        at: usize,
+    ) -> std::result::Result<(RecordRef<'a>, usize), Damage> {
         let data: &'a [u8] = self.data;
         match decode_record(&data[at..]) {
             Decoded::Record { record, len } => match record.kind {
@@ -254,48 +262,63 @@ impl<'a> LogReader<'a> {
         }
         let mut at = start + len;
         let mut members = Vec::new();
-        for i in 0..u64::from(first.batch_len) {
-            if at >= self.data.len() {
-                return Step::Damaged {
-                    at,
-                    search_from: None,
-                    kind: CorruptionKind::Mismatch(format!(
-                        "batch at offset {} ends after {i} of {} members",
-                        self.base_offset + start as u64,
-                        first.batch_len
-                    )),
-                };
-            }
-            let (member, mlen) = match self.decode_at(at) {
+        let group = Group {
+            offset: self.base_offset + start as u64,
+            first_seq: first.seq,
+            count: first.batch_len,
+        };
+        for i in 0..first.batch_len {
+            let (member, mlen) = match self.member_at(at, group, i) {
                 Ok(ok) => ok,
                 Err(d) => return damaged(at, d),
             };
-            if matches!(member.kind, RecordKind::BatchBegin | RecordKind::Frontier)
-                || member.seq != first.seq.wrapping_add(i)
-            {
-                // A valid record where a member belongs: valid data follows
-                // the damage by definition.
-                return Step::Damaged {
-                    at,
-                    search_from: Some(at),
-                    kind: CorruptionKind::Mismatch(format!(
-                        "batch member {i} has kind {:?} and sequence {} (expected a put or delete with sequence {})",
-                        member.kind,
-                        member.seq,
-                        first.seq.wrapping_add(i)
-                    )),
-                };
-            }
             members.push(self.located(at, member, mlen));
             at += mlen;
         }
         Step::Entry(
             LogEntry::Batch {
-                offset: self.base_offset + start as u64,
+                offset: group.offset,
                 members,
             },
             at - start,
         )
+    }
+
+    /// Decodes member `i` of `group` at `data[at..]`: a put, delete or
+    /// declared engine record with the group's next sequence number. The
+    /// group's other members are not looked at, so a streaming reader
+    /// checks a group one member at a time with the same code.
+    pub(crate) fn member_at(
+        &self,
+        at: usize,
+        group: Group,
+        i: u32,
+    ) -> std::result::Result<(RecordRef<'a>, usize), Damage> {
+        if at >= self.data.len() {
+            return Err(Damage {
+                search_from: None,
+                kind: CorruptionKind::Mismatch(format!(
+                    "batch at offset {} ends after {i} of {} members",
+                    group.offset, group.count
+                )),
+            });
+        }
+        let (member, mlen) = self.decode_at(at)?;
+        let want = group.first_seq.wrapping_add(u64::from(i));
+        if matches!(member.kind, RecordKind::BatchBegin | RecordKind::Frontier)
+            || member.seq != want
+        {
+            // A valid record where a member belongs: valid data follows
+            // the damage by definition.
+            return Err(Damage {
+                search_from: Some(at),
+                kind: CorruptionKind::Mismatch(format!(
+                    "batch member {i} has kind {:?} and sequence {} (expected a put or delete with sequence {want})",
+                    member.kind, member.seq
+                )),
+            });
+        }
+        Ok((member, mlen))
     }
 
     /// Under the frontier rule, true if damage at `at` lies at or above the
@@ -382,32 +405,70 @@ impl<'a> LogReader<'a> {
         kind: CorruptionKind,
         search_from: Option<usize>,
     ) -> Option<Result<LogEntry<'a>>> {
-        let judged = search_from
-            .map_or(Ok(false), |from| self.valid_record_after(from))
-            .and_then(|valid| Ok((valid, valid && !self.torn_above_frontier(at)?)));
-        let (valid_after, corrupt) = match judged {
-            Ok(judged) => judged,
-            Err(e) => {
+        match self.judge(at, kind, search_from) {
+            Err(e) | Ok(Judged::Corrupt(e)) => {
                 self.tail = Tail::Clean;
-                return Some(Err(e));
+                Some(Err(e))
             }
-        };
-        if corrupt {
-            // Something valid follows: this is damage, not a tear.
-            self.tail = Tail::Clean;
-            return Some(Err(Error::corruption(
-                self.file,
-                self.base_offset + at as u64,
-                kind,
-            )));
+            Ok(Judged::Torn { valid_after }) => {
+                self.dropped_after_damage = valid_after;
+                self.tail = Tail::Torn {
+                    offset: self.valid_end(),
+                    bytes: (self.data.len() - self.pos) as u64,
+                };
+                None
+            }
         }
-        self.dropped_after_damage = valid_after;
-        self.tail = Tail::Torn {
-            offset: self.valid_end(),
-            bytes: (self.data.len() - self.pos) as u64,
-        };
-        None
     }
+
+    /// Judges damage of `kind` found at `data[at..]`: `Corrupt` if a valid
+    /// record starts at `search_from` or later (unless the frontier rule
+    /// judges the damage torn), else `Torn`; `search_from` `None` means
+    /// nothing can follow the damage (a torn tail without a search).
+    ///
+    /// # Errors
+    /// I/O failures of a windowed reader's [`Rest`].
+    pub(crate) fn judge(
+        &self,
+        at: usize,
+        kind: CorruptionKind,
+        search_from: Option<usize>,
+    ) -> Result<Judged> {
+        let valid_after = match search_from {
+            Some(from) => self.valid_record_after(from)?,
+            None => false,
+        };
+        if valid_after && !self.torn_above_frontier(at)? {
+            // Something valid follows: this is damage, not a tear.
+            let error = Error::corruption(self.file, self.base_offset + at as u64, kind);
+            return Ok(Judged::Corrupt(error));
+        }
+        Ok(Judged::Torn { valid_after })
+    }
+}
+
+/// A batch group as its `BatchBegin` announces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Group {
+    /// File offset of the `BatchBegin`.
+    pub offset: u64,
+    /// Sequence number of the first member.
+    pub first_seq: u64,
+    /// Number of members.
+    pub count: u32,
+}
+
+/// What damage is, once judged.
+#[derive(Debug)]
+pub(crate) enum Judged {
+    /// Valid data follows: `Err(Corruption)` to return.
+    Corrupt(Error),
+    /// A torn tail; `valid_after` if valid (never synced) records after the
+    /// damage are dropped with it (the frontier rule).
+    Torn {
+        /// Valid records follow the damage.
+        valid_after: bool,
+    },
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@
 //! allocates from one: records are borrowed slices of the input.
 
 mod file_header;
+mod file_rest;
 pub mod frontier;
 mod le;
 mod log_reader;
@@ -37,14 +38,15 @@ mod log_stream;
 mod record;
 
 pub use file_header::{decode_file_header, encode_file_header, FileHeader, FILE_HEADER_BYTES};
+pub use file_rest::{highest_frontier_in_file, next_valid_record};
 pub use frontier::{
     frontier_at_end, highest_frontier_in, judge_damage, DamageVerdict, FrontierTracker,
     FRONTIER_STEP_BYTES,
 };
 pub use le::{open_block, put_varint, seal_block, LeReader, BLOCK_TRAILER_BYTES};
-pub use log_reader::{LogEntry, LogReader, Tail};
+pub use log_reader::{Located, LogEntry, LogReader, Tail};
 pub use log_stream::{
-    highest_frontier_in_file, next_valid_record, LogStream, MAX_GROUP_BYTES, STREAM_CHUNK_BYTES,
+    LogStream, StreamEntry, MAX_GROUP_BYTES, STREAM_CHUNK_BYTES, STREAM_MEMORY_BYTES,
 };
 pub use record::{
     decode_header, decode_record, encode_batch, encode_batch_begin, encode_delete,

@@ -337,16 +337,31 @@ pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
             got: got_crc,
         });
     }
-    let key_end = HEADER_BYTES + header.key_len;
     Decoded::Record {
-        record: RecordRef {
-            kind: header.kind,
-            seq: header.seq,
-            key: &buf[HEADER_BYTES..key_end],
-            value: &buf[key_end..total],
-            batch_len: header.batch_len,
-        },
+        record: record_from(buf, &header),
         len: total,
+    }
+}
+
+/// The record at the start of `buf`, which [`decode_record`] has already
+/// accepted (the same bytes): its header is parsed and its key and value
+/// sliced, without computing the checksum again. `None` if `buf` does not
+/// even hold a well-formed header and the record's bytes.
+pub(crate) fn record_of_accepted(buf: &[u8]) -> Option<RecordRef<'_>> {
+    let header = decode_header(buf)?.ok()?;
+    (buf.len() >= header.encoded_len).then(|| record_from(buf, &header))
+}
+
+/// The record `header` describes, borrowed from `buf` (which holds at least
+/// `header.encoded_len` bytes).
+fn record_from<'a>(buf: &'a [u8], header: &RecordHeader) -> RecordRef<'a> {
+    let key_end = HEADER_BYTES + header.key_len;
+    RecordRef {
+        kind: header.kind,
+        seq: header.seq,
+        key: buf.get(HEADER_BYTES..key_end).unwrap_or_default(),
+        value: buf.get(key_end..header.encoded_len).unwrap_or_default(),
+        batch_len: header.batch_len,
     }
 }
 
