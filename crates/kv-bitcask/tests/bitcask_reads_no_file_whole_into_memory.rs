@@ -1,7 +1,9 @@
-//! Bitcask reads no data file whole into memory: opening (a scan of a data
-//! file without a hint), merging and checking a store whose one data file
-//! holds 256 MiB keep the heap within about two maximal records plus a read
-//! chunk, measured by a counting global allocator in this test binary.
+//! Bitcask reads no data file whole into memory, and no batch group whole
+//! either: opening (a scan of a data file without a hint), merging and
+//! checking a store whose one data file holds 256 MiB, a quarter of it one
+//! batch group of 64 MiB (the batch limit), keep the heap within about two
+//! maximal records plus a read chunk (`STREAM_MEMORY_BYTES`), measured by a
+//! counting global allocator in this test binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -9,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 
 use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
-use kv_core::codec::{MAX_RECORD_BYTES, STREAM_CHUNK_BYTES};
-use kv_core::limits::MAX_VALUE_BYTES;
-use kv_core::{Options, StdFs, Store};
+use kv_core::codec::STREAM_MEMORY_BYTES;
+use kv_core::limits::{MAX_BATCH_BYTES, MAX_VALUE_BYTES};
+use kv_core::{Options, StdFs, Store, WriteBatch};
 
 /// Counts live heap bytes and their peak.
 struct Counting;
@@ -59,7 +61,9 @@ fn peak_during<T>(phase: impl FnOnce() -> T) -> (T, usize) {
 }
 
 const VALUES: usize = 16;
-const BOUND: usize = 2 * MAX_RECORD_BYTES + STREAM_CHUNK_BYTES;
+/// Keys `SINGLES..VALUES` are written as one batch.
+const SINGLES: usize = 12;
+const BOUND: usize = STREAM_MEMORY_BYTES;
 
 fn options() -> BitcaskOptions {
     let mut o = BitcaskOptions::with_core(Options::with_fs(Arc::new(StdFs)));
@@ -68,8 +72,15 @@ fn options() -> BitcaskOptions {
     o
 }
 
+/// Key `i`'s value: as large as a value may be, or for a batch member, as
+/// large as the batch limit allows.
 fn value(i: usize) -> Vec<u8> {
-    let mut v = vec![i as u8; MAX_VALUE_BYTES];
+    let len = if i < SINGLES {
+        MAX_VALUE_BYTES
+    } else {
+        MAX_BATCH_BYTES / (VALUES - SINGLES) - 64
+    };
+    let mut v = vec![i as u8; len];
     v[..8].copy_from_slice(&(i as u64).to_le_bytes());
     v
 }
@@ -89,11 +100,21 @@ fn bitcask_reads_no_file_whole_into_memory() {
     let dir = tmp.path().join("store");
     {
         let store = Bitcask::open(&dir, options()).unwrap();
-        for i in 0..VALUES {
+        for i in 0..SINGLES {
             store
                 .put(format!("key{i:02}").as_bytes(), &value(i))
                 .unwrap();
         }
+        let mut batch = WriteBatch::new();
+        for i in SINGLES..VALUES {
+            batch.put(format!("key{i:02}"), value(i));
+        }
+        assert!(
+            batch.payload_bytes() > 3 * BOUND / 2,
+            "the group is far over the bound"
+        );
+        store.write(&batch).unwrap();
+        drop(batch);
         Box::new(store).close().unwrap();
     }
     let data_bytes: u64 = std::fs::read_dir(&dir)
@@ -102,7 +123,7 @@ fn bitcask_reads_no_file_whole_into_memory() {
         .max()
         .unwrap();
     assert!(
-        data_bytes >= (VALUES * MAX_VALUE_BYTES) as u64,
+        data_bytes >= (VALUES * MAX_VALUE_BYTES - 1024) as u64,
         "one data file of 256 MiB"
     );
     remove_hints(&dir); // open must scan the data file
@@ -111,14 +132,18 @@ fn bitcask_reads_no_file_whole_into_memory() {
     let ((), merged) = peak_during(|| store.compact().unwrap());
     let (report, checked) = peak_during(|| store.check().unwrap());
     assert!(report.damage.is_empty(), "{report:?}");
-    let got = store.get(b"key07").unwrap().unwrap();
-    assert_eq!(got, value(7));
-    drop(got);
+    for i in [7, 13] {
+        let got = store.get(format!("key{i:02}").as_bytes()).unwrap().unwrap();
+        assert!(got == value(i), "key{i:02} read back wrong");
+    }
     Box::new(store).close().unwrap();
 
     remove_hints(&dir);
     let (store, reopened) = peak_during(|| Bitcask::open(&dir, options()).unwrap());
-    assert_eq!(store.get(b"key15").unwrap().unwrap(), value(15));
+    for i in [3, 12, 15] {
+        let got = store.get(format!("key{i:02}").as_bytes()).unwrap().unwrap();
+        assert!(got == value(i), "key{i:02} read back wrong after reopen");
+    }
     let mb = |b: usize| b as f64 / (1 << 20) as f64;
     println!(
         "data file {:.1} MiB; peak heap: open {:.1} MiB, merge {:.1} MiB, check {:.1} MiB, reopen {:.1} MiB; bound {:.1} MiB",

@@ -1,6 +1,8 @@
 //! Recovery streams a WAL through the codec's `LogStream`: no read of the
-//! WAL is larger than a stream window (about 1 MiB of read-ahead plus one
-//! entry), however long the WAL, and the streamed replay recovers every
+//! WAL is larger than the stream's bound (`STREAM_MEMORY_BYTES`, about two
+//! maximal records and a read chunk), however long the WAL and however
+//! large a batch group (here one of about 64 MiB, twice the bound, among
+//! thousands of small records), and the streamed replay recovers every
 //! record, batches whole.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,8 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use common::{dir, key, value};
-use kv_core::codec::STREAM_CHUNK_BYTES;
+use kv_core::codec::{STREAM_CHUNK_BYTES, STREAM_MEMORY_BYTES};
 use kv_core::fs::DirLock;
+use kv_core::limits::{MAX_BATCH_BYTES, MAX_VALUE_BYTES};
 use kv_core::testkit::{SeedGuard, SimFs};
 use kv_core::{Background, File, Fs, Options, Store, SyncPolicy, WriteBatch};
 use kv_lsm::{Lsm, LsmOptions};
@@ -104,12 +107,29 @@ impl Fs for ReadSizeFs {
 }
 
 fn options(fs: &ReadSizeFs) -> LsmOptions {
-    // A memtable far larger than the WAL, so everything stays in the WAL.
-    LsmOptions::new(
+    let mut o = LsmOptions::new(
         Options::with_fs(Arc::new(fs.clone()))
             .sync(SyncPolicy::Manual)
             .background(Background::Inline),
-    )
+    );
+    // A memtable far larger than the WAL, so everything stays in the WAL.
+    o.write_buffer_bytes = 512 << 20;
+    o
+}
+
+/// Members of the big batch: values as large as the batch limit allows.
+const BIG_MEMBERS: usize = 4;
+const BIG_VALUE_BYTES: usize = MAX_BATCH_BYTES / BIG_MEMBERS - 64;
+const _: () = assert!(BIG_VALUE_BYTES <= MAX_VALUE_BYTES);
+
+fn big_key(j: usize) -> Vec<u8> {
+    format!("big{j}").into_bytes()
+}
+
+fn big_value(j: usize) -> Vec<u8> {
+    let mut v = vec![j as u8; BIG_VALUE_BYTES];
+    v[..8].copy_from_slice(&(j as u64).to_le_bytes());
+    v
 }
 
 #[test]
@@ -138,13 +158,22 @@ fn wal_recovery_streams_with_bounded_memory() {
             store.write(&batch).unwrap();
         }
         i += n;
+        if i >= KEYS / 2 && i - n < KEYS / 2 {
+            // One batch group of about 64 MiB in the middle of the WAL.
+            let mut batch = WriteBatch::new();
+            for j in 0..BIG_MEMBERS {
+                batch.put(big_key(j), big_value(j));
+            }
+            store.write(&batch).unwrap();
+        }
     }
     store.sync().unwrap();
     let wal_bytes = store.stats().extra["wal_bytes"];
     assert!(
-        wal_bytes > 8 * STREAM_CHUNK_BYTES as u64,
-        "the WAL ({wal_bytes} bytes) should be many stream chunks long"
+        wal_bytes > 2 * STREAM_MEMORY_BYTES as u64,
+        "the WAL ({wal_bytes} bytes) should be far over the bound"
     );
+    const { assert!(BIG_MEMBERS * BIG_VALUE_BYTES > STREAM_MEMORY_BYTES + STREAM_CHUNK_BYTES) };
     // Power loss, so the reopen must replay the WAL.
     let crashed = sim.crash();
     drop(store);
@@ -154,7 +183,10 @@ fn wal_recovery_streams_with_bounded_memory() {
     };
     let reopened = Lsm::open(dir(), options(&fs)).unwrap();
     let largest = fs.largest_wal_read.load(Ordering::Relaxed);
-    let bound = (STREAM_CHUNK_BYTES + 64 * 1024) as u64;
+    let bound = STREAM_MEMORY_BYTES as u64;
+    println!(
+        "WAL {wal_bytes} bytes replayed with reads of at most {largest} bytes (bound {bound})"
+    );
     assert!(
         largest <= bound,
         "recovery read {largest} bytes of the WAL at once (bound {bound}, WAL {wal_bytes})"
@@ -165,6 +197,13 @@ fn wal_recovery_streams_with_bounded_memory() {
             reopened.get(&key(i)).unwrap(),
             Some(value(i, 0, VALUE_BYTES)),
             "key {i} lost"
+        );
+    }
+    for j in 0..BIG_MEMBERS {
+        let got = reopened.get(&big_key(j)).unwrap();
+        assert!(
+            got == Some(big_value(j)),
+            "member {j} of the big batch lost"
         );
     }
 }
