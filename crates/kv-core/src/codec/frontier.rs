@@ -6,7 +6,7 @@
 //! followed by valid records that were never synced: a normal crash, not
 //! damage. But damage to bytes that *were* synced is corruption. The bytes
 //! alone cannot tell the two apart, so the writer records what it knows: a
-//! [`RecordKind::Frontier`](super::RecordKind::Frontier) record whose `seq`
+//! [`RecordKind::Frontier`] record whose `seq`
 //! field holds the log offset known to be synced when it was written.
 //!
 //! # Writer side: [`FrontierTracker`]
