@@ -84,13 +84,10 @@ pub fn append_parts(
     }
     let first = first.max(min);
     let rest = sizes.get(first..).unwrap_or_default();
-    let mut out = vec![0..first];
-    out.extend(
-        balanced_parts(rest, overhead, min, capacity)
-            .into_iter()
-            .map(|r| r.start + first..r.end + first),
-    );
-    out
+    let shifted = balanced_parts(rest, overhead, min, capacity)
+        .into_iter()
+        .map(|r| r.start + first..r.end + first);
+    std::iter::once(0..first).chain(shifted).collect()
 }
 
 /// How to cut a node that outgrew its page.

@@ -25,7 +25,10 @@ fn packed_leaves() -> u64 {
     KEYS.div_ceil(per_leaf) as u64
 }
 
-fn load(order: &[usize], seed: u64) -> (u64, Vec<(Vec<u8>, Vec<u8>)>, Model) {
+/// Leaf pages after loading, what the store reads back, what it should.
+type Loaded = (u64, Vec<(Vec<u8>, Vec<u8>)>, Model);
+
+fn load(order: &[usize], seed: u64) -> Loaded {
     let sim = SimFs::new(seed);
     let store = open(&sim, SyncPolicy::Manual, Shape::default());
     let mut model = Model::new();
