@@ -112,6 +112,7 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         w.space.trust_free_pages();
     }
     inner.pager.settle();
+    w.nodes.clear();
     let want = w.space.page_count * PAGE_BYTES as u64;
     if file.len()? > want {
         file.truncate(want)?;

@@ -44,14 +44,23 @@ pub struct FreeSpace {
     /// Free pages whose content cannot be trusted to be a sealed page
     /// (free at an open after a crash: a lost commit may have torn them).
     unverified: BTreeMap<u64, u64>,
+    /// Pages in `free` (kept as a running total: the writer reports it
+    /// after every commit).
+    free_total: u64,
+    /// Pages in `pending` and `volatile`.
+    pending_total: u64,
 }
 
-/// Removes `[start, start+len)` from `set`, splitting extents.
+/// Removes `[start, start+len)` from `set`, splitting extents. Walks back
+/// from `end` only over the extents it overlaps (they are disjoint and
+/// ascending, so the first one that ends at or before `start` ends the
+/// walk).
 fn remove_range(set: &mut BTreeMap<u64, u64>, start: u64, len: u64) {
     let end = start + len;
     let hit: Vec<(u64, u64)> = set
         .range(..end)
-        .filter(|(&s, &l)| s + l > start)
+        .rev()
+        .take_while(|(&s, &l)| s + l > start)
         .map(|(&s, &l)| (s, l))
         .collect();
     for (s, l) in hit {
@@ -91,12 +100,15 @@ impl FreeSpace {
         for &(s, l) in free {
             insert_extent(&mut set, s, l);
         }
+        let free_total = set.values().sum();
         Self {
             free: set,
             pending: Vec::new(),
             volatile: Vec::new(),
             page_count,
             unverified: BTreeMap::new(),
+            free_total,
+            pending_total: 0,
         }
     }
 
@@ -114,6 +126,7 @@ impl FreeSpace {
             if len > want {
                 self.free.insert(start + want, len - want);
             }
+            self.free_total -= want;
             remove_range(&mut self.unverified, start, want);
             return start;
         }
@@ -129,6 +142,7 @@ impl FreeSpace {
             self.page_count = page;
         } else {
             insert_extent(&mut self.free, page, u64::from(pages));
+            self.free_total += u64::from(pages);
         }
     }
 
@@ -152,6 +166,7 @@ impl FreeSpace {
     /// newest durable commit (a run written after it never reached a
     /// durable commit).
     pub fn free_later(&mut self, txn: u64, run: RunRef, durable_txn: u64) {
+        self.pending_total += u64::from(run.pages);
         if run.txn > durable_txn {
             match self.volatile.last_mut() {
                 Some((t, list)) if *t == txn => list.push(run),
@@ -176,12 +191,16 @@ impl FreeSpace {
         for (_, list) in self.pending.drain(..keep) {
             for (s, l) in list {
                 insert_extent(&mut self.free, s, l);
+                self.free_total += l;
+                self.pending_total -= l;
             }
         }
         let keep = self.volatile.partition_point(|(t, _)| *t <= upto_reader);
         let runs: Vec<RunRef> = self.volatile.drain(..keep).flat_map(|(_, l)| l).collect();
         for r in &runs {
             insert_extent(&mut self.free, r.page, u64::from(r.pages));
+            self.free_total += u64::from(r.pages);
+            self.pending_total -= u64::from(r.pages);
             // Maybe never written: `check()` cannot expect a sealed page.
             insert_extent(&mut self.unverified, r.page, u64::from(r.pages));
         }
@@ -198,6 +217,7 @@ impl FreeSpace {
             return false;
         }
         self.free.remove(&s);
+        self.free_total -= l;
         remove_range(&mut self.unverified, s, l);
         self.page_count = s;
         true
@@ -205,12 +225,12 @@ impl FreeSpace {
 
     /// Pages in free extents.
     pub fn free_pages(&self) -> u64 {
-        self.free.values().sum()
+        self.free_total
     }
 
     /// Pages pending release.
     pub fn pending_pages(&self) -> u64 {
-        self.pending_extents().iter().map(|e| e.2).sum()
+        self.pending_total
     }
 
     /// The free extents, ascending.
@@ -331,6 +351,47 @@ mod tests {
         );
         assert_eq!(fs.release(7, 9), vec![fresh]);
         assert_eq!(fs.free_extents(), vec![(4, 2)]);
+    }
+
+    #[test]
+    fn running_totals_match_the_extents() {
+        let mut fs = FreeSpace::new(40, &[(2, 3), (10, 1)]);
+        let sum = |fs: &FreeSpace| -> (u64, u64) {
+            let free = fs.free_extents().iter().map(|e| e.1).sum();
+            let pending = fs.pending_extents().iter().map(|e| e.2).sum();
+            (free, pending)
+        };
+        fs.free_later(5, run(20, 2), 4);
+        fs.free_later(
+            5,
+            RunRef {
+                page: 30,
+                txn: 5,
+                pages: 3,
+            },
+            4,
+        );
+        assert_eq!(sum(&fs), (fs.free_pages(), fs.pending_pages()));
+        fs.allocate(2);
+        fs.allocate(5);
+        fs.release(5, 9);
+        assert_eq!(sum(&fs), (fs.free_pages(), fs.pending_pages()));
+        fs.unallocate(39, 1);
+        fs.unallocate(12, 1);
+        while fs.trim_tail() {}
+        assert_eq!(sum(&fs), (fs.free_pages(), fs.pending_pages()));
+        assert_eq!(fs.pending_pages(), 0);
+    }
+
+    #[test]
+    fn removing_a_range_splits_only_what_it_overlaps() {
+        let mut set = BTreeMap::new();
+        for (s, l) in [(0, 2), (4, 4), (10, 2), (20, 5)] {
+            insert_extent(&mut set, s, l);
+        }
+        remove_range(&mut set, 5, 6);
+        let left: Vec<(u64, u64)> = set.into_iter().collect();
+        assert_eq!(left, vec![(0, 2), (4, 1), (11, 1), (20, 5)]);
     }
 
     #[test]

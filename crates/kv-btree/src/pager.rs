@@ -27,19 +27,47 @@ use quick_cache::Weighter;
 
 use crate::node::view::NodeView;
 use crate::node::Node;
-use crate::page::{open_run, Kind, RunRef, PAGE_BYTES};
+use crate::page::{open_run, seal_run, Kind, RunRef, PAGE_BYTES};
 
-/// A run committed in memory but not yet on disk.
+/// A run committed in memory but not yet on disk: a node's view or a
+/// value. It is sealed (headers and checksums) only when it is written, so
+/// a version that a later commit replaces before the next durable commit
+/// costs no sealing and no buffer.
 #[derive(Debug, Clone)]
 pub struct DirtyRun {
     /// Where it goes.
     pub run: RunRef,
     /// The node's view, for node runs.
     pub node: Option<Arc<NodeView>>,
-    /// The sealed bytes to write.
-    pub bytes: Arc<Vec<u8>>,
     /// The value, for overflow runs.
     pub value: Option<Arc<Vec<u8>>>,
+}
+
+impl DirtyRun {
+    /// The run's sealed bytes, as written to the file.
+    pub fn seal(&self) -> Vec<u8> {
+        let (kind, body): (Kind, &[u8]) = match (&self.node, &self.value) {
+            (Some(node), _) => (node.kind(), node.body()),
+            (None, Some(value)) => (Kind::Overflow, value.as_slice()),
+            (None, None) => (Kind::Overflow, &[]),
+        };
+        seal_run(kind, self.run.page, self.run.txn, body)
+    }
+}
+
+/// The dirty runs by first page, and the bytes they will take on disk.
+#[derive(Debug, Default)]
+struct DirtyRuns {
+    runs: HashMap<u64, DirtyRun>,
+    bytes: usize,
+}
+
+impl DirtyRuns {
+    fn remove(&mut self, page: u64) {
+        if let Some(old) = self.runs.remove(&page) {
+            self.bytes = self.bytes.saturating_sub(old.run.bytes());
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -59,7 +87,7 @@ pub struct Pager {
     file: Arc<dyn File>,
     path: PathBuf,
     cache: Cache<u64, (RunRef, Arc<NodeView>), RunWeight>,
-    dirty: RwLock<HashMap<u64, DirtyRun>>,
+    dirty: RwLock<DirtyRuns>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -96,7 +124,7 @@ impl Pager {
             file,
             path,
             cache: Cache::with_weighter(items, cache_bytes.max(PAGE_BYTES as u64), RunWeight),
-            dirty: RwLock::new(HashMap::new()),
+            dirty: RwLock::new(DirtyRuns::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -122,7 +150,7 @@ impl Pager {
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
-        dirty.get(&run.page).filter(|d| d.run == run).cloned()
+        dirty.runs.get(&run.page).filter(|d| d.run == run).cloned()
     }
 
     /// Reads and verifies the run `run` from the file (no cache).
@@ -207,14 +235,19 @@ impl Pager {
     pub fn publish(&self, runs: Vec<DirtyRun>) {
         let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
         for run in runs {
-            dirty.insert(run.run.page, run);
+            dirty.remove(run.run.page);
+            dirty.bytes += run.run.bytes();
+            dirty.runs.insert(run.run.page, run);
         }
     }
 
-    /// Bytes of dirty runs.
+    /// Bytes the dirty runs take on disk (kept as a running total: the
+    /// writer asks after every commit).
     pub fn dirty_bytes(&self) -> usize {
-        let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
-        dirty.values().map(|d| d.bytes.len()).sum()
+        self.dirty
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes
     }
 
     /// Writes every dirty run and `extra` (the free list) to the file, in
@@ -225,15 +258,18 @@ impl Pager {
     /// I/O failures.
     pub fn write_dirty(&self, extra: &[(RunRef, Vec<u8>)]) -> Result<()> {
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
-        let mut runs: Vec<(u64, &[u8])> = dirty
+        let mut runs: Vec<(u64, Option<&DirtyRun>, &[u8])> = dirty
+            .runs
             .values()
-            .map(|d| (d.run.page, d.bytes.as_slice()))
-            .chain(extra.iter().map(|(r, b)| (r.page, b.as_slice())))
+            .map(|d| (d.run.page, Some(d), &[][..]))
+            .chain(extra.iter().map(|(r, b)| (r.page, None, b.as_slice())))
             .collect();
         runs.sort_by_key(|r| r.0);
         let mut buf: Vec<u8> = Vec::new();
         let mut buf_page = 0u64;
-        for (page, bytes) in runs {
+        for (page, run, sealed) in runs {
+            let sealed_now = run.map(DirtyRun::seal);
+            let bytes = sealed_now.as_deref().unwrap_or(sealed);
             let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
             if !buf.is_empty() && (!contiguous || buf.len() + bytes.len() > MAX_WRITE_BYTES) {
                 self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
@@ -258,8 +294,8 @@ impl Pager {
         }
         let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
         for run in runs {
-            if dirty.get(&run.page).is_some_and(|d| d.run == *run) {
-                dirty.remove(&run.page);
+            if dirty.runs.get(&run.page).is_some_and(|d| d.run == *run) {
+                dirty.remove(run.page);
             }
         }
     }
@@ -268,7 +304,8 @@ impl Pager {
     /// forgets the dirty runs.
     pub fn settle(&self) {
         let mut dirty = self.dirty.write().unwrap_or_else(PoisonError::into_inner);
-        for (page, d) in dirty.drain() {
+        dirty.bytes = 0;
+        for (page, d) in dirty.runs.drain() {
             match d.node {
                 Some(node) => self.cache.insert(page, (d.run, node)),
                 None => {

@@ -55,14 +55,68 @@ fn cut(sizes: &[usize], base: usize, limits: (usize, usize, usize), out: &mut Ve
     cut(right, base + best, limits, out);
 }
 
+/// Cuts items as [`balanced_parts`] does, except that the first part is
+/// as full as `capacity` allows (keeping at least `min_items` items for
+/// the rest), and only the rest is cut evenly: the cut for a node that
+/// overflowed because a key was appended at the right end of the tree.
+/// Ascending inserts then leave every node but the rightmost full, where
+/// a middle cut would leave them half full (SQLite's "quick balance" of
+/// the rightmost leaf; LMDB's split point under `MDB_APPEND`).
+pub fn append_parts(
+    sizes: &[usize],
+    overhead: usize,
+    min_items: usize,
+    capacity: usize,
+) -> Vec<Range<usize>> {
+    let min = min_items.max(1);
+    let total: usize = sizes.iter().sum::<usize>() + overhead;
+    if total <= capacity || sizes.len() < 2 * min {
+        return balanced_parts(sizes, overhead, min, capacity);
+    }
+    let mut fill = overhead;
+    let mut first = 0;
+    for (i, s) in sizes.iter().enumerate() {
+        if fill + s > capacity || sizes.len() - i <= min {
+            break;
+        }
+        fill += s;
+        first = i + 1;
+    }
+    let first = first.max(min);
+    let rest = sizes.get(first..).unwrap_or_default();
+    let shifted = balanced_parts(rest, overhead, min, capacity)
+        .into_iter()
+        .map(|r| r.start + first..r.end + first);
+    std::iter::once(0..first).chain(shifted).collect()
+}
+
+/// How to cut a node that outgrew its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// At the byte midpoints ([`balanced_parts`]).
+    Even,
+    /// The first part full ([`append_parts`]), for an append at the right
+    /// end of the tree.
+    Append,
+}
+
 /// Cuts `node` into parts that fit (see the module docs): the first part
 /// and, for each further part, the separator before it and the part. A
 /// node that fits comes back whole with no further parts.
 pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Vec<u8>, Node)>) {
+    cut_node_as(node, capacity, Cut::Even)
+}
+
+/// As [`cut_node`], with the cut `how`.
+pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Vec<u8>, Node)>) {
+    let parts = |sizes: &[usize], min: usize| match how {
+        Cut::Even => balanced_parts(sizes, 3, min, capacity),
+        Cut::Append => append_parts(sizes, 3, min, capacity),
+    };
     match node {
         Node::Leaf(entries) => {
             let sizes: Vec<usize> = entries.iter().map(entry_bytes).collect();
-            let parts = balanced_parts(&sizes, 3, 1, capacity);
+            let parts = parts(&sizes, 1);
             let mut pieces: Vec<Vec<Entry>> = Vec::with_capacity(parts.len());
             let mut rest = entries;
             for p in parts.iter().rev() {
@@ -92,7 +146,7 @@ pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Vec<u8>, Node)>) {
                         }
                 })
                 .collect();
-            let parts = balanced_parts(&sizes, 3, 2, capacity);
+            let parts = parts(&sizes, 2);
             let piece = |r: &Range<usize>| -> (Vec<Vec<u8>>, Vec<Child>) {
                 let k = keys
                     .get(r.start..r.end.saturating_sub(1))
@@ -144,9 +198,29 @@ mod tests {
         }
         assert_eq!(next, sizes.len());
         assert_eq!(balanced_parts(&[5000, 5000], 0, 1, NODE_CAPACITY).len(), 2);
+        assert_eq!(append_parts(&[5000, 5000], 0, 1, NODE_CAPACITY).len(), 2);
         assert_eq!(
             balanced_parts(&[5000, 5000, 30], 0, 2, NODE_CAPACITY).len(),
             1
         );
+    }
+
+    #[test]
+    fn an_append_cut_fills_the_left_part() {
+        let sizes = vec![120; 34];
+        let total: usize = sizes.iter().sum::<usize>() + 3;
+        assert!(total > NODE_CAPACITY);
+        let parts = append_parts(&sizes, 3, 1, NODE_CAPACITY);
+        assert_eq!(
+            parts,
+            vec![0..33, 33..34],
+            "all but the appended entry stay left"
+        );
+        let parts = append_parts(&sizes, 3, 2, NODE_CAPACITY);
+        assert_eq!(parts, vec![0..32, 32..34], "the right part keeps min_items");
+        let even = balanced_parts(&sizes, 3, 1, NODE_CAPACITY);
+        assert_eq!(even, vec![0..17, 17..34]);
+        let small = append_parts(&[100; 5], 3, 1, NODE_CAPACITY);
+        assert_eq!(small, vec![0..5], "a node that fits stays whole");
     }
 }

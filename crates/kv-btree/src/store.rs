@@ -162,6 +162,7 @@ impl Btree {
             free_list: slot.free_list,
             snapshots: vec![Arc::downgrade(&tree)],
             last_durable: Instant::now(),
+            nodes: Default::default(),
         };
         let mut writer = writer;
         if !slot.clean {

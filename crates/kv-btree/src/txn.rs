@@ -14,6 +14,7 @@
 //! under the fill threshold ([`Shape::min_fill`]) with a sibling; a root branch left with one child is
 //! replaced by it. Either way every leaf stays at the same depth.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use kv_core::{CorruptionKind, Error, Result};
@@ -22,7 +23,7 @@ use crate::commit_slot::TreeCounts;
 use crate::node::{Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
-use crate::split::cut_node;
+use crate::split::{cut_node_as, Cut};
 
 mod commit;
 mod delete;
@@ -48,7 +49,26 @@ pub struct Committed {
     pub tree: Tree,
     /// Its new runs.
     pub runs: Vec<DirtyRun>,
+    /// The owned nodes of the runs committed since the last durable
+    /// commit, this commit's included (see [`NodeTable`]).
+    pub nodes: NodeTable,
 }
+
+/// Owned copies of nodes committed in memory, by first page, each with
+/// the exact run it was committed as: the writer's dirty-node table.
+///
+/// A transaction that edits a node copies it into its arena. When the node
+/// was written by an earlier commit since the last durable one, its owned
+/// form is taken from this table (moved, not decoded), so a run of single
+/// puts that keeps editing the same root, branches and leaves allocates
+/// nothing per key for them. The run itself stays immutable: readers of
+/// older snapshots keep reading its view in the pager, and the edited node
+/// is committed as a new run. An entry matches only the exact reference
+/// (page *and* transaction), so a reused page never hands out stale
+/// content. The writer empties the table at every durable commit, which
+/// bounds it by the dirty budget (about as many bytes again as the dirty
+/// runs).
+pub type NodeTable = HashMap<u64, (RunRef, Node)>;
 
 /// An open write transaction.
 pub struct Txn<'p> {
@@ -61,6 +81,7 @@ pub struct Txn<'p> {
     counts: TreeCounts,
     freed: Vec<(RunRef, Kind)>,
     changed: bool,
+    nodes: NodeTable,
 }
 
 /// The child of a branch that holds `key`.
@@ -83,7 +104,21 @@ impl<'p> Txn<'p> {
             counts: base.counts,
             freed: Vec::new(),
             changed: false,
+            nodes: NodeTable::new(),
         }
+    }
+
+    /// Gives the transaction the writer's dirty-node table (see
+    /// [`NodeTable`]); the commit hands it back in [`Committed::nodes`].
+    pub fn with_nodes(mut self, nodes: NodeTable) -> Self {
+        self.nodes = nodes;
+        self
+    }
+
+    /// Ends a transaction that changed nothing, handing back the
+    /// dirty-node table.
+    pub fn into_nodes(self) -> NodeTable {
+        self.nodes
     }
 
     /// True once an operation changed the tree.
@@ -96,9 +131,12 @@ impl<'p> Txn<'p> {
         match child {
             Child::Dirty(i) => Ok(i),
             Child::Disk(run) => {
-                let node = self.pager.load_node(run)?;
+                let node = match self.nodes.remove(&run.page) {
+                    Some((r, node)) if r == run => node,
+                    _ => self.pager.load_node(run)?.to_node(),
+                };
                 self.freed.push((run, node.kind()));
-                self.arena.push(node.to_node());
+                self.arena.push(node);
                 Ok(self.arena.len() - 1)
             }
         }
@@ -176,7 +214,7 @@ impl<'p> Txn<'p> {
             return Ok(());
         };
         let idx = self.own(root)?;
-        let splits = self.insert_rec(idx, entry)?;
+        let (splits, _) = self.insert_rec(idx, entry, true)?;
         self.grow_root(idx, splits);
         Ok(())
     }
@@ -193,28 +231,44 @@ impl<'p> Txn<'p> {
             self.arena.push(Node::Branch { keys, children });
             idx = self.arena.len() - 1;
             self.depth += 1;
-            splits = self.split(idx);
+            splits = self.split(idx, Cut::Even);
         }
         self.root = Some(Child::Dirty(idx));
     }
 
-    fn insert_rec(&mut self, idx: usize, entry: Entry) -> Result<Splits> {
+    /// Inserts `entry` under arena node `idx`; `rightmost` when `idx` is
+    /// the last node of its level. Returns the parts `idx` split into and
+    /// whether the key went after every key of the subtree. A node that
+    /// outgrew its page because a key was appended at the right end of the
+    /// tree is cut full-left ([`Cut::Append`]), any other evenly.
+    fn insert_rec(&mut self, idx: usize, entry: Entry, rightmost: bool) -> Result<(Splits, bool)> {
         let step = match &self.arena[idx] {
             Node::Leaf(_) => None,
             Node::Branch { keys, children } => {
                 let ci = child_index(keys, &entry.key);
-                Some((ci, *children.get(ci).ok_or_else(|| self.depth_error())?))
+                let last = ci + 1 == children.len();
+                Some((
+                    ci,
+                    *children.get(ci).ok_or_else(|| self.depth_error())?,
+                    last,
+                ))
             }
         };
-        match step {
+        let at_end = match step {
             None => self.leaf_put(idx, entry),
-            Some((ci, child)) => {
+            Some((ci, child, last)) => {
                 let c = self.own(child)?;
-                let splits = self.insert_rec(c, entry)?;
+                let (splits, at_end) = self.insert_rec(c, entry, rightmost && last)?;
                 self.adopt(idx, ci, c, splits);
+                last && at_end
             }
-        }
-        Ok(self.split(idx))
+        };
+        let how = if rightmost && at_end {
+            Cut::Append
+        } else {
+            Cut::Even
+        };
+        Ok((self.split(idx, how), at_end))
     }
 
     /// Points child `ci` of branch `idx` at arena node `c`, and inserts the
@@ -231,9 +285,11 @@ impl<'p> Txn<'p> {
         }
     }
 
-    fn leaf_put(&mut self, idx: usize, entry: Entry) {
+    /// Puts `entry` into leaf `idx`; true when it was added after the
+    /// leaf's last key.
+    fn leaf_put(&mut self, idx: usize, entry: Entry) -> bool {
         let Node::Leaf(entries) = &mut self.arena[idx] else {
-            return;
+            return false;
         };
         let added = entry.key.len() as u64 + entry.value.len();
         match entries.binary_search_by(|e| e.key.cmp(&entry.key)) {
@@ -245,23 +301,26 @@ impl<'p> Txn<'p> {
                     .saturating_sub(old.key.len() as u64 + old.value.len())
                     + added;
                 self.drop_value(&old.value);
+                false
             }
             Err(pos) => {
+                let at_end = pos == entries.len();
                 entries.insert(pos, entry);
                 self.counts.live_keys += 1;
                 self.counts.live_bytes += added;
+                at_end
             }
         }
     }
 
-    /// Splits arena node `idx` if it outgrew a page; returns the new right
-    /// siblings with their separators.
-    fn split(&mut self, idx: usize) -> Splits {
+    /// Splits arena node `idx` if it outgrew a page, cut `how`; returns
+    /// the new right siblings with their separators.
+    fn split(&mut self, idx: usize, how: Cut) -> Splits {
         if self.arena[idx].body_bytes() <= self.shape.node_capacity {
             return Vec::new();
         }
         let node = std::mem::replace(&mut self.arena[idx], Node::Leaf(Vec::new()));
-        let (first, rest) = cut_node(node, self.shape.node_capacity);
+        let (first, rest) = cut_node_as(node, self.shape.node_capacity, how);
         self.arena[idx] = first;
         rest.into_iter()
             .map(|(sep, n)| {

@@ -15,7 +15,7 @@ use crate::durable::flush;
 use crate::freelist::FreeSpace;
 use crate::page::RunRef;
 use crate::store::Inner;
-use crate::txn::{Tree, Txn};
+use crate::txn::{NodeTable, Tree, Txn};
 
 /// What only the writer touches.
 #[derive(Debug)]
@@ -32,6 +32,9 @@ pub(crate) struct Writer {
     pub snapshots: Vec<Weak<Tree>>,
     /// When the last durable commit was made (for `SyncPolicy::Interval`).
     pub last_durable: Instant,
+    /// Owned nodes committed since the last durable commit (see
+    /// [`NodeTable`]; emptied by every durable commit).
+    pub nodes: NodeTable,
 }
 
 /// The oldest transaction a reader may still read.
@@ -87,14 +90,18 @@ pub(crate) fn write(inner: &Inner, ops: impl FnOnce(&mut Txn<'_>) -> Result<()>)
     let mut w = lock(inner);
     inner.poison.check()?;
     let base = inner.newest();
-    let mut txn = Txn::begin(&inner.pager, inner.options.shape, &base, base.txn + 1);
+    let nodes = std::mem::take(&mut w.nodes);
+    let mut txn =
+        Txn::begin(&inner.pager, inner.options.shape, &base, base.txn + 1).with_nodes(nodes);
     ops(&mut txn)?;
     if !txn.changed() {
+        w.nodes = txn.into_nodes();
         return Ok(());
     }
     release(inner, &mut w);
     let durable_txn = w.durable.txn;
     let committed = txn.commit(&mut w.space, durable_txn);
+    w.nodes = committed.nodes;
     let tree = Arc::new(committed.tree);
     inner.pager.publish(committed.runs);
     if durable_now(inner, &w) {

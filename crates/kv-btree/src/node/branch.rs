@@ -16,10 +16,16 @@ use super::view::{KeySpan, NodeView};
 use super::{Child, Node};
 use crate::page::{Kind, RunRef, MAX_RUN_PAGES};
 
+/// Appends a reference as one fixed-size copy (a commit re-encodes the
+/// root and a branch per single put: hundreds of references each).
 fn put_ref(out: &mut Vec<u8>, r: &RunRef) {
-    out.extend_from_slice(&r.page.to_le_bytes());
-    out.extend_from_slice(&r.txn.to_le_bytes());
-    out.extend_from_slice(&r.pages.to_le_bytes());
+    let mut bytes = [0u8; 20];
+    let (page, rest) = bytes.split_at_mut(8);
+    let (txn, pages) = rest.split_at_mut(8);
+    page.copy_from_slice(&r.page.to_le_bytes());
+    txn.copy_from_slice(&r.txn.to_le_bytes());
+    pages.copy_from_slice(&r.pages.to_le_bytes());
+    out.extend_from_slice(&bytes);
 }
 
 /// Appends the encoding of a branch. Every child must be `Child::Disk`

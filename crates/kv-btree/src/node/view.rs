@@ -169,6 +169,11 @@ impl NodeView {
         }
     }
 
+    /// The node's encoded body (what its run holds).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// True for a leaf.
     pub fn is_leaf(&self) -> bool {
         matches!(self.shape, ViewShape::Leaf(_))

@@ -1,5 +1,7 @@
-//! The commit: give every copied node and new value its pages, encode and
-//! seal them, and record the freed runs as pending.
+//! The commit: give every copied node and new value its pages, encode
+//! them (sealing waits for the write, see [`crate::pager::DirtyRun`]),
+//! keep the owned nodes for the next transaction ([`super::NodeTable`]),
+//! and record the freed runs as pending.
 
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use super::{Committed, Tree, Txn};
 use crate::freelist::FreeSpace;
 use crate::node::view::NodeView;
 use crate::node::{encode_body, Child, Node, Value};
-use crate::page::{pages_for, seal_run, Kind, RunRef};
+use crate::page::{pages_for, Kind, RunRef};
 use crate::pager::DirtyRun;
 
 impl Txn<'_> {
@@ -37,6 +39,7 @@ impl Txn<'_> {
                 counts: self.counts,
             },
             runs,
+            nodes: std::mem::take(&mut self.nodes),
         }
     }
 
@@ -78,16 +81,16 @@ impl Txn<'_> {
             txn: self.txn,
             pages,
         };
-        let bytes = Arc::new(seal_run(kind, page, self.txn, &body));
         // The body was just encoded from a valid node, so it parses
         // (`view::tests` pins the round trip).
         let view = NodeView::parse(kind, body).ok().map(Arc::new);
         runs.push(DirtyRun {
             run,
             node: view,
-            bytes,
             value: None,
         });
+        // The next transaction that edits this node takes it back as it is.
+        self.nodes.insert(page, (run, node));
         run
     }
 }
@@ -104,7 +107,6 @@ fn write_value(
     runs.push(DirtyRun {
         run,
         node: None,
-        bytes: Arc::new(seal_run(Kind::Overflow, page, txn, bytes)),
         value: Some(Arc::clone(bytes)),
     });
     run

@@ -6,7 +6,7 @@ use kv_core::Result;
 
 use super::{child_index, Splits, Txn};
 use crate::node::{Child, Node};
-use crate::split::cut_node;
+use crate::split::{cut_node, Cut};
 
 impl Txn<'_> {
     /// Removes `key`; false if it was not there (nothing is copied then).
@@ -76,7 +76,7 @@ impl Txn<'_> {
                 self.fix_child(idx, ci)?;
             }
         }
-        Ok(self.split(idx))
+        Ok(self.split(idx, Cut::Even))
     }
 
     fn underfull(&self, idx: usize) -> bool {
