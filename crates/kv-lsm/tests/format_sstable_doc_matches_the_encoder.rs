@@ -116,18 +116,16 @@ fn documented_block_offsets_open_as_stated() {
     };
     let table = Table::open(&ctx, Path::new("/t/000001.sst"), 1).unwrap();
     assert_eq!(table.index().len(), 1);
-    assert_eq!(
-        table.index()[0].handle,
-        BlockHandle {
-            offset: 0,
-            len: 37
-        }
-    );
+    assert_eq!(table.index()[0].handle, BlockHandle { offset: 0, len: 37 });
     assert_eq!(table.props().entries, 2);
     assert_eq!(table.props().tombstones, 1);
     assert_eq!((table.props().min_seq, table.props().max_seq), (1, 2));
     assert_eq!(table.get(b"a", 9).unwrap(), Some(Some(b"x".to_vec())));
     assert_eq!(table.get(b"b", 9).unwrap(), Some(None));
-    assert_eq!(table.get(b"a", 0).unwrap(), None, "seq 1 is above snapshot 0");
+    assert_eq!(
+        table.get(b"a", 0).unwrap(),
+        None,
+        "seq 1 is above snapshot 0"
+    );
     assert_eq!(table.get(b"c", 9).unwrap(), None);
 }

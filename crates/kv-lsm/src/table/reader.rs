@@ -290,9 +290,7 @@ impl Table {
     pub fn find_block(&self, target: &[u8]) -> usize {
         let head = key_prefix(ikey::user_key(target));
         self.index.partition_point(|e| match e.prefix.cmp(&head) {
-            std::cmp::Ordering::Equal => {
-                ikey::compare(&e.last, target) == std::cmp::Ordering::Less
-            }
+            std::cmp::Ordering::Equal => ikey::compare(&e.last, target) == std::cmp::Ordering::Less,
             order => order == std::cmp::Ordering::Less,
         })
     }
