@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(k, b"key0000");
     }
 
-    /// The worked example of `docs/lsm.md`, byte for byte.
+    /// The data-block example of `docs/format-sstable.md` section 3, byte for byte.
     #[test]
     fn worked_example_in_docs_matches_the_encoder() {
         let mut b = BlockBuilder::new(16);
