@@ -39,7 +39,10 @@ pub struct LsmOptions {
     pub l0_slowdown_writes: usize,
     /// L0 file count at which writes wait for compaction.
     pub l0_stop_writes: usize,
-    /// Immutable memtables at which writes wait for the flush.
+    /// Immutable memtables at which writes wait for the flush (default 2:
+    /// at most three memtables in memory, about 3 x 1.45 x
+    /// `write_buffer_bytes` of heap for 116-byte entries, see
+    /// `memtable.rs`; RocksDB's default allows one, fjall halts at four).
     pub max_immutable_memtables: usize,
     /// Maximum size of L1; each deeper level is `level_size_multiplier`
     /// times larger.
@@ -82,7 +85,7 @@ impl LsmOptions {
             l0_compaction_trigger: 4,
             l0_slowdown_writes: 8,
             l0_stop_writes: 12,
-            max_immutable_memtables: 4,
+            max_immutable_memtables: 2,
             base_level_bytes: DEFAULT_BASE_LEVEL_BYTES,
             level_size_multiplier: 10,
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,

@@ -81,15 +81,17 @@ fn newest_version(
             return Ok(Some(found));
         }
     }
+    // One hash of the key for every bloom filter probed.
+    let hash = crate::table::bloom::hash(key);
     for table in &sv.version.levels[0] {
-        if let Some(found) = table.lookup(key, snapshot)? {
+        if let Some(found) = table.lookup_hashed(key, hash, snapshot)? {
             return Ok(Some(found));
         }
     }
     for files in sv.version.levels.iter().skip(1) {
         let i = files.partition_point(|t| t.largest() < key);
         if let Some(t) = files.get(i).filter(|t| t.smallest() <= key) {
-            if let Some(found) = t.lookup(key, snapshot)? {
+            if let Some(found) = t.lookup_hashed(key, hash, snapshot)? {
                 return Ok(Some(found));
             }
         }

@@ -116,6 +116,15 @@ impl Block {
     /// # Errors
     /// The corruption found (bad restart array).
     pub fn decode(payload: &[u8]) -> Result<Self, CorruptionKind> {
+        Self::decode_owned(payload.to_vec())
+    }
+
+    /// As [`Block::decode`], taking the payload without copying it (the
+    /// read path hands over the buffer it read the block into).
+    ///
+    /// # Errors
+    /// The corruption found (bad restart array).
+    pub fn decode_owned(mut payload: Vec<u8>) -> Result<Self, CorruptionKind> {
         let count_at = payload
             .len()
             .checked_sub(4)
@@ -143,8 +152,9 @@ impl Block {
         if count == 0 && data_end != 0 {
             return Err(bad("has entries but no restart"));
         }
+        payload.truncate(data_end);
         Ok(Self {
-            data: payload[..data_end].to_vec(),
+            data: payload,
             restarts,
         })
     }
@@ -189,6 +199,30 @@ impl Block {
         Ok((value_at..value_at + value_len, pos + r.position()))
     }
 
+    /// The whole key of restart `i`, in place (a restart shares nothing
+    /// with its predecessor).
+    fn restart_key(&self, i: usize) -> Result<&[u8], CorruptionKind> {
+        let pos = self
+            .restarts
+            .get(i)
+            .map(|&p| p as usize)
+            .ok_or_else(|| bad("restart index past the end"))?;
+        let rest = self
+            .data
+            .get(pos..)
+            .ok_or_else(|| bad("entry offset past the end"))?;
+        let mut r = LeReader::new(rest);
+        let cut = || bad("entry cut short");
+        let shared = r.varint().ok_or_else(cut)?;
+        let unshared = r.varint().ok_or_else(cut)?;
+        r.varint().ok_or_else(cut)?;
+        if shared != 0 {
+            return Err(bad("entry shares more than the previous key"));
+        }
+        let unshared = usize::try_from(unshared).map_err(|_| cut())?;
+        r.bytes(unshared).ok_or_else(cut)
+    }
+
     /// Every entry: (key, value range), in block order.
     ///
     /// # Errors
@@ -221,12 +255,11 @@ impl Block {
         cmp: fn(&[u8], &[u8]) -> Ordering,
     ) -> Result<Option<Entry>, CorruptionKind> {
         // The last restart whose key is < target (its run may hold target).
+        // Restart keys are whole, so they are compared in place.
         let (mut lo, mut hi) = (0usize, self.restarts.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let mut key = Vec::new();
-            self.decode_at(self.restarts[mid] as usize, &mut key)?;
-            if cmp(&key, target) == Ordering::Less {
+            if cmp(self.restart_key(mid)?, target) == Ordering::Less {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -288,7 +321,7 @@ mod tests {
         assert_eq!(k, b"key0000");
     }
 
-    /// The worked example of `docs/lsm.md`, byte for byte.
+    /// The data-block example of `docs/format-sstable.md` section 3, byte for byte.
     #[test]
     fn worked_example_in_docs_matches_the_encoder() {
         let mut b = BlockBuilder::new(16);

@@ -1,4 +1,4 @@
-//! Sorted string tables (format versions 1 and 2, `docs/lsm.md` section 5):
+//! Sorted string tables (format versions 1 and 2, `docs/format-sstable.md`):
 //! [`block`] (prefix-compressed entries with restarts), [`bloom`] (the
 //! filter), [`props`] (what a table holds), [`footer`], [`builder`] (writes
 //! a table), [`separator`] (shortened index keys), [`reader`] (an open

@@ -107,7 +107,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The worked example of `docs/lsm.md` (section 5, range-del block).
+    /// The worked example of `docs/format-sstable.md` (section 7, range-del block).
     #[test]
     fn worked_example_matches_the_doc() {
         let t = RangeTombstone {

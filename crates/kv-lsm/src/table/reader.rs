@@ -24,13 +24,28 @@ use crate::range_del::RangeTombstone;
 use crate::stats::Counters;
 use crate::table_cache::TableCache;
 
-/// One index entry: the last internal key of a data block and its handle.
+/// One index entry: the separator of a data block (an internal key `>=`
+/// every key of the block and `<` every key of the next) and its handle.
 #[derive(Debug, Clone)]
 pub struct IndexEntry {
-    /// Last internal key of the block.
+    /// The first 8 bytes of the separator's user key, zero-padded, as a
+    /// big-endian integer: compared before `last` (see [`key_prefix`]).
+    pub prefix: u64,
+    /// The block's separator (an internal key).
     pub last: Vec<u8>,
     /// Where the block is.
     pub handle: BlockHandle,
+}
+
+/// The first 8 bytes of `user`, zero-padded, as a big-endian integer.
+/// Monotone: `a <= b` implies `key_prefix(a) <= key_prefix(b)`, so a
+/// smaller prefix means a smaller key and only equal prefixes need the
+/// whole keys compared.
+pub fn key_prefix(user: &[u8]) -> u64 {
+    let mut head = [0u8; 8];
+    let n = user.len().min(8);
+    head[..n].copy_from_slice(&user[..n]);
+    u64::from_be_bytes(head)
 }
 
 /// An open table.
@@ -118,6 +133,7 @@ fn decode_index(block: &Block, path: &Path, at: u64) -> Result<Vec<IndexEntry>> 
             )));
         }
         out.push(IndexEntry {
+            prefix: key_prefix(ikey::user_key(&last)),
             last,
             handle: BlockHandle { offset, len },
         });
@@ -260,15 +276,23 @@ impl Table {
     /// As [`Table::block`].
     pub fn read_block_uncached(&self, h: BlockHandle) -> Result<Block> {
         let file = self.files.get(&*self.fs, self.number, &self.path)?;
-        let sealed = read_sealed(&*file, &self.path, h)?;
-        let payload = open_block(&sealed, &self.path, h.offset)?;
-        Block::decode(payload).map_err(|kind| Error::corruption(&self.path, h.offset, kind))
+        let mut sealed = read_sealed(&*file, &self.path, h)?;
+        let payload_len = open_block(&sealed, &self.path, h.offset)?.len();
+        // The verified payload is the buffer's prefix: decode it in place.
+        sealed.truncate(payload_len);
+        Block::decode_owned(sealed).map_err(|kind| Error::corruption(&self.path, h.offset, kind))
     }
 
     /// Index of the first block whose last key is `>= target`.
+    ///
+    /// Compares the inline 8-byte prefixes first (one memory access per
+    /// step of the binary search), the whole keys only on a tie.
     pub fn find_block(&self, target: &[u8]) -> usize {
-        self.index
-            .partition_point(|e| ikey::compare(&e.last, target) == std::cmp::Ordering::Less)
+        let head = key_prefix(ikey::user_key(target));
+        self.index.partition_point(|e| match e.prefix.cmp(&head) {
+            std::cmp::Ordering::Equal => ikey::compare(&e.last, target) == std::cmp::Ordering::Less,
+            order => order == std::cmp::Ordering::Less,
+        })
     }
 
     /// The newest version of `key` with `seq <= snapshot`: `None` when the
@@ -286,10 +310,24 @@ impl Table {
     /// # Errors
     /// As [`Table::get`].
     pub fn lookup(&self, key: &[u8], snapshot: u64) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+        self.lookup_hashed(key, bloom::hash(key), snapshot)
+    }
+
+    /// As [`Table::lookup`], with `hash` = [`bloom::hash`]`(key)` computed
+    /// once by the caller for every table a `get` probes.
+    ///
+    /// # Errors
+    /// As [`Table::get`].
+    pub fn lookup_hashed(
+        &self,
+        key: &[u8],
+        hash: u64,
+        snapshot: u64,
+    ) -> Result<Option<(u64, Option<Vec<u8>>)>> {
         if key < self.smallest() || key > self.largest() {
             return Ok(None);
         }
-        if !self.may_contain(key) {
+        if !self.bloom.may_contain(hash) {
             self.counters.add(&self.counters.bloom_negatives, 1);
             return Ok(None);
         }

@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(ikey::user_key(&successor(&ik(b"\xff\xff", 5))), b"\xff\xff");
     }
 
-    /// The worked index example of `docs/lsm.md`, byte for byte: two data
+    /// The index-block example of `docs/format-sstable.md` section 4, byte for byte: two data
     /// blocks, the first ending in `"apricot"@8` before `"banana"@3`, the
     /// last ending in `"cherry"@9`.
     #[test]
