@@ -152,6 +152,9 @@ pub struct CrashChildArgs {
     /// Unsynced overwrites after the load.
     #[arg(long, default_value_t = 0)]
     pub tail: u64,
+    /// Writes per `WriteBatch` of the load and of its tail.
+    #[arg(long, default_value_t = crate::crash::child::LOAD_BATCH)]
+    pub batch: u64,
     /// Bytes per key of the load.
     #[arg(long, default_value_t = 16)]
     pub key_size: usize,
