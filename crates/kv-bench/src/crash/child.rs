@@ -98,9 +98,8 @@ pub fn load_batches(writes: u64, batch: u64, sync_every: u64) -> impl Iterator<I
             return None;
         }
         let mut end = start.saturating_add(batch).min(writes);
-        if sync_every > 0 {
-            let next_sync = (start / sync_every + 1).saturating_mul(sync_every);
-            end = end.min(next_sync);
+        if let Some(done) = start.checked_div(sync_every) {
+            end = end.min((done + 1).saturating_mul(sync_every));
         }
         let out = LoadBatch {
             start,
