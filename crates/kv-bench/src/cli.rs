@@ -152,6 +152,9 @@ pub struct CrashChildArgs {
     /// Unsynced overwrites after the load.
     #[arg(long, default_value_t = 0)]
     pub tail: u64,
+    /// Writes per `WriteBatch` of the load and of its tail.
+    #[arg(long, default_value_t = crate::crash::child::LOAD_BATCH)]
+    pub batch: u64,
     /// Bytes per key of the load.
     #[arg(long, default_value_t = 16)]
     pub key_size: usize,
@@ -277,10 +280,11 @@ pub struct RunArgs {
     /// Run the scaling sweep instead of the comparison: fillrandom,
     /// readrandom and overwrite at each key count (e.g. `100k,1M,10M`),
     /// one chart `scale.svg`. Not part of the default run; its duration
-    /// grows with the largest count and the slowest engine: each count
-    /// costs about what the default run's fillrandom, readrandom and
-    /// overwrite cost at that many keys (measured figures, e.g. btree's
-    /// 373 s for 200k keys on 2 loaded cores, in docs/benchmarking.md).
+    /// grows with the largest count and the slowest engine. Measured on 2
+    /// cores at a load average of about 20-25: `--scale 100k` took 10
+    /// minutes for the seven default engines (btree 285 s of it); at 1M,
+    /// bitcask 460 s, fjall 545 s, lsm 79 s (figures in
+    /// docs/benchmarking.md, "Measured durations").
     #[arg(long, value_name = "COUNTS", value_parser = crate::scale::parse_counts)]
     pub scale: Option<crate::scale::KeyCounts>,
     /// Run nothing: read the JSON of an earlier run (or scaling sweep) and

@@ -125,6 +125,7 @@ fn crash_child(args: &CrashChildArgs) -> ExitCode {
                 keys,
                 sync_every: args.sync_every,
                 unsynced_tail: args.tail,
+                batch: args.batch,
                 key_size: args.key_size,
                 value_size: args.value_size,
                 seed: args.seed,
@@ -230,6 +231,7 @@ fn bench(args: &RunArgs) -> ExitCode {
         Err(e) => return fail(e, 1),
     };
     if args.repeat_fillsync > 1 && settings.workloads.contains(&Workload::FillSync) {
+        let start = std::time::Instant::now();
         match kv_bench::repeat::repeat_workload(
             &settings,
             exe.as_deref(),
@@ -239,6 +241,9 @@ fn bench(args: &RunArgs) -> ExitCode {
             Ok(repeats) => report.repeats = repeats,
             Err(e) => return fail(e, 1),
         }
+        let secs = start.elapsed().as_secs_f64();
+        report.repeats_wall_secs = Some(secs);
+        report.wall_secs = report.wall_secs.map(|total| total + secs);
     }
     let text = table::render(&report);
     if json_to_stdout {
@@ -371,6 +376,8 @@ fn single_engine(
         engines: vec![run],
         results,
         repeats: Vec::new(),
+        wall_secs: None,
+        repeats_wall_secs: None,
     };
     let dest = args.json.as_deref().unwrap_or("-");
     if let Err(e) = json::write(&report, dest) {

@@ -30,6 +30,8 @@ pub struct PhaseProgress {
     /// Label and start of a phase whose end is printed as one line
     /// (stderr not a terminal).
     line: Option<(String, Instant)>,
+    /// Set when `--duration` stopped the phase early.
+    capped: bool,
 }
 
 impl PhaseProgress {
@@ -63,6 +65,7 @@ impl PhaseProgress {
             done: Some(done),
             watcher,
             line,
+            capped: false,
         }
     }
 
@@ -73,6 +76,7 @@ impl PhaseProgress {
             done: None,
             watcher: None,
             line: None,
+            capped: false,
         }
     }
 
@@ -86,6 +90,13 @@ impl PhaseProgress {
     pub fn finish(self) {
         drop(self);
     }
+
+    /// Ends the phase; `capped_by_duration` says `--duration` stopped it
+    /// before its planned operations were done (its line then says so).
+    pub fn finish_with(mut self, capped_by_duration: bool) {
+        self.capped = capped_by_duration;
+        drop(self);
+    }
 }
 
 impl Drop for PhaseProgress {
@@ -96,22 +107,35 @@ impl Drop for PhaseProgress {
         }
         self.bar.finish_and_clear();
         if let Some((label, start)) = self.line.take() {
+            let planned = self.capped.then(|| self.bar.length()).flatten();
             eprintln!(
                 "{}",
-                phase_line(&label, self.bar.position(), start.elapsed())
+                phase_line(&label, self.bar.position(), planned, start.elapsed())
             );
         }
     }
 }
 
-/// The one line a finished phase prints when stderr is not a terminal.
-fn phase_line(label: &str, ops: u64, elapsed: Duration) -> String {
+/// The one line a finished phase prints when stderr is not a terminal;
+/// `capped_of` is the planned count of a phase `--duration` stopped early.
+fn phase_line(label: &str, ops: u64, capped_of: Option<u64>, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
-    if ops > 0 {
+    if let Some(planned) = capped_of {
+        format!(
+            "kv-bench: {label}: {}, in {secs:.2} s",
+            capped_text(ops, planned)
+        )
+    } else if ops > 0 {
         format!("kv-bench: {label}: {ops} ops in {secs:.2} s")
     } else {
         format!("kv-bench: {label}: done in {secs:.2} s")
     }
+}
+
+/// What a workload stopped by `--duration` says about itself, in the
+/// progress line and the table's notes.
+pub fn capped_text(ops: u64, planned: u64) -> String {
+    format!("stopped by --duration after {ops} of {planned} ops")
 }
 
 /// Runs `work` under a spinner called `label` (shown only if it takes more
@@ -129,10 +153,31 @@ mod tests {
 
     #[test]
     fn a_finished_phase_is_one_line_with_its_count_and_time() {
-        let line = phase_line("bitcask fillseq", 200_000, Duration::from_millis(1500));
+        let line = phase_line(
+            "bitcask fillseq",
+            200_000,
+            None,
+            Duration::from_millis(1500),
+        );
         assert_eq!(line, "kv-bench: bitcask fillseq: 200000 ops in 1.50 s");
-        let spinner = phase_line("redb compact", 0, Duration::from_millis(20));
+        let spinner = phase_line("redb compact", 0, None, Duration::from_millis(20));
         assert_eq!(spinner, "kv-bench: redb compact: done in 0.02 s");
         assert!(!line.contains('\n'));
+    }
+
+    /// A phase `--duration` stopped says so, with what it did of what was
+    /// planned, not as if it had finished.
+    #[test]
+    fn a_capped_phase_says_it_was_stopped_by_the_duration() {
+        let line = phase_line(
+            "redb fillrandom",
+            41_000,
+            Some(200_000),
+            Duration::from_secs(150),
+        );
+        assert_eq!(
+            line,
+            "kv-bench: redb fillrandom: stopped by --duration after 41000 of 200000 ops, in 150.00 s"
+        );
     }
 }

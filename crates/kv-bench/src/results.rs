@@ -89,6 +89,10 @@ pub struct WorkloadResult {
     pub background_writes: u64,
     /// True if `--duration` stopped the workload before it finished.
     pub capped_by_duration: bool,
+    /// Operations the workload was to run (`ops` of them ran if
+    /// `capped_by_duration`; 0 in JSON written before it was recorded).
+    #[serde(default)]
+    pub planned_ops: u64,
     /// Wall time of the operations plus the final `sync()`, in seconds.
     pub elapsed_secs: f64,
     /// `ops / elapsed_secs`.
@@ -171,6 +175,33 @@ pub struct EngineRun {
     /// Why the crash-recovery measurement failed, if it did.
     #[serde(default)]
     pub crash_recovery_error: Option<String>,
+    /// Wall time of the crash-recovery load child, from its start until it
+    /// reported the store loaded (`ready`), in seconds: harness work, not a
+    /// measurement.
+    #[serde(default)]
+    pub crash_recovery_load_secs: Option<f64>,
+    /// Wall time of the whole crash-recovery phase (load child, kill, the
+    /// timed open, closing and deleting the store), in seconds.
+    #[serde(default)]
+    pub crash_recovery_wall_secs: Option<f64>,
+}
+
+impl EngineRun {
+    /// A run of `engine` in `process` (`child` or `shared`) with nothing
+    /// measured yet.
+    pub fn new(engine: &str, process: &str) -> Self {
+        Self {
+            engine: engine.to_owned(),
+            process: process.to_owned(),
+            peak_rss_bytes: None,
+            wall_secs: 0.0,
+            error: None,
+            crash_recovery_secs: None,
+            crash_recovery_error: None,
+            crash_recovery_load_secs: None,
+            crash_recovery_wall_secs: None,
+        }
+    }
 }
 
 /// A whole run: the `--json` document.
@@ -191,6 +222,14 @@ pub struct RunReport {
     /// `results`, which holds the first run.
     #[serde(default)]
     pub repeats: Vec<WorkloadResult>,
+    /// Wall time of the whole run (every engine's child, its crash-recovery
+    /// phase, the repeats), in seconds; `None` in JSON written before it was
+    /// recorded.
+    #[serde(default)]
+    pub wall_secs: Option<f64>,
+    /// Wall time of the repeated runs (`repeats`), in seconds.
+    #[serde(default)]
+    pub repeats_wall_secs: Option<f64>,
 }
 
 impl RunReport {

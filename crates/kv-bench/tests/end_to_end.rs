@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const RESULT_FIELDS: [&str; 37] = [
+const RESULT_FIELDS: [&str; 38] = [
     "engine",
     "ours",
     "kind",
@@ -23,6 +23,7 @@ const RESULT_FIELDS: [&str; 37] = [
     "items_scanned",
     "background_writes",
     "capped_by_duration",
+    "planned_ops",
     "elapsed_secs",
     "ops_per_sec",
     "ns_per_op",

@@ -212,6 +212,22 @@ fn open_null(_: &Path, _: &OpenConfig) -> Result<Box<dyn Store>> {
     Ok(Box::new(NullStore::new()))
 }
 
+/// An entry of the LSM engine (`lsm`, and its `lsm-tiered` variant, which
+/// differs only in its compaction strategy): one cache and one unsynced
+/// statement for both.
+fn lsm_entry(name: &'static str, description: &'static str, open: Factory) -> EngineInfo {
+    EngineInfo::ours(
+        name,
+        description,
+        "block cache (data blocks) of cache_bytes",
+        open,
+    )
+    .unsynced(
+        "the LSM's WAL write buffer in process memory (64 KiB), then the OS page cache: a \
+         process crash loses at most the buffered 64 KiB (the memtable is rebuilt from the WAL)",
+    )
+}
+
 /// Every engine available in this build: ours first, then peers, then the
 /// harness engines.
 pub fn engines() -> Vec<EngineInfo> {
@@ -227,30 +243,18 @@ pub fn engines() -> Vec<EngineInfo> {
          then the OS page cache once the buffer fills: a process crash loses at most the buffered \
          1 MiB",
     )];
+    list.push(lsm_entry(
+        "lsm",
+        "kvlab LSM tree: WAL, skiplist memtable, SSTables with index and bloom filters, manifest, leveled compaction",
+        open_lsm,
+    ));
     list.push(
-        EngineInfo::ours(
-            "lsm",
-            "kvlab LSM tree: WAL, skiplist memtable, SSTables with index and bloom filters, manifest, leveled compaction",
-            "block cache (data blocks) of cache_bytes",
-            open_lsm,
-        )
-        .unsynced(
-            "the LSM's WAL write buffer in process memory (64 KiB), then the OS page cache: a \
-             process crash loses at most the buffered 64 KiB (the memtable is rebuilt from the WAL)",
-        ),
-    );
-    list.push(
-        EngineInfo::ours(
+        lsm_entry(
             "lsm-tiered",
             "kvlab LSM tree with tiered (universal) compaction: sorted runs of similar size merged, a space-amplification bound forcing a full merge",
-            "block cache (data blocks) of cache_bytes",
             open_lsm_tiered,
         )
-        .identity("lsm")
-        .unsynced(
-            "the LSM's WAL write buffer in process memory (64 KiB), then the OS page cache: a \
-             process crash loses at most the buffered 64 KiB (the memtable is rebuilt from the WAL)",
-        ),
+        .identity("lsm"),
     );
     list.push(
         EngineInfo::ours(

@@ -365,11 +365,21 @@ fn read_back(engine: &str, dir: &Path) -> Result<Contents> {
     Ok(contents)
 }
 
+/// What [`measure_crash_recovery`] timed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecoveryTiming {
+    /// The measurement: seconds of the first open after the kill.
+    pub open_secs: f64,
+    /// Harness work: seconds from starting the load child until it reported
+    /// the store loaded.
+    pub load_secs: f64,
+}
+
 /// Times recovery after a crash: a child loads `plan.keys` keys into
-/// `engine` at `dir` (synced every `plan.sync_every` writes), overwrites
-/// `plan.unsynced_tail` of them without a sync, and is SIGKILLed; the next
-/// open, in this process, is timed. Returns its seconds; the directory is
-/// removed afterwards.
+/// `engine` at `dir` (in write batches of `plan.batch`, synced every
+/// `plan.sync_every` writes), overwrites `plan.unsynced_tail` of them
+/// without a sync, and is SIGKILLed; the next open, in this process, is
+/// timed. The directory is removed afterwards.
 ///
 /// # Errors
 /// `Io` if the child fails or the open after the kill fails.
@@ -379,7 +389,7 @@ pub fn measure_crash_recovery(
     dir: &Path,
     plan: child::LoadPlan,
     config: &OpenConfig,
-) -> Result<f64> {
+) -> Result<RecoveryTiming> {
     let args: Vec<String> = vec![
         "crash-child".into(),
         "--engine".into(),
@@ -394,15 +404,19 @@ pub fn measure_crash_recovery(
         plan.sync_every.to_string(),
         "--tail".into(),
         plan.unsynced_tail.to_string(),
+        "--batch".into(),
+        plan.batch.to_string(),
         "--key-size".into(),
         plan.key_size.to_string(),
         "--value-size".into(),
         plan.value_size.to_string(),
     ];
     let io_error = |m: String| Error::Io(std::io::Error::other(m));
+    let load_start = Instant::now();
     let mut child = spawn(exe, &args).map_err(io_error)?;
     let lines = lines_of(&mut child).map_err(io_error)?;
     let ready = matches!(lines.recv().as_deref(), Ok("ready"));
+    let load_secs = load_start.elapsed().as_secs_f64();
     let _ = child.kill();
     let _ = child.wait();
     if !ready {
@@ -413,10 +427,13 @@ pub fn measure_crash_recovery(
     }
     let start = Instant::now();
     let store = registry::open(engine, dir, config)?;
-    let secs = start.elapsed().as_secs_f64();
+    let open_secs = start.elapsed().as_secs_f64();
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
-    Ok(secs)
+    Ok(RecoveryTiming {
+        open_secs,
+        load_secs,
+    })
 }
 
 /// Where `kv-bench crash` keeps its stores: `--dir` or a temporary

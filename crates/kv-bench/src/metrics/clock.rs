@@ -17,16 +17,23 @@ use std::time::{Duration, Instant};
 const CALIBRATION: Duration = Duration::from_millis(20);
 
 /// What the clock reads.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 enum Source {
     /// The time-stamp counter, `ns_per_tick` nanoseconds per tick.
     Tsc { ns_per_tick: f64 },
     /// Nanoseconds since `base`.
     Instant { base: Instant },
+    /// Tests only: every reading advances a counter by `step` nanoseconds,
+    /// so a loop's verdict against a deadline does not depend on timing.
+    #[cfg(test)]
+    Stepping {
+        reads: &'static std::sync::atomic::AtomicU64,
+        step: u64,
+    },
 }
 
 /// A monotonic tick source with a conversion to nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Clock {
     source: Source,
 }
@@ -51,6 +58,17 @@ impl Clock {
         }
     }
 
+    /// Tests only: a clock whose readings are `step`, `2 * step`, ...
+    /// nanoseconds, one step per [`Clock::now`] call, whatever the real
+    /// time (each clock has its own counter).
+    #[cfg(test)]
+    pub fn stepping(step: u64) -> Clock {
+        let reads = Box::leak(Box::new(std::sync::atomic::AtomicU64::new(0)));
+        Clock {
+            source: Source::Stepping { reads, step },
+        }
+    }
+
     /// True if the time-stamp counter is in use.
     pub fn uses_tsc(&self) -> bool {
         matches!(self.source, Source::Tsc { .. })
@@ -62,6 +80,10 @@ impl Clock {
         match self.source {
             Source::Tsc { .. } => read_tsc(),
             Source::Instant { base } => base.elapsed().as_nanos() as u64,
+            #[cfg(test)]
+            Source::Stepping { reads, step } => {
+                reads.fetch_add(step, std::sync::atomic::Ordering::Relaxed) + step
+            }
         }
     }
 
@@ -71,6 +93,8 @@ impl Clock {
         match self.source {
             Source::Tsc { ns_per_tick } => (ticks as f64 * ns_per_tick) as u64,
             Source::Instant { .. } => ticks,
+            #[cfg(test)]
+            Source::Stepping { .. } => ticks,
         }
     }
 
@@ -81,6 +105,8 @@ impl Clock {
             // `as` saturates a float at u64::MAX.
             Source::Tsc { ns_per_tick } => (ns as f64 / ns_per_tick) as u64,
             Source::Instant { .. } => u64::try_from(ns).unwrap_or(u64::MAX),
+            #[cfg(test)]
+            Source::Stepping { .. } => u64::try_from(ns).unwrap_or(u64::MAX),
         }
     }
 

@@ -33,6 +33,11 @@ pub fn write_report(report: &RunReport, dir: &Path) -> Result<PathBuf, String> {
     amplification_table(report, &mut md);
     comparisons(report, &mut md);
     engines(report, &mut md);
+    let _ = write!(
+        md,
+        "\n## Where the time went\n\n```text\n{}```\n",
+        super::timing::render_time(report)
+    );
     md.push_str(
         "\nEvery figure is defined in `docs/benchmarking.md` (how it is measured, fairness rules \
          for the peers, how to read the charts).\n",

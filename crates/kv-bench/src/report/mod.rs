@@ -12,3 +12,4 @@ pub mod palette;
 pub mod scale_report;
 pub mod table;
 pub mod threads;
+pub mod timing;

@@ -172,15 +172,35 @@ pub fn render(report: &RunReport) -> String {
     );
     out.push_str(&cadence_line(&report.settings));
     out.push_str(&fs_cross_check(report));
-    if report.results.iter().any(|r| r.capped_by_duration) {
-        out.push_str("*: stopped by --duration before finishing\n");
-    }
+    out.push_str(&capped_lines(report));
     render_ratios(report, &mut out);
     render_syncs(report, &mut out);
     render_scaling(report, &mut out);
     render_harness(report, &mut out);
     render_engines(report, &mut out);
     out
+}
+
+/// One line per workload `--duration` stopped early (the `*` of the
+/// throughput column): what it did of what was planned.
+pub fn capped_lines(report: &RunReport) -> String {
+    let capped: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.capped_by_duration)
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r.engine,
+                r.workload,
+                crate::progress::capped_text(r.ops, r.planned_ops)
+            )
+        })
+        .collect();
+    if capped.is_empty() {
+        return String::new();
+    }
+    format!("*: {}\n", capped.join("; "))
 }
 
 /// Our engines' `Fs` write counters against `wchar`, the one source of the
@@ -361,6 +381,8 @@ fn render_engines(report: &RunReport, out: &mut String) {
     }
     out.push('\n');
     out.push_str(&unsynced_lines(&report.settings));
+    out.push('\n');
+    out.push_str(&super::timing::render_time(report));
 }
 
 #[cfg(test)]
@@ -415,6 +437,39 @@ mod tests {
         );
         assert!(
             table.contains(crate::registry::info("bitcask").unwrap().cache),
+            "{table}"
+        );
+    }
+
+    /// Every result records what it planned; a workload stopped by
+    /// `--duration` is listed with what it did of that, not as finished.
+    #[test]
+    fn a_capped_workload_is_listed_with_its_done_and_planned_ops() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            store_dir: Some(dir.path().to_path_buf()),
+            ..settings(&[
+                "--engines",
+                "memory",
+                "--workloads",
+                "fillseq,readrandom",
+                "--num",
+                "100",
+                "--in-process",
+            ])
+        };
+        let mut report = crate::runner::run(&settings, None).unwrap();
+        for r in &report.results {
+            assert_eq!(r.planned_ops, 100, "{}", r.workload);
+            assert_eq!(r.ops, 100, "{}", r.workload);
+        }
+        assert!(!render(&report).contains("stopped by --duration"));
+        let first = &mut report.results[0];
+        first.capped_by_duration = true;
+        first.ops = 40;
+        let table = render(&report);
+        assert!(
+            table.contains("*: memory fillseq: stopped by --duration after 40 of 100 ops\n"),
             "{table}"
         );
     }

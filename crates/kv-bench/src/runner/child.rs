@@ -21,13 +21,9 @@ pub fn run_child(
     let start = Instant::now();
     let failed = |error: String| {
         let run = EngineRun {
-            engine: engine.to_owned(),
-            process: "child".into(),
-            peak_rss_bytes: None,
             wall_secs: start.elapsed().as_secs_f64(),
             error: Some(error),
-            crash_recovery_secs: None,
-            crash_recovery_error: None,
+            ..EngineRun::new(engine, "child")
         };
         (Vec::new(), run)
     };
@@ -55,13 +51,8 @@ pub fn run_child(
         .into_iter()
         .find(|r| r.engine == engine)
         .unwrap_or_else(|| EngineRun {
-            engine: engine.to_owned(),
-            process: String::new(),
-            peak_rss_bytes: None,
-            wall_secs: 0.0,
             error: Some("child report has no entry for this engine".into()),
-            crash_recovery_secs: None,
-            crash_recovery_error: None,
+            ..EngineRun::new(engine, "child")
         });
     run.process = "child".into();
     run.wall_secs = start.elapsed().as_secs_f64();

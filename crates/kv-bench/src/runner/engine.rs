@@ -233,6 +233,7 @@ impl<'a> EngineBench<'a> {
             stop: StopWhen::default(),
             value_base: u64::MAX / 2,
             sole_writer: true,
+            clock: Clock::get(),
         };
         for stream in &mut streams {
             run_stream(self.target(slot), stream, settings, &progress)?;
@@ -261,7 +262,11 @@ impl<'a> EngineBench<'a> {
         progress: &PhaseProgress,
     ) -> Result<(Tally, u64)> {
         let config = &self.config;
-        let deadline = self.settings.duration().map(|d| Instant::now() + d);
+        let clock = Clock::get();
+        let deadline = self
+            .settings
+            .duration()
+            .map(|d| clock.deadline_ticks(Some(Instant::now() + d)));
         let stop = StopWhen {
             deadline,
             ..StopWhen::default()
@@ -277,11 +282,12 @@ impl<'a> EngineBench<'a> {
             stop,
             value_base: (workload as u64) << 40,
             sole_writer: true,
+            clock,
         };
         match workload.shape() {
             Shape::Streams => Ok((run_threads(target, streams, settings, progress)?, 0)),
             Shape::FullScan(direction) => {
-                Ok((run_full_scan(target, direction, stop, progress)?, 0))
+                Ok((run_full_scan(target, direction, stop, clock, progress)?, 0))
             }
             Shape::ReadersWithWriter => {
                 let readers = streams;
@@ -299,6 +305,7 @@ impl<'a> EngineBench<'a> {
                         },
                         value_base: settings.value_base | (1 << 39),
                         sole_writer: true,
+                        clock,
                     };
                     let writer = scope
                         .spawn(move || run_stream(target, &mut writer, writer_settings, &hidden));
@@ -343,15 +350,15 @@ impl<'a> EngineBench<'a> {
         let syncs_before = slot.cadence.syncs();
         let scoped = reset_peak_rss();
         let name = self.settings.label(workload, config.threads);
-        let progress =
-            PhaseProgress::start(&self.label(&name), Some(self.planned_ops(workload, slot)));
+        let planned_ops = self.planned_ops(workload, slot);
+        let progress = PhaseProgress::start(&self.label(&name), Some(planned_ops));
         let start = Instant::now();
         let (tally, background_writes) = self.run_ops(workload, slot, streams, &progress)?;
         if tally.writes + background_writes > 0 {
             slot.store.sync()?;
         }
         let elapsed = start.elapsed();
-        progress.finish();
+        progress.finish_with(tally.capped);
         let harness_syncs = slot.cadence.syncs() - syncs_before;
         let peak = peak_rss_bytes();
         let proc_io = ProcIo::read()
@@ -394,6 +401,7 @@ impl<'a> EngineBench<'a> {
             items_scanned: tally.items_scanned,
             background_writes,
             capped_by_duration: tally.capped,
+            planned_ops,
             elapsed_secs: elapsed.as_secs_f64(),
             ops_per_sec: per_second(tally.ops, elapsed),
             ns_per_op: if tally.ops > 0 {

@@ -10,16 +10,18 @@
 //!
 //! # The `--duration` cap
 //!
-//! The deadline is converted once, before the loop, into a reading of the
-//! per-operation clock ([`Clock::deadline_ticks`]) and compared with the
+//! The deadline is converted once, before the loops start, into a reading of
+//! the per-operation clock ([`Clock::deadline_ticks`]) and compared with the
 //! reading every operation takes anyway: a loop stops after the first
-//! operation (or write batch) that ends past the deadline, so it overshoots
-//! by at most one operation (a few milliseconds for a synced write), whatever
-//! the speed of the engine, at the cost of one integer comparison.
+//! operation (or write batch) that ends at or past the deadline, so it
+//! overshoots by at most one operation (a few milliseconds for a synced
+//! write), whatever the speed of the engine, at the cost of one integer
+//! comparison. The clock is part of [`LoopSettings`], so the tests drive the
+//! loops with a clock that advances a fixed step per reading and check the
+//! exact operation the loop stops after, independent of timing.
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::time::Instant;
 
 use kv_core::{Direction, Error, KeyRange, Result, Store, WriteBatch};
 
@@ -116,8 +118,10 @@ pub struct Target<'a> {
 /// When a loop stops early.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StopWhen<'a> {
-    /// Stop at this instant (`--duration`).
-    pub deadline: Option<Instant>,
+    /// Stop after the first operation whose reading of the loop's clock is
+    /// at or past this tick value (`--duration`; see
+    /// [`Clock::deadline_ticks`]).
+    pub deadline: Option<u64>,
     /// Stop once this flag is set (the `readwhilewriting` writer).
     pub flag: Option<&'a AtomicBool>,
     /// Set this flag once the first operation is done (so readers can wait
@@ -172,6 +176,9 @@ pub struct LoopSettings<'a> {
     /// True if no other loop writes to the store meanwhile: the live set is
     /// then updated without atomic read-modify-writes.
     pub sole_writer: bool,
+    /// The per-operation clock (latency samples and the deadline):
+    /// [`Clock::get`] in a run.
+    pub clock: Clock,
 }
 
 /// The per-loop state of [`run_stream`].
@@ -317,8 +324,8 @@ pub fn run_stream(
     };
     let mut pending = WriteBatch::new();
     let mut pending_indices: Vec<(u64, bool)> = Vec::with_capacity(batch);
-    let clock = Clock::get();
-    let deadline = clock.deadline_ticks(stop.deadline);
+    let clock = settings.clock;
+    let deadline = stop.deadline.unwrap_or(u64::MAX);
     let mut last = clock.now();
     let mut since_progress = 0u64;
     loop {
@@ -407,11 +414,11 @@ pub fn run_full_scan(
     target: Target<'_>,
     direction: Direction,
     stop: StopWhen<'_>,
+    clock: Clock,
     progress: &PhaseProgress,
 ) -> Result<Tally> {
     let mut tally = Tally::default();
-    let clock = Clock::get();
-    let deadline = clock.deadline_ticks(stop.deadline);
+    let deadline = stop.deadline.unwrap_or(u64::MAX);
     let mut last = clock.now();
     let mut since_progress = 0u64;
     let mut items = target.store.scan(&KeyRange::all(), direction)?;
@@ -490,99 +497,107 @@ pub fn join_thread<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> R
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use kv_core::{CheckReport, Stats};
 
     use super::*;
     use crate::null::NullStore;
     use crate::workload::db_bench::{IndexOp, Sequential};
 
-    /// How long one write takes in [`SlowStore`] (like an fsync on a disk).
-    const WRITE_TIME: Duration = Duration::from_millis(3);
+    /// A clock step: the time each operation takes in the capped loops
+    /// (like one synced write).
+    const STEP_NS: u64 = 3_000_000;
 
-    /// A store whose every write takes [`WRITE_TIME`], like a synced write.
-    struct SlowStore;
-
-    impl Store for SlowStore {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-            NullStore.get(key)
-        }
-        fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-            std::thread::sleep(WRITE_TIME);
-            NullStore.put(key, value)
-        }
-        fn delete(&self, key: &[u8]) -> Result<()> {
-            std::thread::sleep(WRITE_TIME);
-            NullStore.delete(key)
-        }
-        fn write(&self, batch: &WriteBatch) -> Result<()> {
-            std::thread::sleep(WRITE_TIME);
-            NullStore.write(batch)
-        }
-        fn scan(&self, range: &KeyRange, direction: Direction) -> Result<kv_core::ScanIter<'_>> {
-            NullStore.scan(range, direction)
-        }
-        fn sync(&self) -> Result<()> {
-            Ok(())
-        }
-        fn compact(&self) -> Result<()> {
-            Ok(())
-        }
-        fn check(&self) -> Result<CheckReport> {
-            NullStore.check()
-        }
-        fn stats(&self) -> Stats {
-            NullStore.stats()
-        }
-    }
-
-    fn run_capped(store: &dyn Store, batch: usize, cap: Duration) -> (Tally, Duration) {
+    /// Puts of keys `0..10_000` with a `cap_ns` deadline on a clock that
+    /// advances [`STEP_NS`] per reading (one reading before the loop, one
+    /// per operation or write batch).
+    fn run_capped(batch: usize, cap_ns: u64) -> Tally {
         let keys = KeyFormat::new(16).unwrap();
         let values = ValuePool::new(1, 100).unwrap();
         let live = LiveSet::new(10_000);
         let cadence = SyncCadence::new(0);
         let target = Target {
-            store,
+            store: &NullStore,
             keys,
             values: &values,
             live: &live,
             cadence: &cadence,
         };
+        let clock = Clock::stepping(STEP_NS);
         let mut stream = OpStream::Sequential(Sequential::new(0, 10_000, IndexOp::Put));
-        let start = Instant::now();
         let settings = LoopSettings {
             batch,
             stop: StopWhen {
-                deadline: Some(start + cap),
+                deadline: Some(cap_ns),
                 ..StopWhen::default()
             },
             value_base: 0,
             sole_writer: true,
+            clock,
         };
-        let tally = run_stream(target, &mut stream, settings, &PhaseProgress::hidden()).unwrap();
-        (tally, start.elapsed())
+        run_stream(target, &mut stream, settings, &PhaseProgress::hidden()).unwrap()
     }
 
-    /// `--duration` on slow writes (fillsync) stops within about one write
-    /// of the cap, not after the next thousand writes.
+    /// `--duration` stops the loop after the first operation (or write
+    /// batch) that ends at or past the deadline: with readings at 3, 6, 9
+    /// ... ms and a 60 ms cap, the 19th operation ends at 60 ms, so 19 single
+    /// writes, or 19 batches of 4; never the next thousand operations.
     #[test]
-    fn duration_cap_holds_for_slow_writes() {
-        let cap = Duration::from_millis(60);
-        for batch in [1, 4] {
-            let (tally, elapsed) = run_capped(&SlowStore, batch, cap);
+    fn duration_cap_stops_after_the_first_operation_past_the_deadline() {
+        for (batch, ops) in [(1, 19), (4, 76)] {
+            let tally = run_capped(batch, 60_000_000);
             assert!(tally.capped, "batch {batch}: {tally:?}");
-            assert!(
-                tally.ops > 0 && tally.ops < 1_000,
-                "batch {batch}: {tally:?}"
-            );
-            // One write past the cap, plus generous slack for a loaded machine.
-            assert!(
-                elapsed < cap + WRITE_TIME + Duration::from_millis(150),
-                "batch {batch}: the {cap:?} cap overran to {elapsed:?} ({} ops)",
-                tally.ops
-            );
+            assert_eq!(tally.ops, ops, "batch {batch}");
+            assert_eq!(tally.writes, ops, "batch {batch}");
+            assert_eq!(tally.latency.summary().samples, ops, "batch {batch}");
         }
+    }
+
+    /// A deadline the stream never reaches does not mark the workload
+    /// capped, and every operation runs.
+    #[test]
+    fn duration_cap_is_not_reported_when_the_stream_ends_first() {
+        for batch in [1, 4] {
+            let tally = run_capped(batch, 10_001 * STEP_NS);
+            assert!(!tally.capped, "batch {batch}: {tally:?}");
+            assert_eq!(tally.ops, 10_000, "batch {batch}");
+        }
+    }
+
+    /// A full scan stops after the item past the deadline too.
+    #[test]
+    fn duration_cap_stops_a_full_scan() {
+        let store = kv_core::MemStore::new();
+        let keys = KeyFormat::new(16).unwrap();
+        let mut key = vec![0; 16];
+        for index in 0..100 {
+            keys.write_key(index, &mut key);
+            store.put(&key, b"v").unwrap();
+        }
+        let values = ValuePool::new(1, 100).unwrap();
+        let live = LiveSet::new(100);
+        let cadence = SyncCadence::new(0);
+        let target = Target {
+            store: &store,
+            keys,
+            values: &values,
+            live: &live,
+            cadence: &cadence,
+        };
+        let stop = StopWhen {
+            deadline: Some(10 * STEP_NS),
+            ..StopWhen::default()
+        };
+        let clock = Clock::stepping(STEP_NS);
+        let tally = run_full_scan(
+            target,
+            Direction::Forward,
+            stop,
+            clock,
+            &PhaseProgress::hidden(),
+        )
+        .unwrap();
+        assert!(tally.capped);
+        assert_eq!(tally.ops, 9);
     }
 
     /// A store that counts `sync()` calls.
@@ -643,19 +658,11 @@ mod tests {
                 stop: StopWhen::default(),
                 value_base: 0,
                 sole_writer: true,
+                clock: Clock::get(),
             };
             run_stream(target, &mut stream, settings, &PhaseProgress::hidden()).unwrap();
             assert_eq!(cadence.syncs(), syncs, "batch {batch}, every {every}");
             assert_eq!(store.0.load(Relaxed), syncs, "batch {batch}, every {every}");
         }
-    }
-
-    #[test]
-    fn duration_cap_stops_fast_loops_too() {
-        let cap = Duration::from_millis(20);
-        let (tally, elapsed) = run_capped(&NullStore, 1, cap);
-        // 10,000 null puts may finish before the cap on a fast machine.
-        assert!(tally.capped || tally.ops == 10_000, "{tally:?}");
-        assert!(elapsed < cap + Duration::from_millis(150), "{elapsed:?}");
     }
 }

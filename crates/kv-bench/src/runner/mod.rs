@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use kv_core::Result;
 
+use crate::crash::RecoveryTiming;
 use crate::machine::MachineInfo;
 use crate::results::{EngineRun, RunReport, WorkloadResult};
 use crate::settings::{Isolation, Settings};
@@ -52,30 +53,44 @@ pub fn run_engine(
         Err(e) => (Vec::new(), None, Some(e)),
     };
     let run = EngineRun {
-        engine: engine.to_owned(),
-        process: "shared".into(),
         peak_rss_bytes: peak,
         wall_secs: start.elapsed().as_secs_f64(),
         error: error.map(|e| e.to_string()),
-        crash_recovery_secs: None,
-        crash_recovery_error: None,
+        ..EngineRun::new(engine, "shared")
     };
     (results, run)
 }
 
-/// Times crash recovery of a persistent `engine` (`None` for the others):
-/// a child of `exe` loads `num` keys with the harness's sync cadence, then
-/// overwrites half a cadence's worth of keys (at most `num`) without a
-/// sync, and is SIGKILLed; the next open is timed in this process.
-///
-/// # Errors
-/// The child's or the open's failure.
-pub fn crash_recovery(
+/// Measures crash recovery of a persistent `engine` into `run` (nothing
+/// for the others): a child of `exe` loads `num` keys in write batches of
+/// [`LOAD_BATCH`](crate::crash::child::LOAD_BATCH) with the harness's sync
+/// cadence, then overwrites half a cadence's worth of keys (at most `num`)
+/// without a sync, and is SIGKILLed; the next open is timed in this
+/// process. Records the open (`crash_recovery_secs`), the load child's time
+/// and the whole phase's wall time, or the error.
+pub fn crash_recovery(settings: &Settings, exe: &Path, run: &mut EngineRun, root: &Path) {
+    let start = Instant::now();
+    let engine = run.engine.clone();
+    match measure_recovery(settings, exe, &engine, root) {
+        Ok(None) => return,
+        Ok(Some(timing)) => {
+            run.crash_recovery_secs = Some(timing.open_secs);
+            run.crash_recovery_load_secs = Some(timing.load_secs);
+        }
+        Err(e) => {
+            eprintln!("kv-bench: engine {engine}: crash recovery not measured: {e}");
+            run.crash_recovery_error = Some(e.to_string());
+        }
+    }
+    run.crash_recovery_wall_secs = Some(start.elapsed().as_secs_f64());
+}
+
+fn measure_recovery(
     settings: &Settings,
     exe: &Path,
     engine: &str,
     root: &Path,
-) -> Result<Option<f64>> {
+) -> Result<Option<RecoveryTiming>> {
     if !crate::registry::info(engine)?.persistent {
         return Ok(None);
     }
@@ -84,6 +99,7 @@ pub fn crash_recovery(
         keys: config.num,
         sync_every: settings.sync_every,
         unsynced_tail: (settings.sync_every.max(2) / 2).min(config.num),
+        batch: crate::crash::child::LOAD_BATCH,
         key_size: config.key_size,
         value_size: config.value_size,
         seed: config.seed,
@@ -94,11 +110,11 @@ pub fn crash_recovery(
         ..crate::registry::OpenConfig::default()
     };
     let dir = root.join(format!("{engine}-crash-recovery"));
-    let secs = crate::progress::with_spinner(&format!("{engine} crash recovery"), || {
+    let timing = crate::progress::with_spinner(&format!("{engine} crash recovery"), || {
         crate::crash::measure_crash_recovery(exe, engine, &dir, plan, &open)
     });
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(Some(secs?))
+    Ok(Some(timing?))
 }
 
 /// Runs every engine of `settings`, in child processes of `exe` when the
@@ -109,6 +125,7 @@ pub fn crash_recovery(
 /// # Errors
 /// I/O errors creating the store directory.
 pub fn run(settings: &Settings, exe: Option<&Path>) -> Result<RunReport> {
+    let start = Instant::now();
     let (root, _temp) = store_root(settings)?;
     let machine = MachineInfo::collect(&root);
     let mut results = Vec::new();
@@ -123,13 +140,7 @@ pub fn run(settings: &Settings, exe: Option<&Path>) -> Result<RunReport> {
             eprintln!("kv-bench: engine {engine} failed: {error}");
         }
         if let Some(exe) = exe {
-            match crash_recovery(settings, exe, engine, &root) {
-                Ok(secs) => run.crash_recovery_secs = secs,
-                Err(e) => {
-                    eprintln!("kv-bench: engine {engine}: crash recovery not measured: {e}");
-                    run.crash_recovery_error = Some(e.to_string());
-                }
-            }
+            crash_recovery(settings, exe, &mut run, &root);
         }
         results.append(&mut got);
         engines.push(run);
@@ -141,5 +152,7 @@ pub fn run(settings: &Settings, exe: Option<&Path>) -> Result<RunReport> {
         engines,
         results,
         repeats: Vec::new(),
+        wall_secs: Some(start.elapsed().as_secs_f64()),
+        repeats_wall_secs: None,
     })
 }
