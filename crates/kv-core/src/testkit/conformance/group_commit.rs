@@ -37,7 +37,7 @@ fn thread_value(t: usize, j: usize) -> Vec<u8> {
     format!("value {j} of writer {t}, padded to a realistic size ........").into_bytes()
 }
 
-/// Runs [`THREADS`] writers at once, each putting its own keys in order
+/// Runs `THREADS` (4) writers at once, each putting its own keys in order
 /// until one fails; returns how many each had acknowledged.
 fn run_writers(store: &dyn Store) -> Vec<usize> {
     thread::scope(|s| {
@@ -132,7 +132,7 @@ fn crash_and_check(engine: &Engine, sim: &SimFs, acknowledged: &[usize], modes_s
     }
 }
 
-/// [`THREADS`] writers put under `Always` on a `SimFs`; then power is lost,
+/// `THREADS` (4) writers put under `Always` on a `SimFs`; then power is lost,
 /// once after they all finished and, in further rounds, mid-way (a power
 /// cut after a seeded number of file-system operations). In every crash
 /// mode every acknowledged put survives and each writer's surviving puts
