@@ -353,7 +353,8 @@ impl Store for Bitcask {
 
     fn stats(&self) -> Stats {
         let st = self.inner.read_state();
-        build_stats(&st, &self.inner.counters, self.inner.fs.counters())
+        let now = self.inner.options.clock.now_unix_ms();
+        build_stats(&st, &self.inner.counters, self.inner.fs.counters(), now)
     }
 
     /// Flushes the write buffer, trims the active file's preallocated space,

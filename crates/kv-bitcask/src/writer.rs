@@ -160,6 +160,8 @@ pub struct Unpublished {
     pub entry: Entry,
     /// True for a tombstone.
     pub delete: bool,
+    /// The expiry of a TTL put.
+    pub expiry_unix_ms: Option<u64>,
     /// Log position of the end of the write it belongs to.
     pub end: u64,
 }
@@ -676,37 +678,42 @@ impl Inner {
             unpublished,
             ..
         } = w;
-        let mut apply = |key: &[u8], delete: bool, e: Entry| {
+        let mut apply = |key: &[u8], delete: bool, e: Entry, expiry_unix_ms: Option<u64>| {
             if defer {
                 unpublished.push(Unpublished {
                     key: key.to_vec(),
                     entry: e,
                     delete,
+                    expiry_unix_ms,
                     end,
                 });
             } else if delete {
                 st.apply_delete(key, e);
                 tombstones.push(key, true, e);
             } else {
-                st.apply_put(key, e);
+                st.apply_put(key, e, expiry_unix_ms);
             }
         };
         match op {
-            WriteOp::Put { key, .. } => {
+            WriteOp::Put {
+                key,
+                expiry_unix_ms,
+                ..
+            } => {
                 if let Some(e) = pending.first() {
-                    apply(key, false, *e);
+                    apply(key, false, *e, expiry_unix_ms);
                 }
             }
             WriteOp::Delete { key } => {
                 if let Some(e) = pending.first() {
-                    apply(key, true, *e);
+                    apply(key, true, *e, None);
                 }
             }
             WriteOp::Batch(batch) => {
                 for (op, e) in batch.ops().iter().zip(pending.iter()) {
                     match op {
-                        BatchOp::Put { key, .. } => apply(key, false, *e),
-                        BatchOp::Delete { key } => apply(key, true, *e),
+                        BatchOp::Put { key, .. } => apply(key, false, *e, None),
+                        BatchOp::Delete { key } => apply(key, true, *e, None),
                     }
                 }
             }
@@ -734,7 +741,7 @@ impl Inner {
                 st.apply_delete(&u.key, u.entry);
                 tombstones.push(&u.key, true, u.entry);
             } else {
-                st.apply_put(&u.key, u.entry);
+                st.apply_put(&u.key, u.entry, u.expiry_unix_ms);
             }
         }
     }
