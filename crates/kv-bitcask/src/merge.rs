@@ -137,7 +137,7 @@ fn run_once(inner: &Inner, selection: Selection) -> Result<bool> {
         outputs.discard();
         return Err(e);
     }
-    commit(inner, &plan, &outputs.done, &moves)?;
+    install_outputs(inner, &plan, &outputs.done, &moves)?;
     Ok(true)
 }
 
@@ -310,7 +310,14 @@ fn rewrite(
     Ok(())
 }
 
-fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
+/// Steps 3 to 5 of the protocol: makes the sealed outputs part of the
+/// store (renamed into place, the directory and the active file synced, the
+/// merge commit record written), switches the keydir to them, deletes the
+/// inputs and records the file set without them.
+///
+/// # Errors
+/// The I/O error of any step, after which the store is poisoned.
+fn install_outputs(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
     let fs = &inner.fs;
     let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
     let committed = (|| -> Result<()> {

@@ -19,6 +19,7 @@
 //! `total_bytes` and `dead_bytes` count data only: preallocated space is
 //! neither live nor dead.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use kv_core::Stats;
@@ -78,23 +79,22 @@ impl EngineCounters {
     }
 }
 
-/// Builds the report from the state and counters at `now_unix_ms` (the
-/// store's clock: TTL puts expired by then are not live). No I/O.
-pub fn build_stats(
-    state: &State,
-    counters: &EngineCounters,
-    io: kv_core::IoCounters,
-    now_unix_ms: u64,
-) -> Stats {
-    let mut extra = std::collections::BTreeMap::new();
-    let mut disk_bytes = 0;
-    let mut dead_bytes = 0;
-    let mut preallocated_bytes = 0;
+/// Store-wide sums over the data files.
+#[derive(Debug, Default)]
+struct FileTotals {
+    disk_bytes: u64,
+    dead_bytes: u64,
+    preallocated_bytes: u64,
+}
+
+/// Adds the per-file figures to `extra` and returns their sums.
+fn per_file_figures(state: &State, extra: &mut BTreeMap<String, u64>) -> FileTotals {
+    let mut totals = FileTotals::default();
     for (id, f) in &state.files {
         let preallocated = f.handle.preallocated_bytes();
-        preallocated_bytes += preallocated;
-        disk_bytes += f.total_bytes + f.hint_bytes + preallocated;
-        dead_bytes += f.dead_bytes();
+        totals.preallocated_bytes += preallocated;
+        totals.disk_bytes += f.total_bytes + f.hint_bytes + preallocated;
+        totals.dead_bytes += f.dead_bytes();
         let name = |what: &str| format!("file.{id:010}.{what}");
         extra.insert(name("total_bytes"), f.total_bytes);
         extra.insert(name("live_bytes"), f.live_bytes);
@@ -103,6 +103,23 @@ pub fn build_stats(
         extra.insert(name("dead_keys"), f.dead_records());
         extra.insert(name("tombstone_bytes"), f.tombstone_bytes);
     }
+    totals
+}
+
+/// Builds the report from the state and counters at `now_unix_ms` (the
+/// store's clock: TTL puts expired by then are not live). No I/O.
+pub fn build_stats(
+    state: &State,
+    counters: &EngineCounters,
+    io: kv_core::IoCounters,
+    now_unix_ms: u64,
+) -> Stats {
+    let mut extra = BTreeMap::new();
+    let FileTotals {
+        disk_bytes,
+        dead_bytes,
+        preallocated_bytes,
+    } = per_file_figures(state, &mut extra);
     let keydir_bytes = state.keydir.heap_bytes() as u64;
     let expired = state.expired_at(now_unix_ms);
     let figures = [

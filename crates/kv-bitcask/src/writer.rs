@@ -503,7 +503,7 @@ impl Inner {
     /// `Poisoned` after an earlier failure; I/O errors (which poison). A
     /// failed group sync fails every writer of that group with its error
     /// (or `Poisoned`), even though their writes were published.
-    pub(crate) fn commit(&self, op: WriteOp<'_>) -> Result<()> {
+    pub(crate) fn write_op(&self, op: WriteOp<'_>) -> Result<()> {
         if self.options.core.open_mode.is_read_only() {
             return Err(Error::ReadOnly);
         }
@@ -512,7 +512,7 @@ impl Inner {
         }
         let (rolled_over, durable_at) = {
             let mut w = self.lock_writer();
-            self.commit_locked(&mut w, op)?
+            self.write_op_locked(&mut w, op)?
         };
         if let Some(end) = durable_at {
             self.group.wait_durable(end, || self.sync_group())?;
@@ -521,10 +521,10 @@ impl Inner {
         Ok(())
     }
 
-    /// The body of [`Inner::commit`], under the writer lock; returns whether
+    /// The body of [`Inner::write_op`], under the writer lock; returns whether
     /// the write rolled the active file over, and the log position that must
     /// be durable before the write returns (if the policy asks for a sync).
-    fn commit_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
+    fn write_op_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
         w.check_usable()?;
         if let WriteOp::Delete { key } = op {
             if self.read_state().keydir.get(key).is_none() && !w.has_unpublished(key) {
