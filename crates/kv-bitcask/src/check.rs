@@ -100,7 +100,8 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     report
         .damage
         .sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
-    report.live_keys = st.keydir.len() as u64;
+    let expired = st.expired_at(inner.options.clock.now_unix_ms());
+    report.live_keys = (st.keydir.len() as u64).saturating_sub(expired.keys);
     Ok(report)
 }
 

@@ -98,6 +98,13 @@ impl EntryList {
             .dedup_by(|later, earlier| Self::key_of(keys, later) == Self::key_of(keys, earlier));
     }
 
+    /// Gives back the room the vectors grew ahead of their items (up to
+    /// half of what they hold): for a list kept in memory for a while.
+    pub fn shrink_to_fit(&mut self) {
+        self.keys.shrink_to_fit();
+        self.items.shrink_to_fit();
+    }
+
     /// Bytes of heap memory held.
     pub fn heap_bytes(&self) -> usize {
         self.keys.capacity() + self.items.capacity() * std::mem::size_of::<Item>()

@@ -109,6 +109,7 @@
 
 pub mod data_file;
 pub mod entry_list;
+pub mod expiry_index;
 pub mod file_set;
 pub mod hint;
 pub mod key_bound;

@@ -68,7 +68,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Option<JoinHandle<()>>> {
     if inner.options.core.background == Background::Inline
         || inner.options.core.open_mode.is_read_only()
     {
-        return Ok(None); // the caller's thread runs the work (see `Inner::commit`)
+        return Ok(None); // the caller's thread runs the work (see `Inner::write_op`)
     }
     let sync_interval = match inner.options.core.sync {
         SyncPolicy::Interval { interval_ms } => Some(Duration::from_millis(interval_ms.max(1))),

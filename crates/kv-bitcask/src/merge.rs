@@ -20,9 +20,11 @@
 //!    durable), and write the merge commit record naming the inputs
 //!    ([`crate::merge_commit`]), durably.
 //! 4. Switch: add the outputs to the file table, then move every copied
-//!    key whose entry still points at its old location, in chunks of
+//!    key whose entry still points at the record copied (the same stored
+//!    sequence number), walking the outputs' hint entries in chunks of
 //!    [`SWITCH_CHUNK_KEYS`] per hold of the keydir's write lock; then drop
-//!    the inputs from the file table.
+//!    the inputs from the file table. The hint entries are the only list
+//!    of copied keys a merge keeps in memory.
 //! 5. Delete the inputs (hint, then data), sync the directory, remove the
 //!    commit record. A crash in between leaves the record, and open
 //!    finishes the deletion before loading anything.
@@ -93,13 +95,11 @@ struct Plan {
     now_unix_ms: u64,
 }
 
-/// Keys to move in the keydir once the outputs are committed.
+/// Keys to change in the keydir once the outputs are committed, besides
+/// the copied puts (which the outputs' hint entries list: the switch reads
+/// them there, so a merge holds one list of the keys it copies, not two).
 #[derive(Debug, Default)]
 struct Moves {
-    /// Copied puts at their new location...
-    copied: EntryList,
-    /// ...and, by index, where they were.
-    old: Vec<Entry>,
     /// Expired puts to remove, at their old location.
     expired: EntryList,
 }
@@ -137,7 +137,7 @@ fn run_once(inner: &Inner, selection: Selection) -> Result<bool> {
         outputs.discard();
         return Err(e);
     }
-    commit(inner, &plan, &outputs.done, &moves)?;
+    install_outputs(inner, &plan, &outputs.done, &moves)?;
     Ok(true)
 }
 
@@ -287,9 +287,7 @@ fn rewrite(
                 let expired = old.has_ttl()
                     && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
                 if !expired {
-                    let new = outputs.append(bytes, rec.key, false, rec.seq)?;
-                    moves.copied.push(rec.key, false, new);
-                    moves.old.push(old);
+                    outputs.append(bytes, rec.key, false, rec.seq)?;
                     return Ok(());
                 }
                 if older_may_survive {
@@ -312,7 +310,14 @@ fn rewrite(
     Ok(())
 }
 
-fn commit(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
+/// Steps 3 to 5 of the protocol: makes the sealed outputs part of the
+/// store (renamed into place, the directory and the active file synced, the
+/// merge commit record written), switches the keydir to them, deletes the
+/// inputs and records the file set without them.
+///
+/// # Errors
+/// The I/O error of any step, after which the store is poisoned.
+fn install_outputs(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
     let fs = &inner.fs;
     let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
     let committed = (|| -> Result<()> {
@@ -365,28 +370,31 @@ pub const SWITCH_CHUNK_KEYS: usize = 1024;
 /// file table and on disk until step 5) or at an output (added first); a
 /// key written meanwhile keeps its newer entry.
 fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
-    {
-        let mut st = inner.write_state();
-        for o in outputs {
+    // Summarized before the lock is taken: that reads every hint entry.
+    let infos: Vec<FileInfo> = outputs
+        .iter()
+        .map(|o| {
             let path = inner.dir.join(data_file_name(o.id));
             let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
-            let info = FileInfo::summarized(
-                handle,
-                o.len,
-                (o.min_seq, o.max_seq),
-                o.records,
-                o.hint_bytes,
-                &o.hint,
-            );
-            st.files.insert(o.id, info);
+            let bounds = (o.min_seq, o.max_seq);
+            FileInfo::summarized(handle, o.len, bounds, o.records, o.hint_bytes, &o.hint)
+        })
+        .collect();
+    {
+        let mut st = inner.write_state();
+        for info in infos {
+            st.files.insert(info.handle.id, info);
         }
     }
-    let copied = moves.copied.len().min(moves.old.len());
-    for start in (0..copied).step_by(SWITCH_CHUNK_KEYS) {
-        let mut st = inner.write_state();
-        for i in start..(start + SWITCH_CHUNK_KEYS).min(copied) {
-            let (key, _, new) = moves.copied.get(i);
-            st.switch_if_unchanged(key, moves.old[i], new);
+    for o in outputs {
+        for start in (0..o.hint.len()).step_by(SWITCH_CHUNK_KEYS) {
+            let mut st = inner.write_state();
+            for i in start..(start + SWITCH_CHUNK_KEYS).min(o.hint.len()) {
+                let (key, tombstone, copy) = o.hint.get(i);
+                if !tombstone {
+                    st.switch_to_copy(key, copy);
+                }
+            }
         }
     }
     for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
@@ -548,7 +556,8 @@ fn seal_output(fs: &kv_core::CountingFs, o: &mut Output) -> Result<()> {
         entries: std::mem::take(&mut o.hint),
     };
     let bytes = encode_hint(&hint);
-    o.hint = hint.entries; // kept for the tombstone accounting at switch time
+    o.hint = hint.entries; // kept for the keydir switch and its tombstone accounting
+    o.hint.shrink_to_fit();
     let hint_file = fs.create(&o.tmp_hint)?;
     hint_file.append(&bytes)?;
     hint_file.sync()?;

@@ -10,6 +10,7 @@ use kv_core::codec::HEADER_BYTES;
 
 use crate::data_file::DataFile;
 use crate::entry_list::EntryList;
+use crate::expiry_index::{Expired, ExpiryIndex};
 use crate::keydir::{Entry, Keydir};
 use crate::ttl::EXPIRY_PREFIX_BYTES;
 
@@ -131,12 +132,23 @@ pub struct State {
     pub keydir: Keydir,
     /// Every data file of the store, by id.
     pub files: BTreeMap<u32, FileInfo>,
-    /// Sum of key plus value bytes over the live keys.
+    /// Sum of key plus value bytes over the live keys (expired TTL puts
+    /// included, until a merge drops them).
     pub live_payload_bytes: u64,
+    /// When each live TTL put expires.
+    pub expiring: ExpiryIndex,
 }
 
 impl State {
-    fn forget(&mut self, old: Entry) {
+    /// Forgets the live record `old` of `key`: its counts and its expiry.
+    fn forget(&mut self, key: &[u8], old: Entry) {
+        if old.has_ttl() {
+            self.expiring.remove(key);
+        }
+        self.drop_counts(old);
+    }
+
+    fn drop_counts(&mut self, old: Entry) {
         if let Some(f) = self.files.get_mut(&old.file_id) {
             f.live_bytes = f.live_bytes.saturating_sub(u64::from(old.len));
             f.live_keys = f.live_keys.saturating_sub(1);
@@ -152,18 +164,22 @@ impl State {
         self.live_payload_bytes += payload_bytes(&new);
     }
 
-    /// Points `key` at a new put, keeping the per-file counts right.
-    pub fn apply_put(&mut self, key: &[u8], entry: Entry) {
+    /// Points `key` at a new put, keeping the per-file counts right;
+    /// `expiry_unix_ms` is the put's expiry if it is a TTL put.
+    pub fn apply_put(&mut self, key: &[u8], entry: Entry, expiry_unix_ms: Option<u64>) {
         if let Some(old) = self.keydir.insert(key, entry) {
-            self.forget(old);
+            self.forget(key, old);
         }
         self.adopt(entry);
+        if let Some(at) = expiry_unix_ms.filter(|_| entry.has_ttl()) {
+            self.expiring.insert(key, at, payload_bytes(&entry));
+        }
     }
 
     /// Removes `key` because of a tombstone written at `tombstone`.
     pub fn apply_delete(&mut self, key: &[u8], tombstone: Entry) {
         if let Some(old) = self.keydir.remove(key) {
-            self.forget(old);
+            self.forget(key, old);
         }
         if let Some(f) = self.files.get_mut(&tombstone.file_id) {
             f.note_tombstone(tombstone.seq(), tombstone.len);
@@ -171,14 +187,28 @@ impl State {
     }
 
     /// Moves `key` from `old` to `new` only if it still points at `old`
-    /// (merge). Returns true if it moved.
+    /// (merge, which copies the record verbatim: its expiry, if any, stays
+    /// as indexed). Returns true if it moved.
     pub fn switch_if_unchanged(&mut self, key: &[u8], old: Entry, new: Entry) -> bool {
         if !self.keydir.replace_if(key, Some(old), new) {
             return false;
         }
-        self.forget(old);
+        self.drop_counts(old);
         self.adopt(new);
         true
+    }
+
+    /// Moves `key` to `copy`, a merge's verbatim copy of its record, only
+    /// if the key still points at that record (the same stored sequence
+    /// number, elsewhere: sequence numbers are never reused, and only a
+    /// merge copies a record). Returns true if it moved.
+    pub fn switch_to_copy(&mut self, key: &[u8], copy: Entry) -> bool {
+        match self.keydir.get(key) {
+            Some(old) if old.stored_seq == copy.stored_seq && old != copy => {
+                self.switch_if_unchanged(key, old, copy)
+            }
+            _ => false,
+        }
     }
 
     /// Removes `key` only if it still points at `old` (expired by merge).
@@ -186,8 +216,14 @@ impl State {
         if !self.keydir.remove_if(key, old) {
             return false;
         }
-        self.forget(old);
+        self.forget(key, old);
         true
+    }
+
+    /// The live TTL puts that have expired at `now_unix_ms`: in the keydir
+    /// (a merge has not dropped them yet) but not visible.
+    pub fn expired_at(&self, now_unix_ms: u64) -> Expired {
+        self.expiring.expired_at(now_unix_ms)
     }
 
     /// The handle of data file `id`.

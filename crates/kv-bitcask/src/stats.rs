@@ -1,5 +1,12 @@
 //! Counters and the [`kv_core::Stats`] report.
 //!
+//! `live_keys` and `live_bytes` count the visible keys: TTL puts that have
+//! expired by the store's clock are left out (`extra["expired_keys"]` says
+//! how many the keydir still holds until a merge drops them;
+//! `extra["ttl_keys"]` is every live TTL put, expired or not). The per-file
+//! figures count records, so an expired put stays in its file's
+//! `live_bytes` until a merge drops it.
+//!
 //! `stats().extra` holds, besides the store-wide figures, per data file
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
 //! `.dead_keys` (records that are not a key's live version) and
@@ -12,6 +19,7 @@
 //! `total_bytes` and `dead_bytes` count data only: preallocated space is
 //! neither live nor dead.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use kv_core::Stats;
@@ -71,17 +79,22 @@ impl EngineCounters {
     }
 }
 
-/// Builds the report from the state and counters. No I/O.
-pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCounters) -> Stats {
-    let mut extra = std::collections::BTreeMap::new();
-    let mut disk_bytes = 0;
-    let mut dead_bytes = 0;
-    let mut preallocated_bytes = 0;
+/// Store-wide sums over the data files.
+#[derive(Debug, Default)]
+struct FileTotals {
+    disk_bytes: u64,
+    dead_bytes: u64,
+    preallocated_bytes: u64,
+}
+
+/// Adds the per-file figures to `extra` and returns their sums.
+fn per_file_figures(state: &State, extra: &mut BTreeMap<String, u64>) -> FileTotals {
+    let mut totals = FileTotals::default();
     for (id, f) in &state.files {
         let preallocated = f.handle.preallocated_bytes();
-        preallocated_bytes += preallocated;
-        disk_bytes += f.total_bytes + f.hint_bytes + preallocated;
-        dead_bytes += f.dead_bytes();
+        totals.preallocated_bytes += preallocated;
+        totals.disk_bytes += f.total_bytes + f.hint_bytes + preallocated;
+        totals.dead_bytes += f.dead_bytes();
         let name = |what: &str| format!("file.{id:010}.{what}");
         extra.insert(name("total_bytes"), f.total_bytes);
         extra.insert(name("live_bytes"), f.live_bytes);
@@ -90,9 +103,29 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
         extra.insert(name("dead_keys"), f.dead_records());
         extra.insert(name("tombstone_bytes"), f.tombstone_bytes);
     }
+    totals
+}
+
+/// Builds the report from the state and counters at `now_unix_ms` (the
+/// store's clock: TTL puts expired by then are not live). No I/O.
+pub fn build_stats(
+    state: &State,
+    counters: &EngineCounters,
+    io: kv_core::IoCounters,
+    now_unix_ms: u64,
+) -> Stats {
+    let mut extra = BTreeMap::new();
+    let FileTotals {
+        disk_bytes,
+        dead_bytes,
+        preallocated_bytes,
+    } = per_file_figures(state, &mut extra);
     let keydir_bytes = state.keydir.heap_bytes() as u64;
+    let expired = state.expired_at(now_unix_ms);
     let figures = [
         ("files", state.files.len() as u64),
+        ("ttl_keys", state.expiring.len() as u64),
+        ("expired_keys", expired.keys),
         ("dead_bytes", dead_bytes),
         ("preallocated_bytes", preallocated_bytes),
         (
@@ -133,11 +166,14 @@ pub fn build_stats(state: &State, counters: &EngineCounters, io: kv_core::IoCoun
     for (name, value) in figures {
         extra.insert(name.to_string(), value);
     }
-    // The keydir holds every live key: `live_keys` is exact (the
-    // `Stats::new` default).
+    // The keydir holds every live key and every expired TTL put a merge
+    // has not dropped yet; the expiry index counts the latter exactly, so
+    // `live_keys` is exact (the `Stats::new` default).
     let mut stats = Stats::new(crate::data_file::ENGINE_NAME);
-    stats.live_keys = state.keydir.len() as u64;
-    stats.live_bytes = state.live_payload_bytes;
+    stats.live_keys = (state.keydir.len() as u64).saturating_sub(expired.keys);
+    stats.live_bytes = state
+        .live_payload_bytes
+        .saturating_sub(expired.payload_bytes);
     stats.disk_bytes = disk_bytes;
     stats.io = io;
     stats.torn_bytes_truncated = counters.torn_bytes_truncated.load(Relaxed);

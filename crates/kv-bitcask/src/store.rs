@@ -245,7 +245,7 @@ impl Bitcask {
             });
         }
         let expiry = expiry_after(self.inner.options.clock.now_unix_ms(), ttl);
-        self.inner.commit(WriteOp::Put {
+        self.inner.write_op(WriteOp::Put {
             key,
             value,
             expiry_unix_ms: Some(expiry),
@@ -312,7 +312,7 @@ impl Store for Bitcask {
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         check_put(key, value)?;
-        self.inner.commit(WriteOp::Put {
+        self.inner.write_op(WriteOp::Put {
             key,
             value,
             expiry_unix_ms: None,
@@ -321,12 +321,12 @@ impl Store for Bitcask {
 
     fn delete(&self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.inner.commit(WriteOp::Delete { key })
+        self.inner.write_op(WriteOp::Delete { key })
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<()> {
         check_batch(batch)?;
-        self.inner.commit(WriteOp::Batch(batch))
+        self.inner.write_op(WriteOp::Batch(batch))
     }
 
     fn scan(&self, range: &KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
@@ -353,7 +353,8 @@ impl Store for Bitcask {
 
     fn stats(&self) -> Stats {
         let st = self.inner.read_state();
-        build_stats(&st, &self.inner.counters, self.inner.fs.counters())
+        let now = self.inner.options.clock.now_unix_ms();
+        build_stats(&st, &self.inner.counters, self.inner.fs.counters(), now)
     }
 
     /// Flushes the write buffer, trims the active file's preallocated space,

@@ -19,7 +19,9 @@
 //! keydir: the flag rides along in the keydir entry's sequence number, and
 //! the expiry is checked when the record is read (every `get` and `scan`
 //! reads it anyway). Because the 8 bytes count against the codec's value
-//! limit, `put_with_ttl` accepts values up to `MAX_VALUE_BYTES - 8`.
+//! limit, `put_with_ttl` accepts values up to `MAX_VALUE_BYTES - 8`. So that
+//! `stats()` can leave expired keys out without reading records, the
+//! expiries of live TTL puts are also kept in [`crate::expiry_index`].
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -160,6 +160,8 @@ pub struct Unpublished {
     pub entry: Entry,
     /// True for a tombstone.
     pub delete: bool,
+    /// The expiry of a TTL put.
+    pub expiry_unix_ms: Option<u64>,
     /// Log position of the end of the write it belongs to.
     pub end: u64,
 }
@@ -501,7 +503,7 @@ impl Inner {
     /// `Poisoned` after an earlier failure; I/O errors (which poison). A
     /// failed group sync fails every writer of that group with its error
     /// (or `Poisoned`), even though their writes were published.
-    pub(crate) fn commit(&self, op: WriteOp<'_>) -> Result<()> {
+    pub(crate) fn write_op(&self, op: WriteOp<'_>) -> Result<()> {
         if self.options.core.open_mode.is_read_only() {
             return Err(Error::ReadOnly);
         }
@@ -510,7 +512,7 @@ impl Inner {
         }
         let (rolled_over, durable_at) = {
             let mut w = self.lock_writer();
-            self.commit_locked(&mut w, op)?
+            self.write_op_locked(&mut w, op)?
         };
         if let Some(end) = durable_at {
             self.group.wait_durable(end, || self.sync_group())?;
@@ -519,10 +521,10 @@ impl Inner {
         Ok(())
     }
 
-    /// The body of [`Inner::commit`], under the writer lock; returns whether
+    /// The body of [`Inner::write_op`], under the writer lock; returns whether
     /// the write rolled the active file over, and the log position that must
     /// be durable before the write returns (if the policy asks for a sync).
-    fn commit_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
+    fn write_op_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
         w.check_usable()?;
         if let WriteOp::Delete { key } = op {
             if self.read_state().keydir.get(key).is_none() && !w.has_unpublished(key) {
@@ -676,37 +678,42 @@ impl Inner {
             unpublished,
             ..
         } = w;
-        let mut apply = |key: &[u8], delete: bool, e: Entry| {
+        let mut apply = |key: &[u8], delete: bool, e: Entry, expiry_unix_ms: Option<u64>| {
             if defer {
                 unpublished.push(Unpublished {
                     key: key.to_vec(),
                     entry: e,
                     delete,
+                    expiry_unix_ms,
                     end,
                 });
             } else if delete {
                 st.apply_delete(key, e);
                 tombstones.push(key, true, e);
             } else {
-                st.apply_put(key, e);
+                st.apply_put(key, e, expiry_unix_ms);
             }
         };
         match op {
-            WriteOp::Put { key, .. } => {
+            WriteOp::Put {
+                key,
+                expiry_unix_ms,
+                ..
+            } => {
                 if let Some(e) = pending.first() {
-                    apply(key, false, *e);
+                    apply(key, false, *e, expiry_unix_ms);
                 }
             }
             WriteOp::Delete { key } => {
                 if let Some(e) = pending.first() {
-                    apply(key, true, *e);
+                    apply(key, true, *e, None);
                 }
             }
             WriteOp::Batch(batch) => {
                 for (op, e) in batch.ops().iter().zip(pending.iter()) {
                     match op {
-                        BatchOp::Put { key, .. } => apply(key, false, *e),
-                        BatchOp::Delete { key } => apply(key, true, *e),
+                        BatchOp::Put { key, .. } => apply(key, false, *e, None),
+                        BatchOp::Delete { key } => apply(key, true, *e, None),
                     }
                 }
             }
@@ -734,7 +741,7 @@ impl Inner {
                 st.apply_delete(&u.key, u.entry);
                 tombstones.push(&u.key, true, u.entry);
             } else {
-                st.apply_put(&u.key, u.entry);
+                st.apply_put(&u.key, u.entry, u.expiry_unix_ms);
             }
         }
     }
