@@ -28,12 +28,11 @@
 use std::path::Path;
 
 use kv_core::codec::{RecordKind, HEADER_BYTES, STREAM_CHUNK_BYTES};
-use kv_core::fs::read_file_if_exists;
 use kv_core::{CheckReport, CorruptionKind, Error, Result};
 
 use crate::data_file::{decode_data_header, hint_file_name, CURRENT_HEADER_BYTES};
 use crate::entry_list::EntryList;
-use crate::hint::decode_hint;
+use crate::hint::{open_hint, read_hint};
 use crate::log_scan::{scan_log, LogRange};
 use crate::resolve::resolve;
 use crate::state::FileInfo;
@@ -176,7 +175,7 @@ fn check_file(
     report.files_checked += 1;
     report.bytes_checked += len;
     let hint_path = inner.dir.join(hint_file_name(id));
-    match read_file_if_exists(&*inner.fs, &hint_path)? {
+    match open_hint(&*inner.fs, &hint_path)? {
         None if !is_active => report
             .notes
             .push(format!("{} has no hint; open will scan it", path.display())),
@@ -185,10 +184,10 @@ fn check_file(
             "{}: not cross-checked, its data file is damaged (the damage explains any difference)",
             hint_path.display()
         )),
-        Some(bytes) => {
+        Some(file) => {
             report.files_checked += 1;
-            report.bytes_checked += bytes.len() as u64;
-            if let Err(e) = check_hint(&hint_path, id, &bytes, range, &placed, report) {
+            report.bytes_checked += file.len()?;
+            if let Err(e) = check_hint(&hint_path, id, &*file, range, &placed, report) {
                 report.record(e)?;
             }
         }
@@ -353,13 +352,14 @@ fn stored_key_is(data: LogRange<'_>, offset: u64, key: &[u8]) -> Result<bool> {
 fn check_hint(
     hint_path: &Path,
     id: u32,
-    bytes: &[u8],
+    file: &dyn kv_core::File,
     data: LogRange<'_>,
     placed: &[Placed],
     report: &mut CheckReport,
 ) -> Result<()> {
-    let hint = match decode_hint(bytes, hint_path, id) {
-        Ok(hint) => hint,
+    let hint = match read_hint(file, hint_path, id) {
+        Ok((hint, _)) => hint,
+        Err(e @ Error::Io(_)) => return Err(e),
         Err(e) => {
             report
                 .notes

@@ -18,14 +18,16 @@
 //! the record it points at. A missing or bad hint only costs a scan of the
 //! data file at open.
 
+use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use kv_core::codec::{
     decode_file_header, encode_file_header, RecordKind, FILE_HEADER_BYTES, HEADER_BYTES,
     MAX_RECORD_BYTES,
 };
 use kv_core::limits::MAX_KEY_BYTES;
-use kv_core::{CorruptionKind, Error, Result};
+use kv_core::{CorruptionKind, Error, File, Fs, Result};
 
 use crate::data_file::DATA_HEADER_BYTES;
 use crate::entry_list::EntryList;
@@ -94,36 +96,158 @@ pub fn encode_hint(hint: &Hint) -> Vec<u8> {
     out
 }
 
-/// Reads little-endian integers from a byte slice, failing on a short read.
+/// Bytes per read of a hint file: a read is never larger, and the decoder
+/// holds at most one chunk plus one entry of the file at once.
+pub const HINT_CHUNK_BYTES: usize = kv_core::codec::STREAM_CHUNK_BYTES;
+
+/// Where a hint's bytes come from: its file, read in chunks, or bytes
+/// already in memory.
+enum Source<'a> {
+    File(&'a dyn File),
+    Bytes(&'a [u8]),
+}
+
+impl Source<'_> {
+    fn read(&self, buf: &mut [u8], at: u64) -> Result<()> {
+        match self {
+            Self::File(f) => Ok(f.read_exact_at(buf, at)?),
+            Self::Bytes(b) => {
+                // In range: callers read inside the body the length allows.
+                let from = usize::try_from(at).unwrap_or(usize::MAX);
+                match b.get(from..from.saturating_add(buf.len())) {
+                    Some(src) => {
+                        buf.copy_from_slice(src);
+                        Ok(())
+                    }
+                    None => Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
+                }
+            }
+        }
+    }
+}
+
+/// Reads the body of a hint (every byte before its checksum) front to
+/// back, a chunk at a time, feeding each byte read to a running crc32.
+///
+/// # Memory
+/// `buf` holds the unconsumed rest of the last chunk plus, when a value
+/// runs past it, the next chunk: at most one chunk plus one entry.
 struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    src: Source<'a>,
+    /// Body bytes (the hint's length less its checksum).
+    end: u64,
+    /// Body offset of `buf[0]`.
+    buf_at: u64,
+    buf: Vec<u8>,
+    /// Consumed bytes of `buf`.
+    pos: usize,
+    chunk: usize,
+    hasher: crc32fast::Hasher,
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let out = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(out)
+    fn new(src: Source<'a>, end: u64, chunk: usize) -> Self {
+        Self {
+            src,
+            end,
+            buf_at: 0,
+            buf: Vec::new(),
+            pos: 0,
+            chunk: chunk.max(1),
+            hasher: crc32fast::Hasher::new(),
+        }
     }
 
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let mut a = [0; N];
-        a.copy_from_slice(self.take(N)?);
-        Some(a)
+    /// Body offset of the next unconsumed byte.
+    fn at(&self) -> u64 {
+        self.buf_at + self.pos as u64
     }
 
-    fn u16(&mut self) -> Option<u16> {
-        self.array().map(u16::from_le_bytes)
+    /// Reads (and hashes) the next chunk onto `buf`, dropping consumed
+    /// bytes first; false at the end of the body.
+    fn refill(&mut self) -> Result<bool> {
+        let read_to = self.buf_at + self.buf.len() as u64;
+        if read_to >= self.end {
+            return Ok(false);
+        }
+        self.buf.drain(..self.pos);
+        self.buf_at += self.pos as u64;
+        self.pos = 0;
+        let n = (self.end - read_to).min(self.chunk as u64) as usize;
+        let old = self.buf.len();
+        self.buf.resize(old + n, 0);
+        self.src.read(&mut self.buf[old..], read_to)?;
+        self.hasher.update(&self.buf[old..]);
+        Ok(true)
     }
 
-    fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
+    /// The next `n` bytes, or `None` if the body ends first.
+    fn take(&mut self, n: usize) -> Result<Option<&[u8]>> {
+        while self.buf.len() - self.pos < n {
+            if !self.refill()? {
+                return Ok(None);
+            }
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(Some(out))
     }
 
-    fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
+    fn array<const N: usize>(&mut self) -> Result<Option<[u8; N]>> {
+        Ok(self.take(N)?.map(|b| {
+            let mut a = [0; N];
+            a.copy_from_slice(b);
+            a
+        }))
     }
+
+    fn u32(&mut self) -> Result<Option<u32>> {
+        Ok(self.array()?.map(u32::from_le_bytes))
+    }
+
+    fn u64(&mut self) -> Result<Option<u64>> {
+        Ok(self.array()?.map(u64::from_le_bytes))
+    }
+
+    /// Reads the rest of the body and returns the crc32 of all of it.
+    fn finish(mut self) -> Result<u32> {
+        self.pos = self.buf.len();
+        while self.refill()? {
+            self.pos = self.buf.len();
+        }
+        Ok(self.hasher.finalize())
+    }
+}
+
+/// Opens the hint file at `path` for reading, if it exists.
+///
+/// # Errors
+/// I/O errors other than the file being absent.
+pub fn open_hint(fs: &dyn Fs, path: &Path) -> Result<Option<Arc<dyn File>>> {
+    match fs.open_read(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads, decodes and checks the hint file `file` a chunk
+/// ([`HINT_CHUNK_BYTES`]) at a time, never holding the file whole: only
+/// the decoded entries are kept. Returns the hint and the file's length.
+/// Gives the same verdict as [`decode_hint`] for every input.
+///
+/// # Errors
+/// As [`decode_hint`], and I/O errors reading the file.
+pub fn read_hint(file: &dyn File, path: &Path, data_file_id: u32) -> Result<(Hint, u64)> {
+    let len = file.len()?;
+    let hint = decode_from(
+        Source::File(file),
+        len,
+        path,
+        data_file_id,
+        HINT_CHUNK_BYTES,
+    )?;
+    Ok((hint, len))
 }
 
 /// Decodes and checks a hint file's bytes. Never panics on bad input.
@@ -136,36 +260,45 @@ impl<'a> Cursor<'a> {
 /// sequence number outside the bounds, a length that does not fit its
 /// kind).
 pub fn decode_hint(bytes: &[u8], path: &Path, data_file_id: u32) -> Result<Hint> {
-    let body = checked_body(bytes, path)?;
-    let mut c = Cursor {
-        bytes: body,
-        at: FILE_HEADER_BYTES,
-    };
-    let (mut hint, count) = decode_fixed(&mut c, path, data_file_id)?;
-    decode_entries(&mut c, path, &mut hint, count)?;
-    if c.at != body.len() {
-        return Err(invariant(path, c.at, "bytes after the last entry".into()));
-    }
-    hint.entries.sort_and_keep_newest();
-    Ok(hint)
+    let len = bytes.len() as u64;
+    decode_from(
+        Source::Bytes(bytes),
+        len,
+        path,
+        data_file_id,
+        HINT_CHUNK_BYTES,
+    )
 }
 
-fn invariant(path: &Path, offset: usize, what: String) -> Error {
-    Error::corruption(path, offset as u64, CorruptionKind::Invariant(what))
-}
-
-/// The hint's bytes before its checksum, once header and checksum check.
-fn checked_body<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
-    if decode_file_header(bytes, path, HINT_MAGIC, HINT_FORMAT_VERSION)?.is_none()
-        || bytes.len() < FILE_HEADER_BYTES + FIXED_BYTES + 4
+/// The decoder behind [`read_hint`] and [`decode_hint`]: checks the file
+/// header and length, then decodes the body while hashing it. A body that
+/// does not decode is still hashed to its end, so a checksum mismatch is
+/// reported as one, as a check of the whole file first would.
+fn decode_from(
+    src: Source<'_>,
+    len: u64,
+    path: &Path,
+    data_file_id: u32,
+    chunk: usize,
+) -> Result<Hint> {
+    let mut header = vec![0; len.min(FILE_HEADER_BYTES as u64) as usize];
+    src.read(&mut header, 0)?;
+    if decode_file_header(&header, path, HINT_MAGIC, HINT_FORMAT_VERSION)?.is_none()
+        || len < (FILE_HEADER_BYTES + FIXED_BYTES + 4) as u64
     {
-        let what = format!("hint file of {} bytes is truncated", bytes.len());
+        let what = format!("hint file of {len} bytes is truncated");
         return Err(invariant(path, 0, what));
     }
-    let (body, crc) = bytes.split_at(bytes.len() - 4);
     let mut stored = [0; 4];
-    stored.copy_from_slice(crc);
-    let (expected, got) = (u32::from_le_bytes(stored), crc32fast::hash(body));
+    src.read(&mut stored, len - 4)?;
+    let expected = u32::from_le_bytes(stored);
+    let mut c = Cursor::new(src, len - 4, chunk);
+    let decoded = decode_body(&mut c, path, data_file_id);
+    let got = match &decoded {
+        Ok(_) => c.hasher.clone().finalize(),
+        Err(Error::Io(_)) => return decoded,
+        Err(_) => c.finish()?,
+    };
     if expected != got {
         return Err(Error::corruption(
             path,
@@ -173,14 +306,37 @@ fn checked_body<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
             CorruptionKind::ChecksumMismatch { expected, got },
         ));
     }
-    Ok(body)
+    let mut hint = decoded?;
+    hint.entries.sort_and_keep_newest();
+    Ok(hint)
+}
+
+/// The fixed fields and every entry of the body, which must end with the
+/// last entry.
+fn decode_body(c: &mut Cursor<'_>, path: &Path, data_file_id: u32) -> Result<Hint> {
+    if c.take(FILE_HEADER_BYTES)?.is_none() {
+        return Err(invariant(path, 0, "hint file is truncated".into()));
+    }
+    let (mut hint, count) = decode_fixed(c, path, data_file_id)?;
+    decode_entries(c, path, &mut hint, count)?;
+    if c.at() != c.end {
+        return Err(invariant(path, c.at(), "bytes after the last entry".into()));
+    }
+    Ok(hint)
+}
+
+fn invariant(path: &Path, offset: impl TryInto<u64>, what: String) -> Error {
+    let offset = offset.try_into().unwrap_or(u64::MAX);
+    Error::corruption(path, offset, CorruptionKind::Invariant(what))
 }
 
 /// The fixed fields, checked: a hint without entries yet, and the number
 /// of entries that follow.
 fn decode_fixed(c: &mut Cursor<'_>, path: &Path, data_file_id: u32) -> Result<(Hint, u64)> {
-    let fixed = (|| Some((c.u32()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?)))();
-    let Some((id, covered_len, min_seq, max_seq, records, count)) = fixed else {
+    let fixed = (c.u32()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?, c.u64()?);
+    let (Some(id), Some(covered_len), Some(min_seq), Some(max_seq), Some(records), Some(count)) =
+        fixed
+    else {
         return Err(invariant(
             path,
             FILE_HEADER_BYTES,
@@ -215,8 +371,8 @@ fn decode_fixed(c: &mut Cursor<'_>, path: &Path, data_file_id: u32) -> Result<(H
 fn decode_entries(c: &mut Cursor<'_>, path: &Path, hint: &mut Hint, count: u64) -> Result<()> {
     let (min_seq, max_seq) = (hint.min_seq, hint.max_seq);
     for _ in 0..count {
-        let at = c.at;
-        let (key, tombstone, entry) = decode_entry(c, hint.covered_len)
+        let at = c.at();
+        let (key, tombstone, entry) = decode_entry(c, hint.covered_len)?
             .ok_or_else(|| invariant(path, at, "entry is truncated or out of range".into()))?;
         if !(min_seq..=max_seq).contains(&entry.seq()) {
             let what = format!(
@@ -234,16 +390,29 @@ fn decode_entries(c: &mut Cursor<'_>, path: &Path, hint: &mut Hint, count: u64) 
     Ok(())
 }
 
-fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], bool, Entry)> {
-    let kind = c.take(1)?[0];
-    let key_len = usize::from(c.u16()?);
-    let (offset, len, stored_seq) = (c.u32()?, c.u32()?, c.u64()?);
-    let key = c.take(key_len)?;
+fn decode_entry<'c>(
+    c: &'c mut Cursor<'_>,
+    covered_len: u64,
+) -> Result<Option<(&'c [u8], bool, Entry)>> {
+    let Some(head) = c.array::<ENTRY_HEADER_BYTES>()? else {
+        return Ok(None);
+    };
+    let kind = head[0];
+    let le = |from: usize, to: usize| {
+        let mut a = [0u8; 8];
+        a[..to - from].copy_from_slice(&head[from..to]);
+        u64::from_le_bytes(a)
+    };
+    let key_len = le(1, 3) as usize;
+    let (offset, len, stored_seq) = (le(3, 7) as u32, le(7, 11) as u32, le(11, 19));
+    let Some(key) = c.take(key_len)? else {
+        return Ok(None);
+    };
     let min_len = HEADER_BYTES + key_len;
     let tombstone = match kind {
         k if k == RecordKind::Put.tag() => false,
         k if k == RecordKind::Delete.tag() => true,
-        _ => return None,
+        _ => return Ok(None),
     };
     let shape_ok = key_len <= MAX_KEY_BYTES
         && len as usize <= MAX_RECORD_BYTES
@@ -256,7 +425,7 @@ fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], b
         } else {
             len as usize >= min_len
         };
-    shape_ok.then_some((
+    Ok(shape_ok.then_some((
         key,
         tombstone,
         Entry {
@@ -265,7 +434,7 @@ fn decode_entry<'a>(c: &mut Cursor<'a>, covered_len: u64) -> Option<(&'a [u8], b
             len,
             stored_seq,
         },
-    ))
+    )))
 }
 
 #[cfg(test)]
@@ -372,5 +541,54 @@ mod tests {
             );
         }
         assert!(decode_hint(&bytes, Path::new("h"), 4).is_err());
+    }
+
+    /// The verdict (and the error) of a decode `chunk` bytes at a time.
+    fn chunked(bytes: &[u8], id: u32, chunk: usize) -> std::result::Result<Vec<Vec<u8>>, String> {
+        decode_from(
+            Source::Bytes(bytes),
+            bytes.len() as u64,
+            Path::new("h"),
+            id,
+            chunk,
+        )
+        .map(|h| h.entries.iter().map(|(k, _, _)| k.to_vec()).collect())
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn chunk_boundaries_never_change_a_verdict() {
+        let mut h = sample();
+        let mut entries = EntryList::new();
+        for i in 0..40u32 {
+            let key = format!("key-{i:03}-{}", "x".repeat(i as usize % 9));
+            let len = (HEADER_BYTES + key.len()) as u32 + 5;
+            let entry = Entry {
+                file_id: 3,
+                offset: 16 + i * 100,
+                len,
+                stored_seq: 1 + u64::from(i % 2),
+            };
+            entries.push(key.as_bytes(), false, entry);
+        }
+        h.entries = entries;
+        h.covered_len = 16 + 40 * 100;
+        let bytes = encode_hint(&h);
+        let whole = chunked(&bytes, 3, usize::MAX);
+        assert_eq!(whole.as_ref().map(Vec::len), Ok(40));
+        for chunk in [1, 2, 7, 19, 64, 1000] {
+            assert_eq!(chunked(&bytes, 3, chunk), whole, "chunk {chunk}");
+            assert_eq!(chunked(&bytes, 4, chunk), chunked(&bytes, 4, usize::MAX));
+            for i in (0..bytes.len()).step_by(3) {
+                let mut bad = bytes.clone();
+                bad[i] ^= 0x40;
+                let want = chunked(&bad, 3, usize::MAX);
+                assert!(want.is_err(), "flip at {i}");
+                assert_eq!(chunked(&bad, 3, chunk), want, "flip at {i}, chunk {chunk}");
+                let want = chunked(&bytes[..i], 3, usize::MAX);
+                assert!(want.is_err(), "cut at {i}");
+                assert_eq!(chunked(&bytes[..i], 3, chunk), want, "cut at {i}");
+            }
+        }
     }
 }

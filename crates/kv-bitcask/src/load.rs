@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use kv_core::codec::{highest_frontier_in_file, RecordKind};
-use kv_core::fs::read_file_if_exists;
 use kv_core::{CorruptionKind, Damage, Error, Fs, OpenMode, Result};
 
 use crate::data_file::{
@@ -16,7 +15,7 @@ use crate::data_file::{
     DATA_HEADER_BYTES, FRONTIER_FORMAT_VERSION,
 };
 use crate::entry_list::EntryList;
-use crate::hint::{decode_hint, Hint};
+use crate::hint::{open_hint, read_hint, Hint};
 use crate::keydir::Entry;
 use crate::log_scan::{all_zero, scan_log, LogRange};
 use crate::options::BitcaskOptions;
@@ -245,11 +244,12 @@ impl Loader<'_> {
     /// at damage.
     fn take_hint(&self, f: &mut LoadedFile, found: &mut Findings) -> Result<()> {
         let hint_path = self.dir.join(hint_file_name(f.handle.id));
-        let Some(bytes) = read_file_if_exists(self.fs, &hint_path)? else {
+        let Some(file) = open_hint(self.fs, &hint_path)? else {
             return Ok(());
         };
-        let h = match decode_hint(&bytes, &hint_path, f.handle.id) {
-            Ok(h) => h,
+        let (h, hint_bytes) = match read_hint(&*file, &hint_path, f.handle.id) {
+            Ok(read) => read,
+            Err(e @ Error::Io(_)) => return Err(e),
             Err(e) => {
                 found.notes.push(format!(
                     "hint unusable ({e}); scanned the data file instead"
@@ -274,7 +274,7 @@ impl Loader<'_> {
             return Ok(());
         }
         self.counters.hints_loaded.fetch_add(1, Relaxed);
-        self.use_hint(f, h, bytes.len() as u64);
+        self.use_hint(f, h, hint_bytes);
         Ok(())
     }
 
