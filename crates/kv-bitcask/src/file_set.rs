@@ -31,7 +31,7 @@ use std::io;
 use std::path::Path;
 
 use kv_core::codec::{decode_file_header, encode_file_header, LeReader, FILE_HEADER_BYTES};
-use kv_core::fs::{read_file_if_exists, write_file_atomic};
+use kv_core::fs::write_file_atomic;
 use kv_core::{CorruptionKind, Error, Fs, Result};
 
 use crate::state::FileInfo;
@@ -156,13 +156,47 @@ impl FileSet {
     }
 }
 
+/// The largest small metadata file (`FILESET`, `MERGE_COMMIT`) a read
+/// accepts: 16 MiB, a file set of about 1.4 million data files (12 bytes
+/// each) or a merge of 4 million inputs, far more than a store holds.
+pub const MAX_METADATA_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a small metadata file whole, if it exists, refusing one larger
+/// than [`MAX_METADATA_FILE_BYTES`] before allocating anything for it (its
+/// length is not trusted).
+///
+/// # Errors
+/// I/O errors other than the file being absent; `Corruption` naming the
+/// file if it is over the cap.
+pub fn read_metadata_file(fs: &dyn Fs, path: &Path) -> Result<Option<Vec<u8>>> {
+    let file = match fs.open_read(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let len = file.len()?;
+    if len > MAX_METADATA_FILE_BYTES {
+        return Err(Error::corruption(
+            path,
+            0,
+            CorruptionKind::Invariant(format!(
+                "metadata file of {len} bytes is over the {MAX_METADATA_FILE_BYTES}-byte cap"
+            )),
+        ));
+    }
+    let mut bytes = vec![0; len as usize];
+    file.read_exact_at(&mut bytes, 0)?;
+    Ok(Some(bytes))
+}
+
 /// The store's file-set record, if it has one.
 ///
 /// # Errors
-/// I/O errors; `Corruption` for a damaged record.
+/// I/O errors; `Corruption` for a damaged record or one over
+/// [`MAX_METADATA_FILE_BYTES`].
 pub fn read_file_set(fs: &dyn Fs, dir: &Path) -> Result<Option<FileSet>> {
     let path = dir.join(FILE_SET_NAME);
-    read_file_if_exists(fs, &path)?
+    read_metadata_file(fs, &path)?
         .map(|bytes| FileSet::decode(&bytes, &path))
         .transpose()
 }

@@ -17,10 +17,11 @@ use std::io;
 use std::path::Path;
 
 use kv_core::codec::{decode_file_header, encode_file_header, FILE_HEADER_BYTES};
-use kv_core::fs::{read_file_if_exists, write_file_atomic};
+use kv_core::fs::write_file_atomic;
 use kv_core::{CorruptionKind, Error, Fs, Result};
 
 use crate::data_file::{data_file_name, hint_file_name};
+use crate::file_set::read_metadata_file;
 
 /// Name of the merge commit record in the store directory.
 pub const MERGE_COMMIT_FILE_NAME: &str = "MERGE_COMMIT";
@@ -113,10 +114,11 @@ pub fn remove_merge_commit(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
 /// leave those files out instead of deleting them.
 ///
 /// # Errors
-/// I/O errors; `Corruption` for a damaged record.
+/// I/O errors; `Corruption` for a damaged record or one over
+/// [`crate::file_set::MAX_METADATA_FILE_BYTES`].
 pub fn pending_merge_inputs(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
     let path = dir.join(MERGE_COMMIT_FILE_NAME);
-    match read_file_if_exists(fs, &path)? {
+    match read_metadata_file(fs, &path)? {
         Some(bytes) => decode_merge_commit(&bytes, &path),
         None => Ok(Vec::new()),
     }
@@ -126,10 +128,11 @@ pub fn pending_merge_inputs(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
 /// the ids of the inputs it deleted (the file set may still list them).
 ///
 /// # Errors
-/// I/O errors; `Corruption` for a damaged record.
+/// I/O errors; `Corruption` for a damaged record or one over
+/// [`crate::file_set::MAX_METADATA_FILE_BYTES`].
 pub fn finish_pending_merge(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>> {
     let path = dir.join(MERGE_COMMIT_FILE_NAME);
-    let Some(bytes) = read_file_if_exists(fs, &path)? else {
+    let Some(bytes) = read_metadata_file(fs, &path)? else {
         return Ok(Vec::new());
     };
     let ids = decode_merge_commit(&bytes, &path)?;
