@@ -17,6 +17,11 @@
 //! hint is never trusted for data: every `get` checks
 //! the record it points at. A missing or bad hint only costs a scan of the
 //! data file at open.
+//!
+//! A hint grows with the keys of its data file (tens of MiB for a big one),
+//! so it is never read whole: [`read_hint`] reads it [`HINT_CHUNK_BYTES`]
+//! at a time, hashing and decoding as it goes, and keeps only the decoded
+//! entries, used once the final checksum matches.
 
 use std::io;
 use std::path::Path;
@@ -112,7 +117,7 @@ impl Source<'_> {
         match self {
             Self::File(f) => Ok(f.read_exact_at(buf, at)?),
             Self::Bytes(b) => {
-                // In range: callers read inside the body the length allows.
+                // A read past the end is an I/O error, as from a file.
                 let from = usize::try_from(at).unwrap_or(usize::MAX);
                 match b.get(from..from.saturating_add(buf.len())) {
                     Some(src) => {
