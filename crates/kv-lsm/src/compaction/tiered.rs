@@ -27,8 +27,9 @@
 //! read; a group of L0 tables alone goes into the empty level just above
 //! the shallowest non-empty one (L6 in an empty store). When L1 is taken,
 //! the levels are first moved down, whole and without a rewrite, into the
-//! empty levels below them ([`Compaction::move_only`]); only when all six
-//! are taken does L1 join the merge.
+//! empty levels below them ([`Compaction::move_only`]); when all six are
+//! taken, the two adjacent levels of most alike sizes are merged first, to
+//! free one.
 //!
 //! Each merge turns at least two runs into one and each move shifts a run
 //! one level down, so inline compaction ends. Tombstones and old versions
@@ -162,26 +163,19 @@ fn plan(
     group: std::ops::Range<usize>,
     full: bool,
 ) -> Option<Compaction> {
-    let mut group = runs.get(group)?.to_vec();
+    let group = runs.get(group)?;
     let deepest = group.iter().map(|r| r.level).max()?;
     let output_level = if deepest > 0 {
         deepest
     } else {
         match (1..NUM_LEVELS).find(|&l| !version.levels[l].is_empty()) {
             None => NUM_LEVELS - 1,
-            Some(1) => {
-                if let Some(room) = move_down(version) {
-                    return Some(room);
-                }
-                // Every level taken: L1 joins the merge.
-                group.extend(runs.iter().find(|r| r.level == 1).cloned());
-                1
-            }
+            Some(1) => return move_down(version).or_else(|| merge_most_alike(runs)),
             Some(first) => first - 1,
         }
     };
     let mut inputs: Vec<(usize, Vec<Arc<Table>>)> = Vec::new();
-    for run in &group {
+    for run in group {
         match inputs.last_mut() {
             Some((0, tables)) if run.level == 0 => tables.extend(run.tables.iter().cloned()),
             _ => inputs.push((run.level, run.tables.clone())),
@@ -206,5 +200,24 @@ fn move_down(version: &Version) -> Option<Compaction> {
         output_level: empty,
         full: false,
         move_only: true,
+    })
+}
+
+/// With L1..L6 all taken: the merge of the two adjacent levels whose sizes
+/// are most alike, into the deeper one, which frees a level at the least
+/// cost (merging the L0 tables into L1 instead would rewrite L1 again at
+/// every merge of L0 tables while the levels stay full).
+fn merge_most_alike(runs: &[Run]) -> Option<Compaction> {
+    let levels: Vec<&Run> = runs.iter().filter(|r| r.level > 0).collect();
+    let unlike = |pair: &&[&Run]| -> u128 {
+        let (a, b) = (pair[0].bytes.max(1), pair[1].bytes.max(1));
+        u128::from(a.max(b)) * 1_000_000 / u128::from(a.min(b))
+    };
+    let pair = levels.windows(2).min_by_key(unlike)?;
+    Some(Compaction {
+        inputs: pair.iter().map(|r| (r.level, r.tables.clone())).collect(),
+        output_level: pair[1].level,
+        full: false,
+        move_only: false,
     })
 }
