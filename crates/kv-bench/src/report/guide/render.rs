@@ -36,14 +36,18 @@ pub fn block(report: &RunReport, name: &str) -> Option<String> {
     }
 }
 
-/// A factor as the guide writes it: `0.93×`, `12.4×`, `150×`.
+/// A factor as the guide writes it, with at least two significant
+/// digits: `0.93×`, `12.4×`, `150×`, `0.0013×`.
 pub fn factor(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}×")
     } else if v >= 10.0 {
         format!("{v:.1}×")
-    } else {
+    } else if v >= 0.1 || v == 0.0 {
         format!("{v:.2}×")
+    } else {
+        let digits = (1.0 - v.log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("{v:.digits$}×")
     }
 }
 
@@ -283,17 +287,20 @@ fn spread_lines(report: &RunReport, engines: &[String]) -> String {
 /// per read of its reading ones, every engine measured by the kernel's
 /// counters (`wchar`, `rchar`).
 fn amplification_rows(report: &RunReport, f: &ShapeFigures, engines: &[String]) -> String {
+    let on = |w: &String, pred: fn(&crate::results::WorkloadResult) -> bool| {
+        engines
+            .iter()
+            .any(|e| find(&report.results, e, w).is_some_and(pred))
+    };
     let writes: Vec<&String> = f
         .workloads
         .iter()
-        .filter(|w| find(&report.results, &engines[0], w).is_some_and(|r| r.writes > 0))
+        .filter(|w| on(w, |r| r.writes > 0))
         .collect();
     let reads: Vec<&String> = f
         .workloads
         .iter()
-        .filter(|w| {
-            find(&report.results, &engines[0], w).is_some_and(|r| r.writes == 0 && r.reads > 0)
-        })
+        .filter(|w| on(w, |r| r.writes == 0 && r.background_writes == 0 && r.reads > 0))
         .collect();
     let mut md = String::new();
     if !writes.is_empty() {
@@ -461,5 +468,20 @@ fn none_if_empty(items: &[String]) -> String {
         "none".to_owned()
     } else {
         items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factors_keep_two_significant_digits() {
+        assert_eq!(factor(150.4), "150×");
+        assert_eq!(factor(12.44), "12.4×");
+        assert_eq!(factor(0.934), "0.93×");
+        assert_eq!(factor(0.0134), "0.013×");
+        assert_eq!(factor(0.00134), "0.0013×");
+        assert_eq!(factor(0.0), "0.00×");
     }
 }
