@@ -7,7 +7,9 @@
 //! leaves out `null` (its cost is the harness-cost table's) and gives each
 //! engine the same colour ([`super::palette::engine_color`]). A figure that
 //! does not exist for an engine is a missing bar, or, for the reads of an
-//! engine that reads through a memory map, the words "not measurable".
+//! engine that reads through a memory map, the words "not measurable" (and
+//! on the RUM chart, for reads served from an engine's own cache, "cached,
+//! not measurable": [`CACHED_BELOW`]).
 
 use std::path::Path;
 
