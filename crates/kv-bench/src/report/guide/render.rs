@@ -300,7 +300,11 @@ fn amplification_rows(report: &RunReport, f: &ShapeFigures, engines: &[String]) 
     let reads: Vec<&String> = f
         .workloads
         .iter()
-        .filter(|w| on(w, |r| r.writes == 0 && r.background_writes == 0 && r.reads > 0))
+        .filter(|w| {
+            on(w, |r| {
+                r.writes == 0 && r.background_writes == 0 && r.reads > 0
+            })
+        })
         .collect();
     let mut md = String::new();
     if !writes.is_empty() {
