@@ -38,7 +38,7 @@ fn the_generated_blocks_are_the_named_jsons_figures_rendered_again() {
             .lines()
             .zip(again.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| doc.lines().count().min(again.lines().count()), |i| i);
+            .unwrap_or_else(|| doc.lines().count().min(again.lines().count()));
         panic!(
             "docs/choosing.md differs from its JSON docs/{source} at line {}:\n  doc:       {:?}\n  generated: {:?}\nregenerate with: {REGENERATE}",
             line + 1,
