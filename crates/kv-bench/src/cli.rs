@@ -30,7 +30,7 @@ pub const DEFAULT_REPORT_DIR: &str = "kv-bench-report";
 /// embedded stores.
 ///
 /// With no arguments it runs the default comparison (every persistent engine
-/// of this build plus `null`, the core workloads, 200,000 keys), prints a
+/// of this build plus `null`, the core workloads, 50,000 keys), prints a
 /// table and writes a Markdown report with SVG charts to ./kv-bench-report/.
 #[derive(Debug, Parser)]
 #[command(
@@ -206,7 +206,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "LIST", value_parser = parse_workloads)]
     pub workloads: Option<WorkloadList>,
     /// Keys in the loaded store, and operations per workload.
-    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=MAX_NUM))]
+    #[arg(long, default_value_t = crate::workload::DEFAULT_NUM, value_parser = clap::value_parser!(u64).range(1..=MAX_NUM))]
     pub num: u64,
     /// Bytes per key.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(MIN_KEY_BYTES as u64..=MAX_KEY_BYTES as u64))]
@@ -291,6 +291,12 @@ pub struct RunArgs {
     /// print its table and write its report and charts again.
     #[arg(long, value_name = "FILE")]
     pub from_json: Option<PathBuf>,
+    /// Rewrite the generated blocks of the guide FILE (`docs/choosing.md`)
+    /// from this run: with `--from-json`, from that JSON; after a run, from
+    /// the `--json FILE` it wrote (required). The text around the blocks is
+    /// kept; `tests/choosing_guide_matches_its_json.rs` checks it.
+    #[arg(long, value_name = "FILE")]
+    pub guide: Option<PathBuf>,
 }
 
 /// Default of `--repeat-fillsync`: fillsync runs per engine.

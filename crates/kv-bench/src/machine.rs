@@ -22,6 +22,18 @@ pub struct MachineInfo {
     pub build: String,
     /// Version of kv-bench.
     pub kv_bench_version: String,
+    /// The 1-, 5- and 15-minute load averages (`/proc/loadavg`) when the
+    /// machine was described, at the start of the run, as `"1.10 0.80
+    /// 0.65"`; `None` where unreadable and in JSON written before it was
+    /// recorded. A loaded machine makes every throughput figure noisy.
+    #[serde(default)]
+    pub load_average: Option<String>,
+}
+
+/// The first three fields of `/proc/loadavg` text, joined by spaces.
+fn load_average(text: &str) -> Option<String> {
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    (fields.len() == 3).then(|| fields.join(" "))
 }
 
 impl MachineInfo {
@@ -54,6 +66,7 @@ impl MachineInfo {
             }
             .to_owned(),
             kv_bench_version: env!("CARGO_PKG_VERSION").to_owned(),
+            load_average: load_average(&read("/proc/loadavg")),
         }
     }
 }

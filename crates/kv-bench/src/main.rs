@@ -218,6 +218,9 @@ fn bench(args: &RunArgs) -> ExitCode {
             return fail(e, 2);
         }
     }
+    if let Err(e) = check_guide(args) {
+        return fail(e, 2);
+    }
     if let Some(path) = &args.from_json {
         return from_json(path, args);
     }
@@ -265,6 +268,11 @@ fn bench(args: &RunArgs) -> ExitCode {
             Err(e) => return fail(format!("cannot write the report: {e}"), 1),
         }
     }
+    if let (Some(guide), Some(dest)) = (&args.guide, &args.json) {
+        if let Err(e) = update_guide(guide, Path::new(dest), &report) {
+            return fail(e, 1);
+        }
+    }
     if report.all_engines_finished() {
         ExitCode::SUCCESS
     } else {
@@ -285,7 +293,20 @@ fn from_json(path: &Path, args: &RunArgs) -> ExitCode {
     };
     let outcome = if let Ok(report) = serde_json::from_str::<kv_bench::results::RunReport>(&text) {
         print!("{}", table::render(&report));
+        if let Some(guide) = &args.guide {
+            if let Err(e) = update_guide(guide, path, &report) {
+                return fail(e, 1);
+            }
+        }
         (!args.no_report).then(|| markdown::write_report(&report, &args.report))
+    } else if args.guide.is_some() {
+        return fail(
+            format!(
+                "{} is not the JSON of a comparison run, which --guide needs",
+                path.display()
+            ),
+            2,
+        );
     } else {
         match serde_json::from_str::<kv_bench::scale::ScaleReport>(&text) {
             Ok(report) => {
@@ -306,6 +327,58 @@ fn from_json(path: &Path, args: &RunArgs) -> ExitCode {
         None => {}
     }
     ExitCode::SUCCESS
+}
+
+/// `--guide FILE`, checked before a run of minutes: the guide exists, and
+/// a run (not `--from-json`) writes its JSON to a file the guide can name.
+fn check_guide(args: &RunArgs) -> Result<(), String> {
+    let Some(guide) = &args.guide else {
+        return Ok(());
+    };
+    if args.scale.is_some() {
+        return Err("--guide takes a comparison run, not --scale".into());
+    }
+    if args.from_json.is_none() && matches!(args.json.as_deref(), None | Some("-")) {
+        return Err(
+            "--guide needs --json FILE (the guide names the JSON its figures come from)".into(),
+        );
+    }
+    let doc = std::fs::read_to_string(guide)
+        .map_err(|e| format!("cannot read the guide {}: {e}", guide.display()))?;
+    kv_bench::report::guide::document::parse(&doc)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {e}", guide.display()))
+}
+
+/// Rewrites the guide's generated blocks from `report` (whose JSON is
+/// `json`) and says whether its prose still holds.
+fn update_guide(
+    guide: &Path,
+    json: &Path,
+    report: &kv_bench::results::RunReport,
+) -> Result<(), String> {
+    use kv_bench::report::guide::{claims, document};
+    document::update_file(guide, json, report)?;
+    eprintln!("kv-bench: generated blocks of {} rewritten", display(guide));
+    let doc = std::fs::read_to_string(guide)
+        .map_err(|e| format!("cannot read {}: {e}", guide.display()))?;
+    let problems = claims::check(&doc, report);
+    for p in &problems {
+        eprintln!(
+            "kv-bench: {}: section `{}`: {}",
+            display(guide),
+            p.section,
+            p.message
+        );
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "kv-bench: {} claim(s) in the prose of {} do not hold for this run: edit the prose",
+            problems.len(),
+            display(guide)
+        );
+    }
+    Ok(())
 }
 
 /// `--scale`: the scaling sweep instead of the comparison.

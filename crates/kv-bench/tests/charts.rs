@@ -89,7 +89,29 @@ fn mmap_reads_are_not_measurable_rather_than_a_tiny_bar() {
     assert_eq!(read.value, None);
     assert_eq!(read.missing.as_deref(), Some(NOT_MEASURABLE));
     let sled = names.iter().position(|n| *n == "sled").unwrap();
-    assert!(chart.bars[1][sled].missing.is_none());
+    assert_ne!(chart.bars[1][sled].missing.as_deref(), Some(NOT_MEASURABLE));
+}
+
+#[test]
+fn reads_served_from_the_cache_are_cached_rather_than_a_near_zero_bar() {
+    use kv_bench::report::charts::{rum_read_bar, CACHED, CACHED_BELOW};
+    let cached = rum_read_bar(false, Some(0.000_13));
+    assert_eq!(
+        (cached.value, cached.missing.as_deref()),
+        (None, Some(CACHED))
+    );
+    let zero = rum_read_bar(false, Some(0.0));
+    assert_eq!(zero.missing.as_deref(), Some(CACHED));
+    let real = rum_read_bar(false, Some(1.2));
+    assert_eq!((real.value, real.missing), (Some(1.2), None));
+    let edge = rum_read_bar(false, Some(CACHED_BELOW));
+    assert_eq!(edge.value, Some(CACHED_BELOW));
+    let mmap = rum_read_bar(true, Some(0.000_13));
+    assert_eq!(mmap.missing.as_deref(), Some(NOT_MEASURABLE));
+    assert_eq!(
+        rum_read_bar(false, None),
+        kv_bench::report::bars::Bar::of(None)
+    );
 }
 
 #[test]

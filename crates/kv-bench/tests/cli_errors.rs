@@ -70,7 +70,8 @@ fn settings_reject_unknown_engines_through_the_library_too() {
     let settings = cli.run.settings().unwrap();
     assert!(settings.engines.iter().any(|e| e == "null"));
     assert!(!settings.engines.iter().any(|e| e == "memory"));
-    assert_eq!(settings.config.num, 200_000);
+    assert_eq!(settings.config.num, kv_bench::workload::DEFAULT_NUM);
+    assert_eq!(settings.config.num, 50_000);
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod bars;
 pub mod charts;
 pub mod compare;
 pub mod format;
+pub mod guide;
 pub mod json;
 pub mod lines;
 pub mod markdown;
