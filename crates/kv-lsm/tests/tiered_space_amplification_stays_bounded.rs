@@ -3,7 +3,7 @@
 //! than the oldest never add up to more than `max_space_amp_percent` of the
 //! oldest, and the table bytes stay within `1 + max_space_amp_percent/100`
 //! times the fully compacted size (with slack for the file format). The
-//! run trigger is 12, so the size-ratio rule stays idle while up to 11 L0
+//! run trigger is 12, so the size-tier rule stays idle while up to 11 L0
 //! tables pile up: only the space bound, which forces a full merge, keeps
 //! the dead versions in check (without it this test fails).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

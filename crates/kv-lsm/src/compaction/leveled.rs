@@ -61,6 +61,7 @@ pub fn pick(version: &Version, options: &LsmOptions) -> Option<Compaction> {
         inputs: vec![(level, inputs), (level + 1, next)],
         output_level: level + 1,
         full: false,
+        move_only: false,
     })
 }
 
@@ -85,10 +86,16 @@ pub fn pick_full(version: &Version) -> Option<Compaction> {
         inputs,
         output_level: deepest,
         full: true,
+        move_only: false,
     })
 }
 
-/// True when `c` can move its one table down without rewriting it.
+/// True when `c` moves its tables down without rewriting them: a level
+/// move ([`Compaction::move_only`]) or a compaction of one table that
+/// meets nothing below.
 pub fn is_trivial_move(c: &Compaction) -> bool {
-    !c.full && c.tables().count() == 1 && c.inputs.first().is_some_and(|(_, t)| t.len() == 1)
+    c.move_only
+        || (!c.full
+            && c.tables().count() == 1
+            && c.inputs.first().is_some_and(|(_, t)| t.len() == 1))
 }

@@ -34,6 +34,10 @@ pub struct Compaction {
     pub output_level: usize,
     /// True for `compact()`: every table of the store.
     pub full: bool,
+    /// True when the inputs, every table of one level, are moved into the
+    /// empty `output_level` without a rewrite (tiered compaction making
+    /// room; only ever into an empty level with no run between the two).
+    pub move_only: bool,
 }
 
 impl Compaction {

@@ -105,16 +105,7 @@ fn nothing_below(inner: &Inner, c: &Compaction) -> bool {
 pub fn run(inner: &Inner, c: &Compaction) -> Result<()> {
     let deleted: Vec<(usize, u64)> = c.tables().map(|(l, t)| (l, t.number())).collect();
     if is_trivial_move(c) {
-        let Some((level, table)) = c.tables().next().map(|(l, t)| (l, Arc::clone(t))) else {
-            return Ok(());
-        };
-        let edit = VersionEdit {
-            added: vec![(c.output_level, table.number(), table.size())],
-            deleted: vec![(level, table.number())],
-            ..VersionEdit::default()
-        };
-        return apply(inner, &edit, &deleted, vec![(c.output_level, table)], None)
-            .map(|()| inner.counters.add(&inner.counters.trivial_moves, 1));
+        return move_tables(inner, c, &deleted);
     }
     let snapshots = inner.live_snapshots();
     let range_dels = CompactionRangeDels::new(c, &inner.current().version, &snapshots);
@@ -153,6 +144,30 @@ pub fn run(inner: &Inner, c: &Compaction) -> Result<()> {
     inner
         .counters
         .add(&inner.counters.compaction_bytes_written, written);
+    Ok(())
+}
+
+/// Moves the input tables of `c` into its output level without rewriting
+/// them: one manifest edit deleting each from its level and adding it to
+/// the output level.
+fn move_tables(inner: &Inner, c: &Compaction, deleted: &[(usize, u64)]) -> Result<()> {
+    let moved: Vec<_> = c
+        .tables()
+        .map(|(_, t)| (c.output_level, Arc::clone(t)))
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let edit = VersionEdit {
+        added: moved
+            .iter()
+            .map(|(l, t)| (*l, t.number(), t.size()))
+            .collect(),
+        deleted: deleted.to_vec(),
+        ..VersionEdit::default()
+    };
+    apply(inner, &edit, deleted, moved, None)?;
+    inner.counters.add(&inner.counters.trivial_moves, 1);
     Ok(())
 }
 
