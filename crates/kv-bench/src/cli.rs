@@ -243,6 +243,11 @@ pub struct RunArgs {
     /// Items read after each seek of seekrandom.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub seek_nexts: u32,
+    /// Operations of each of readrandom, readmissing and seekrandom
+    /// (db_bench's `--reads`; default: --num). Keys are drawn from all
+    /// --num keys either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_NUM))]
+    pub reads: Option<u64>,
     /// Operations of fillsync (capped at --num).
     #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=MAX_NUM))]
     pub sync_num: u64,
@@ -387,6 +392,7 @@ impl RunArgs {
                 seed: self.seed,
                 seek_nexts: self.seek_nexts,
                 sync_ops: self.sync_num,
+                reads: self.reads,
                 duration_secs: self.duration,
             },
             sync: self.sync,
@@ -438,6 +444,10 @@ pub fn child_args(settings: &Settings, engine: &str, root: &Path) -> Vec<OsStrin
     for (flag, value) in numbers {
         args.push(flag.into());
         args.push(value.to_string().into());
+    }
+    if let Some(reads) = c.reads {
+        args.push("--reads".into());
+        args.push(reads.to_string().into());
     }
     if let Some(secs) = c.duration_secs {
         args.push("--duration".into());

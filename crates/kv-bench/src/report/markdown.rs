@@ -69,7 +69,7 @@ fn header(report: &RunReport, md: &mut String) {
         md,
         "| settings | |\n|---|---|\n| engines | {} |\n| workloads | {} |\n| keys (`--num`) | {} |\n\
          | key / value size | {} B / {} B |\n| batch | {} |\n| threads | {} |\n| sync | {} |\n\
-         | seed | {} |\n| fillsync ops | {} |\n| seek nexts | {} |\n| duration cap | {} |\n\
+         | seed | {} |\n| fillsync ops | {} |\n| random-read ops (`--reads`) | {} |\n| seek nexts | {} |\n| duration cap | {} |\n\
          | isolation | {} |\n| cache budget (`--cache-mb`) | {} per engine (what each engine gives it \
          to: *Engines* below) |\n",
         s.engines.join(", "),
@@ -86,6 +86,7 @@ fn header(report: &RunReport, md: &mut String) {
         s.sync.name(),
         c.seed,
         c.sync_ops.min(c.num),
+        c.read_ops(),
         c.seek_nexts,
         c.duration_secs.map_or_else(|| "none".into(), |d| format!("{d} s")),
         match s.isolation {

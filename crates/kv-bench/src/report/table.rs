@@ -23,6 +23,12 @@ pub fn render_header(settings: &Settings) -> String {
         c.seed,
         settings.sync.name()
     );
+    if let Some(reads) = c.reads {
+        out.push_str(&format!(
+            "random reads: {reads} ops each for readrandom, readmissing and seekrandom (--reads), keys drawn from all {}\n",
+            c.num
+        ));
+    }
     out.push_str(&cadence_line(settings));
     out.push_str(&cache_lines(settings));
     out

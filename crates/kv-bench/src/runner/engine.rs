@@ -333,6 +333,7 @@ impl<'a> EngineBench<'a> {
             (_, Workload::OverwriteSteady) => config
                 .num
                 .saturating_mul(crate::workload::STEADY_OVERWRITE_FACTOR),
+            (_, w) if w.counts_reads() => config.read_ops(),
             _ => config.num,
         }
     }

@@ -171,6 +171,11 @@ pub struct WorkloadConfig {
     pub seek_nexts: u32,
     /// Operations of `fillsync`.
     pub sync_ops: u64,
+    /// Operations of each random-read workload (readrandom, readmissing,
+    /// seekrandom), db_bench's `--reads`; `None`: `num`. Keys are still
+    /// drawn from all `num`.
+    #[serde(default)]
+    pub reads: Option<u64>,
     /// Cap on the measured time of one workload in seconds, if any.
     pub duration_secs: Option<f64>,
 }
@@ -195,12 +200,30 @@ impl Default for WorkloadConfig {
             seed: 42,
             seek_nexts: 10,
             sync_ops: 2_000,
+            reads: None,
             duration_secs: None,
         }
     }
 }
 
+impl WorkloadConfig {
+    /// Operations of readrandom, readmissing and seekrandom: `reads`, or
+    /// `num` when it is not set.
+    pub fn read_ops(&self) -> u64 {
+        self.reads.unwrap_or(self.num)
+    }
+}
+
 impl Workload {
+    /// True for the workloads whose operation count is
+    /// [`WorkloadConfig::read_ops`].
+    pub fn counts_reads(self) -> bool {
+        matches!(
+            self,
+            Workload::ReadRandom | Workload::ReadMissing | Workload::SeekRandom
+        )
+    }
+
     /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {
@@ -362,6 +385,10 @@ impl Workload {
         let share = |t| thread_share(num, threads, t);
         let uniform =
             |t, op| OpStream::Uniform(Uniform::new(self.rng(config, t), num, share(t), op));
+        let reads = |t, op| {
+            let count = thread_share(config.read_ops(), threads, t);
+            OpStream::Uniform(Uniform::new(self.rng(config, t), num, count, op))
+        };
         let order = || -> Arc<[u32]> {
             Arc::from(permutation(
                 &mut self.rng(config, 0),
@@ -417,16 +444,17 @@ impl Workload {
             ))],
             Workload::DeleteRandom => vec![uniform(0, IndexOp::Delete)],
             Workload::Churn => vec![OpStream::Churn(Churn::new(self.rng(config, 0), num, num))],
-            Workload::ReadRandom | Workload::ReadWhileWriting => {
+            Workload::ReadRandom => (0..threads).map(|t| reads(t, IndexOp::Get)).collect(),
+            Workload::ReadWhileWriting => {
                 (0..threads).map(|t| uniform(t, IndexOp::Get)).collect()
             }
             Workload::ReadMissing => (0..threads)
-                .map(|t| uniform(t, IndexOp::GetMissing))
+                .map(|t| reads(t, IndexOp::GetMissing))
                 .collect(),
             Workload::SeekRandom => {
                 let items = config.seek_nexts.saturating_add(1);
                 (0..threads)
-                    .map(|t| uniform(t, IndexOp::Scan(items)))
+                    .map(|t| reads(t, IndexOp::Scan(items)))
                     .collect()
             }
             _ => Vec::new(),
@@ -491,6 +519,32 @@ mod tests {
             first,
             (0..5).filter_map(|_| again.next_op()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn reads_sets_the_count_of_random_reads_only() {
+        let config = WorkloadConfig {
+            num: 1_000,
+            reads: Some(70),
+            ..WorkloadConfig::default()
+        };
+        for w in ALL {
+            if w.shape() != Shape::Streams {
+                continue;
+            }
+            let planned: usize = collect(w, &config).iter().map(Vec::len).sum();
+            let unlimited = WorkloadConfig {
+                reads: None,
+                ..config.clone()
+            };
+            let full: usize = collect(w, &unlimited).iter().map(Vec::len).sum();
+            if w.counts_reads() {
+                assert_eq!(planned, 70, "{}", w.name());
+                assert_eq!(full, 1_000, "{}", w.name());
+            } else {
+                assert_eq!(planned, full, "{} must not follow --reads", w.name());
+            }
+        }
     }
 
     #[test]
