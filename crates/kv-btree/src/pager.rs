@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use kv_core::{CorruptionKind, Error, File, Result};
@@ -88,6 +88,11 @@ pub struct Pager {
     path: PathBuf,
     cache: Cache<u64, (RunRef, Arc<NodeView>), RunWeight>,
     dirty: RwLock<DirtyRuns>,
+    /// How many runs `dirty` holds, stored after every change under its
+    /// write lock: a read finds no dirty run without taking the lock when
+    /// it is zero (after every durable commit, and on a store that is only
+    /// read).
+    dirty_runs: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -125,6 +130,7 @@ impl Pager {
             path,
             cache: Cache::with_weighter(items, cache_bytes.max(PAGE_BYTES as u64), RunWeight),
             dirty: RwLock::new(DirtyRuns::default()),
+            dirty_runs: AtomicUsize::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -149,6 +155,13 @@ impl Pager {
     }
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
+        // A tree a reader follows was published (`publish`, then the
+        // writer's swap of the newest tree) before the reader took it, so
+        // a count of zero here means none of its runs is dirty: they were
+        // settled into the cache and written first.
+        if self.dirty_runs.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
         dirty.runs.get(&run.page).filter(|d| d.run == run).cloned()
     }
@@ -195,6 +208,23 @@ impl Pager {
         Ok(node)
     }
 
+    /// Child `i` of the branch view `parent`, whose reference is `run`
+    /// ([`NodeView::child`]): the view `parent` remembers when it is still
+    /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
+    /// which `parent` then remembers.
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_child(&self, parent: &NodeView, i: usize, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some(view) = parent.child_view(i) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(view);
+        }
+        let view = self.load_node(run)?;
+        parent.remember_child(i, &view);
+        Ok(view)
+    }
+
     /// The node at `run` read from the file even if cached (what `check()`
     /// verifies); dirty runs come from memory since they are not on disk.
     ///
@@ -239,6 +269,7 @@ impl Pager {
             dirty.bytes += run.run.bytes();
             dirty.runs.insert(run.run.page, run);
         }
+        self.dirty_runs.store(dirty.runs.len(), Ordering::Release);
     }
 
     /// Bytes the dirty runs take on disk (kept as a running total: the
@@ -298,6 +329,7 @@ impl Pager {
                 dirty.remove(run.page);
             }
         }
+        self.dirty_runs.store(dirty.runs.len(), Ordering::Release);
     }
 
     /// After a durable commit: moves the written nodes into the cache and
@@ -313,6 +345,7 @@ impl Pager {
                 }
             }
         }
+        self.dirty_runs.store(0, Ordering::Release);
     }
 
     /// Forgets every cached node (after vacuum moved pages).
