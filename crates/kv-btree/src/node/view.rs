@@ -459,6 +459,57 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_child_lives_only_as_long_as_its_cache_entry() {
+        let children: Vec<Child> = (0..3u64)
+            .map(|i| {
+                Child::Disk(RunRef {
+                    page: i + 2,
+                    txn: 1,
+                    pages: 1,
+                })
+            })
+            .collect();
+        let node = Node::Branch {
+            keys: vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")],
+            children,
+        };
+        let parent = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
+        let child = Arc::new(NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap());
+        assert!(parent.child_view(1).is_none(), "nothing remembered yet");
+        parent.remember_child(1, &child);
+        let other = Arc::new(NodeView::empty_leaf());
+        parent.remember_child(1, &other);
+        let got = parent.child_view(1).unwrap();
+        assert!(Arc::ptr_eq(&got, &child), "a slot is set once");
+        assert!(parent.child_view(0).is_none() && parent.child_view(9).is_none());
+        assert!(parent.clone().child_view(1).is_none(), "clones start empty");
+        drop(got);
+        drop(child);
+        assert!(
+            parent.child_view(1).is_none(),
+            "an evicted child is not kept alive by its parent"
+        );
+        let leaf_view = NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap();
+        leaf_view.remember_child(0, &other);
+        assert!(leaf_view.child_view(0).is_none(), "leaves have no children");
+    }
+
+    #[test]
+    fn a_copied_leaf_shares_the_view_body() {
+        let view = NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap();
+        let Node::Leaf(entries) = view.to_node() else {
+            unreachable!()
+        };
+        let body = view.body().as_ptr_range();
+        for e in &entries {
+            assert!(body.contains(&e.key.as_ptr()), "keys are not copied");
+            if let Value::Inline(v) = &e.value {
+                assert!(v.is_empty() || body.contains(&v.as_ptr()));
+            }
+        }
+    }
+
+    #[test]
     fn a_branch_view_routes_like_the_node() {
         let keys: Vec<Bytes> = (1..30u8).map(|i| Bytes::from(vec![b'a', i * 3])).collect();
         let children: Vec<Child> = (0..30u64)
