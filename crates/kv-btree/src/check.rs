@@ -177,8 +177,8 @@ impl Checker<'_> {
             self.underfull += 1;
         }
         let keys: Vec<&[u8]> = match &*node {
-            Node::Leaf(entries) => entries.iter().map(|e| e.key.as_slice()).collect(),
-            Node::Branch { keys, .. } => keys.iter().map(Vec::as_slice).collect(),
+            Node::Leaf(entries) => entries.iter().map(|e| &e.key[..]).collect(),
+            Node::Branch { keys, .. } => keys.iter().map(|k| &k[..]).collect(),
         };
         if !keys.windows(2).all(|w| w[0] < w[1]) {
             self.damage(offset, "keys out of order within a node".into());
@@ -227,9 +227,9 @@ impl Checker<'_> {
                     let lo = if i == 0 {
                         lo
                     } else {
-                        keys.get(i - 1).map(Vec::as_slice)
+                        keys.get(i - 1).map(|k| &k[..])
                     };
-                    let hi = keys.get(i).map(Vec::as_slice).or(hi);
+                    let hi = keys.get(i).map(|k| &k[..]).or(hi);
                     self.check_node(*c, level + 1, lo, hi)?;
                 }
             }

@@ -46,7 +46,7 @@
 //! - `SyncPolicy::Manual`: a write commits in memory (readers see it at
 //!   once; nothing is written); `sync()` makes every earlier commit durable
 //!   in one commit. Once the runs held in memory exceed
-//!   [`BtreeOptions::dirty_budget_bytes`] (16 MiB by default) the next
+//!   [`BtreeOptions::dirty_budget_bytes`] (64 MiB by default) the next
 //!   commit is made durable on its own.
 //! - `SyncPolicy::Interval`: as `Manual`, plus a background thread that
 //!   makes the newest commit durable every `interval_ms` (and a commit made

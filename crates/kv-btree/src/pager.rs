@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use kv_core::{CorruptionKind, Error, File, Result};
@@ -27,7 +27,7 @@ use quick_cache::Weighter;
 
 use crate::node::view::NodeView;
 use crate::node::Node;
-use crate::page::{open_run, seal_run, Kind, RunRef, PAGE_BYTES};
+use crate::page::{open_page, open_run, seal_run, Kind, RunRef, PAGE_BYTES};
 
 /// A run committed in memory but not yet on disk: a node's view or a
 /// value. It is sealed (headers and checksums) only when it is written, so
@@ -82,12 +82,21 @@ impl Weighter<u64, (RunRef, Arc<NodeView>)> for RunWeight {
 /// Largest single write the pager issues when writing runs out.
 const MAX_WRITE_BYTES: usize = 1 << 20;
 
+/// Pages of the aligned window a miss reads while the cache has room (see
+/// [`Pager::load_node`]): 256 KiB.
+const READ_AROUND_PAGES: u64 = 64;
+
 /// Reads and writes runs of the store file.
 pub struct Pager {
     file: Arc<dyn File>,
     path: PathBuf,
     cache: Cache<u64, (RunRef, Arc<NodeView>), RunWeight>,
     dirty: RwLock<DirtyRuns>,
+    /// How many runs `dirty` holds, stored after every change under its
+    /// write lock: a read finds no dirty run without taking the lock when
+    /// it is zero (after every durable commit, and on a store that is only
+    /// read).
+    dirty_runs: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -125,6 +134,7 @@ impl Pager {
             path,
             cache: Cache::with_weighter(items, cache_bytes.max(PAGE_BYTES as u64), RunWeight),
             dirty: RwLock::new(DirtyRuns::default()),
+            dirty_runs: AtomicUsize::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -149,6 +159,13 @@ impl Pager {
     }
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
+        // A tree a reader follows was published (`publish`, then the
+        // writer's swap of the newest tree) before the reader took it, so
+        // a count of zero here means none of its runs is dirty: they were
+        // settled into the cache and written first.
+        if self.dirty_runs.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
         dirty.runs.get(&run.page).filter(|d| d.run == run).cloned()
     }
@@ -189,10 +206,90 @@ impl Pager {
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some(node) = self.read_around(run) {
+            self.cache.insert(run.page, (run, Arc::clone(&node)));
+            return Ok(node);
+        }
         let buf = self.read_run(run)?;
         let node = Arc::new(self.decode_node(run, &buf)?);
         self.cache.insert(run.page, (run, Arc::clone(&node)));
         Ok(node)
+    }
+
+    /// Child `i` of the branch view `parent`, whose reference is `run`
+    /// ([`NodeView::child`]): the view `parent` remembers when it is still
+    /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
+    /// which `parent` then remembers.
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_child(&self, parent: &NodeView, i: usize, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some(view) = parent.child_view(i) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(view);
+        }
+        let view = self.load_node(run)?;
+        parent.remember_child(i, &view);
+        Ok(view)
+    }
+
+    /// Read-around, for a miss of the one-page run `run` while the cache
+    /// has room for more than the window: reads the aligned window of
+    /// [`READ_AROUND_PAGES`] pages that holds it in one read, and caches
+    /// every other page of the window that is a valid one-page node
+    /// (checksum, page number, kind) under the transaction its own header
+    /// names. Every lookup compares the whole reference (page *and*
+    /// transaction), so a stale or free page cached this way is never
+    /// used: it only takes room, and only room the cache has spare, so
+    /// read-around never evicts. A cache that holds the whole tree then
+    /// warms with one read per window instead of one per page; a cache
+    /// smaller than the tree stops reading around once full.
+    ///
+    /// Returns `run`'s node, or `None` (nothing cached for `run`) when the
+    /// window is not taken, cannot be read, or `run` fails to verify in it:
+    /// the caller then reads `run` alone and reports what it finds.
+    fn read_around(&self, run: RunRef) -> Option<Arc<NodeView>> {
+        let window = READ_AROUND_PAGES * PAGE_BYTES as u64;
+        let room = self.cache.capacity().saturating_sub(self.cache.weight());
+        if run.pages != 1 || room < 2 * window {
+            return None;
+        }
+        let start = run.page - run.page % READ_AROUND_PAGES;
+        let mut buf = vec![0; window as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            let at = start * PAGE_BYTES as u64 + filled as u64;
+            match self.file.read_at(buf.get_mut(filled..)?, at) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(_) => return None,
+            }
+        }
+        let mut wanted = None;
+        for (page, bytes) in (start..).zip(buf.get(..filled)?.chunks_exact(PAGE_BYTES)) {
+            if page == run.page {
+                wanted = Some(Arc::new(self.decode_node(run, bytes).ok()?));
+                continue;
+            }
+            if self.cache.contains_key(&page) {
+                continue;
+            }
+            let Ok((header, _)) = open_page(bytes, page, &self.path) else {
+                continue;
+            };
+            if header.pages != 1 || !matches!(header.kind, Kind::Leaf | Kind::Branch) {
+                continue;
+            }
+            let found = RunRef {
+                page,
+                txn: header.txn,
+                pages: 1,
+            };
+            if let Ok(node) = self.decode_node(found, bytes) {
+                self.cache.insert(page, (found, Arc::new(node)));
+            }
+        }
+        wanted
     }
 
     /// The node at `run` read from the file even if cached (what `check()`
@@ -239,6 +336,7 @@ impl Pager {
             dirty.bytes += run.run.bytes();
             dirty.runs.insert(run.run.page, run);
         }
+        self.dirty_runs.store(dirty.runs.len(), Ordering::Release);
     }
 
     /// Bytes the dirty runs take on disk (kept as a running total: the
@@ -298,6 +396,7 @@ impl Pager {
                 dirty.remove(run.page);
             }
         }
+        self.dirty_runs.store(dirty.runs.len(), Ordering::Release);
     }
 
     /// After a durable commit: moves the written nodes into the cache and
@@ -313,6 +412,7 @@ impl Pager {
                 }
             }
         }
+        self.dirty_runs.store(0, Ordering::Release);
     }
 
     /// Forgets every cached node (after vacuum moved pages).

@@ -1,7 +1,9 @@
 //! Point reads: descend from the snapshot's root to the leaf that holds
-//! the key. One node per level (usually from the cache, searched in place:
-//! see [`crate::node::view`]) and, for a large value, one read of its
-//! overflow run.
+//! the key. One node per level, searched in place (see
+//! [`crate::node::view`]): the root from the page cache, each node below
+//! it through the pointer its parent's view remembers
+//! ([`Pager::load_child`]) or from the cache; and, for a large value, one
+//! read of its overflow run.
 
 use std::sync::Arc;
 
@@ -43,12 +45,17 @@ fn leaf_for(pager: &Pager, tree: &Tree, key: &[u8]) -> Result<Option<Arc<NodeVie
     let Some(mut run) = tree.root else {
         return Ok(None);
     };
-    for _ in 0..=tree.depth {
-        let node = pager.load_node(run)?;
+    let mut node = pager.load_node(run)?;
+    for _ in 0..tree.depth {
         if node.is_leaf() {
             return Ok(Some(node));
         }
-        run = child(pager, &node, node.child_index(key))?;
+        let i = node.child_index(key);
+        run = child(pager, &node, i)?;
+        node = pager.load_child(&node, i, run)?;
+    }
+    if node.is_leaf() {
+        return Ok(Some(node));
     }
     Err(Error::corruption(
         pager.path(),

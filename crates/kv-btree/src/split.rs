@@ -10,7 +10,9 @@
 
 use std::ops::Range;
 
-use crate::node::{entry_bytes, key_bytes, shortest_separator, Child, Entry, Node, REF_BYTES};
+use crate::node::{
+    entry_bytes, key_bytes, shortest_separator, Bytes, Child, Entry, Node, REF_BYTES,
+};
 
 /// Cuts items of the given encoded sizes into ranges of at most
 /// `capacity` bytes (`overhead` added to each part), each part holding at
@@ -103,12 +105,12 @@ pub enum Cut {
 /// Cuts `node` into parts that fit (see the module docs): the first part
 /// and, for each further part, the separator before it and the part. A
 /// node that fits comes back whole with no further parts.
-pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Vec<u8>, Node)>) {
+pub fn cut_node(node: Node, capacity: usize) -> (Node, Vec<(Bytes, Node)>) {
     cut_node_as(node, capacity, Cut::Even)
 }
 
 /// As [`cut_node`], with the cut `how`.
-pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Vec<u8>, Node)>) {
+pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Bytes, Node)>) {
     let parts = |sizes: &[usize], min: usize| match how {
         Cut::Even => balanced_parts(sizes, 3, min, capacity),
         Cut::Append => append_parts(sizes, 3, min, capacity),
@@ -147,7 +149,7 @@ pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Vec<u8>
                 })
                 .collect();
             let parts = parts(&sizes, 2);
-            let piece = |r: &Range<usize>| -> (Vec<Vec<u8>>, Vec<Child>) {
+            let piece = |r: &Range<usize>| -> (Vec<Bytes>, Vec<Child>) {
                 let k = keys
                     .get(r.start..r.end.saturating_sub(1))
                     .unwrap_or_default()

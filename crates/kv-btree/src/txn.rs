@@ -20,7 +20,7 @@ use std::sync::Arc;
 use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
-use crate::node::{Child, Entry, Node, Shape, Value};
+use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
 use crate::split::{cut_node_as, Cut};
@@ -85,11 +85,11 @@ pub struct Txn<'p> {
 }
 
 /// The child of a branch that holds `key`.
-pub fn child_index(keys: &[Vec<u8>], key: &[u8]) -> usize {
-    keys.partition_point(|k| k.as_slice() <= key)
+pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
+    keys.partition_point(|k| &k[..] <= key)
 }
 
-type Splits = Vec<(Vec<u8>, usize)>;
+type Splits = Vec<(Bytes, usize)>;
 
 impl<'p> Txn<'p> {
     /// Starts transaction `txn` on `base`, shaping nodes as `shape` says.
@@ -161,9 +161,7 @@ impl<'p> Txn<'p> {
             at = match at {
                 Child::Dirty(i) => match &self.arena[i] {
                     Node::Leaf(entries) => {
-                        return Ok(entries
-                            .binary_search_by(|e| e.key.as_slice().cmp(key))
-                            .is_ok())
+                        return Ok(entries.binary_search_by(|e| e.key[..].cmp(key)).is_ok())
                     }
                     Node::Branch { keys, children } => *children
                         .get(child_index(keys, key))
@@ -198,11 +196,11 @@ impl<'p> Txn<'p> {
         let value = if value.len() > self.shape.inline_value_max {
             Value::Pending(Arc::new(value.to_vec()))
         } else {
-            Value::Inline(value.to_vec())
+            Value::Inline(Bytes::copy_from_slice(value))
         };
         self.changed = true;
         let entry = Entry {
-            key: key.to_vec(),
+            key: Bytes::copy_from_slice(key),
             value,
         };
         let Some(root) = self.root else {

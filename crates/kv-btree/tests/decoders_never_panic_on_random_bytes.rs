@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use kv_btree::commit_slot::CommitSlot;
-use kv_btree::node::{branch, leaf, Entry, Node, Value};
+use kv_btree::node::{branch, leaf, Bytes, Entry, Node, Value};
 use kv_btree::page::{open_page, open_run, seal_run, Kind, RunRef, PAGE_BYTES};
 use kv_btree::{freelist, node};
 use kv_core::testkit::SeedGuard;
@@ -38,11 +38,11 @@ fn feed(bytes: &[u8]) {
 fn sample_bodies() -> Vec<Vec<u8>> {
     let leaf_node = Node::Leaf(vec![
         Entry {
-            key: b"a".to_vec(),
-            value: Value::Inline(b"1".to_vec()),
+            key: Bytes::from_static(b"a"),
+            value: Value::Inline(Bytes::from_static(b"1")),
         },
         Entry {
-            key: vec![b'k'; 300],
+            key: Bytes::from(vec![b'k'; 300]),
             value: Value::Overflow {
                 run: RunRef {
                     page: 9,
@@ -54,7 +54,7 @@ fn sample_bodies() -> Vec<Vec<u8>> {
         },
     ]);
     let branch_node = Node::Branch {
-        keys: vec![b"m".to_vec()],
+        keys: vec![Bytes::from_static(b"m")],
         children: vec![
             node::Child::Disk(RunRef {
                 page: 4,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use kv_btree::commit_slot::{CommitSlot, TreeCounts};
 use kv_btree::freelist;
-use kv_btree::node::{encode_body, Entry, Node, Value};
+use kv_btree::node::{encode_body, Bytes, Entry, Node, Value};
 use kv_btree::page::{open_run, seal_run, Kind, RunRef, PAGE_BYTES};
 
 /// Hex lines of 16 bytes with offsets, skipping all-zero lines (shown as
@@ -34,12 +34,12 @@ fn dump(bytes: &[u8]) -> String {
 fn leaf_page() -> Vec<u8> {
     let node = Node::Leaf(vec![
         Entry {
-            key: b"apple".to_vec(),
-            value: Value::Inline(b"red".to_vec()),
+            key: Bytes::from_static(b"apple"),
+            value: Value::Inline(Bytes::from_static(b"red")),
         },
         Entry {
-            key: b"banana".to_vec(),
-            value: Value::Inline(b"yellow".to_vec()),
+            key: Bytes::from_static(b"banana"),
+            value: Value::Inline(Bytes::from_static(b"yellow")),
         },
     ]);
     seal_run(Kind::Leaf, 2, 3, &encode_body(&node))

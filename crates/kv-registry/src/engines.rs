@@ -264,7 +264,7 @@ pub fn engines() -> Vec<EngineInfo> {
             open_btree,
         )
         .unsynced(
-            "committed pages held in process memory (at most dirty_budget_bytes, 16 MiB by \
+            "committed pages held in process memory (at most dirty_budget_bytes, 64 MiB by \
              default) until sync(): a process crash loses every commit since the last sync",
         ),
     );

@@ -13,7 +13,7 @@ use kv_core::codec::{put_varint, LeReader};
 use kv_core::limits::MAX_KEY_BYTES;
 
 use super::view::{KeySpan, NodeView};
-use super::{Child, Node};
+use super::{Bytes, Child, Node};
 use crate::page::{Kind, RunRef, MAX_RUN_PAGES};
 
 /// Appends a reference as one fixed-size copy (a commit re-encodes the
@@ -30,11 +30,11 @@ fn put_ref(out: &mut Vec<u8>, r: &RunRef) {
 
 /// Appends the encoding of a branch. Every child must be `Child::Disk`
 /// (the commit resolves dirty children first).
-pub fn encode(keys: &[Vec<u8>], children: &[Child], out: &mut Vec<u8>) {
+pub fn encode(keys: &[Bytes], children: &[Child], out: &mut Vec<u8>) {
     put_varint(out, children.len() as u64);
     for (i, child) in children.iter().enumerate() {
         if i > 0 {
-            let key = keys.get(i - 1).map_or(&[][..], Vec::as_slice);
+            let key = keys.get(i - 1).map_or(&[][..], |k| &k[..]);
             put_varint(out, key.len() as u64);
             out.extend_from_slice(key);
         }
@@ -54,7 +54,7 @@ fn get_ref(r: &mut LeReader<'_>) -> Option<RunRef> {
 }
 
 /// A decoded branch: separators and child references.
-pub type Decoded = (Vec<Vec<u8>>, Vec<Child>);
+pub type Decoded = (Vec<Bytes>, Vec<Child>);
 
 /// Decodes a branch body; `Err(what)` names the first thing that is wrong.
 pub fn decode(body: &[u8]) -> Result<Decoded, String> {

@@ -13,6 +13,8 @@ pub mod view;
 
 use std::sync::Arc;
 
+pub use bytes::Bytes;
+
 use crate::page::{Kind, RunRef, PAGE_BODY_BYTES};
 
 /// Values longer than this go to an overflow run instead of the leaf.
@@ -67,8 +69,9 @@ impl Shape {
 /// A leaf's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    /// Stored in the leaf.
-    Inline(Vec<u8>),
+    /// Stored in the leaf (a slice of the body it was read from, or a
+    /// copy of what the caller put).
+    Inline(Bytes),
     /// Stored in an overflow run of `len` bytes.
     Overflow {
         /// The run.
@@ -98,10 +101,15 @@ impl Value {
 }
 
 /// One key of a leaf.
+///
+/// Keys, separators and inline values are [`Bytes`]: a node a write
+/// transaction copies from a committed view shares the view's body
+/// (one reference count per key and value) instead of allocating and
+/// copying every key and value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The key.
-    pub key: Vec<u8>,
+    pub key: Bytes,
     /// Its value.
     pub value: Value,
 }
@@ -124,7 +132,7 @@ pub enum Node {
     /// `keys[i-1] <= k < keys[i]`.
     Branch {
         /// Separators, ascending.
-        keys: Vec<Vec<u8>>,
+        keys: Vec<Bytes>,
         /// Children.
         children: Vec<Child>,
     },
@@ -196,9 +204,13 @@ impl Node {
 
 /// The shortest separator `s` with `left < s <= right` (a prefix of
 /// `right`), for `left < right`.
-pub fn shortest_separator(left: &[u8], right: &[u8]) -> Vec<u8> {
-    let common = left.iter().zip(right).take_while(|(a, b)| a == b).count();
-    right[..(common + 1).min(right.len())].to_vec()
+pub fn shortest_separator(left: &[u8], right: &Bytes) -> Bytes {
+    let common = left
+        .iter()
+        .zip(right.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    right.slice(..(common + 1).min(right.len()))
 }
 
 /// Encodes `node` (every reference resolved) as the body of its run.
@@ -230,9 +242,12 @@ mod tests {
             (b"ab", b"abc"),
             (b"apple", b"banana"),
         ] {
-            let s = shortest_separator(l, r);
-            assert!(l < s.as_slice() && s.as_slice() <= r, "{l:?} {s:?} {r:?}");
+            let s = shortest_separator(l, &Bytes::copy_from_slice(r));
+            assert!(l < &s[..] && &s[..] <= r, "{l:?} {s:?} {r:?}");
         }
-        assert_eq!(shortest_separator(b"apple", b"banana"), b"b");
+        assert_eq!(
+            shortest_separator(b"apple", &Bytes::from_static(b"banana")),
+            &b"b"[..]
+        );
     }
 }

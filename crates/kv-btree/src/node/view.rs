@@ -15,7 +15,9 @@
 //! [`super::branch::decode`] are built on it), so a view exists only for a
 //! body that decodes, and every accessor is in bounds.
 
-use super::{Child, Entry, Node, Value};
+use std::sync::{Arc, OnceLock, Weak};
+
+use super::{Bytes, Child, Entry, Node, Value};
 use crate::page::{Kind, RunRef};
 
 /// A range of a node body: `off..off + len`.
@@ -124,11 +126,51 @@ pub enum ValueRef<'a> {
     },
 }
 
+/// Where a branch view remembers the views of its children once a read
+/// loaded them: a read that descends through a cached branch then follows
+/// a pointer to the child (as LMDB follows one into its map) instead of
+/// looking it up in the page cache.
+///
+/// The references are weak, so a remembered child still leaves the cache
+/// when it is evicted (the cache alone decides what stays in memory); a
+/// dead reference sends the read back to the cache. Views are immutable
+/// and a branch's child references never change, so a remembered view is
+/// always the exact run its reference names. Slots are not part of a
+/// view's value: clones start empty and comparisons ignore them.
+#[derive(Default)]
+struct ChildViews(Box<[OnceLock<Weak<NodeView>>]>);
+
+impl ChildViews {
+    fn new(children: usize) -> Self {
+        Self((0..children).map(|_| OnceLock::new()).collect())
+    }
+}
+
+impl Clone for ChildViews {
+    fn clone(&self) -> Self {
+        Self::new(self.0.len())
+    }
+}
+
+impl PartialEq for ChildViews {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ChildViews {}
+
+impl std::fmt::Debug for ChildViews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChildViews({})", self.0.len())
+    }
+}
+
 /// A committed node: its body and where its parts are (see the module
 /// docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeView {
-    body: Box<[u8]>,
+    body: Bytes,
     shape: ViewShape,
 }
 
@@ -139,6 +181,8 @@ enum ViewShape {
         /// Separator `i` sits between child `i` and child `i + 1`.
         seps: Vec<KeySpan>,
         children: Vec<RunRef>,
+        /// The children's views, once loaded (see [`ChildViews`]).
+        views: ChildViews,
     },
 }
 
@@ -150,12 +194,17 @@ impl NodeView {
             Kind::Leaf => ViewShape::Leaf(super::leaf::parse(&body)?),
             Kind::Branch => {
                 let (seps, children) = super::branch::parse(&body)?;
-                ViewShape::Branch { seps, children }
+                let views = ChildViews::new(children.len());
+                ViewShape::Branch {
+                    seps,
+                    children,
+                    views,
+                }
             }
             other => return Err(format!("a {other:?} run where a node was expected")),
         };
         Ok(Self {
-            body: body.into_boxed_slice(),
+            body: Bytes::from(body),
             shape,
         })
     }
@@ -164,7 +213,7 @@ impl NodeView {
     /// a damaged node).
     pub fn empty_leaf() -> Self {
         Self {
-            body: Box::new([0]),
+            body: Bytes::from_static(&[0]),
             shape: ViewShape::Leaf(Vec::new()),
         }
     }
@@ -205,9 +254,11 @@ impl NodeView {
     pub fn weight(&self) -> u64 {
         let table = match &self.shape {
             ViewShape::Leaf(slots) => slots.len() * std::mem::size_of::<LeafSlot>(),
-            ViewShape::Branch { seps, children } => {
+            ViewShape::Branch { seps, children, .. } => {
                 seps.len() * std::mem::size_of::<KeySpan>()
-                    + children.len() * std::mem::size_of::<RunRef>()
+                    + children.len()
+                        * (std::mem::size_of::<RunRef>()
+                            + std::mem::size_of::<OnceLock<Weak<NodeView>>>())
             }
         };
         (self.body.len() + table + std::mem::size_of::<Self>()) as u64
@@ -283,6 +334,26 @@ impl NodeView {
         }
     }
 
+    /// Branch: the view of child `i` if a read remembered it and it is
+    /// still in memory (see [`ChildViews`]).
+    pub fn child_view(&self, i: usize) -> Option<Arc<NodeView>> {
+        match &self.shape {
+            ViewShape::Branch { views, .. } => views.0.get(i)?.get()?.upgrade(),
+            ViewShape::Leaf(_) => None,
+        }
+    }
+
+    /// Branch: remembers `view` as the view of child `i` (the caller
+    /// loaded it through the reference [`NodeView::child`] returned).
+    /// A slot is set once; a later call for it changes nothing.
+    pub fn remember_child(&self, i: usize, view: &Arc<NodeView>) {
+        if let ViewShape::Branch { views, .. } = &self.shape {
+            if let Some(slot) = views.0.get(i) {
+                let _ = slot.set(Arc::downgrade(view));
+            }
+        }
+    }
+
     /// Branch: every child.
     pub fn children(&self) -> &[RunRef] {
         match &self.shape {
@@ -291,27 +362,31 @@ impl NodeView {
         }
     }
 
-    /// The node this view describes, with owned keys and values (what a
-    /// write transaction edits).
+    /// The part `span` of the body, sharing it (no copy).
+    fn share(&self, span: Span) -> Bytes {
+        let from = (span.off as usize).min(self.body.len());
+        let to = (from + span.len as usize).min(self.body.len());
+        self.body.slice(from..to)
+    }
+
+    /// The node this view describes, as a write transaction edits it: its
+    /// keys and inline values share this view's body (no per-entry copy).
     pub fn to_node(&self) -> Node {
         match &self.shape {
             ViewShape::Leaf(slots) => Node::Leaf(
                 slots
                     .iter()
                     .map(|s| Entry {
-                        key: s.key.span.of(&self.body).to_vec(),
+                        key: self.share(s.key.span),
                         value: match s.value {
-                            SlotValue::Inline(span) => Value::Inline(span.of(&self.body).to_vec()),
+                            SlotValue::Inline(span) => Value::Inline(self.share(span)),
                             SlotValue::Overflow { run, len } => Value::Overflow { run, len },
                         },
                     })
                     .collect(),
             ),
-            ViewShape::Branch { seps, children } => Node::Branch {
-                keys: seps
-                    .iter()
-                    .map(|s| s.span.of(&self.body).to_vec())
-                    .collect(),
+            ViewShape::Branch { seps, children, .. } => Node::Branch {
+                keys: seps.iter().map(|s| self.share(s.span)).collect(),
                 children: children.iter().map(|r| Child::Disk(*r)).collect(),
             },
         }
@@ -327,7 +402,7 @@ mod tests {
         Node::Leaf(
             (0..40u32)
                 .map(|i| Entry {
-                    key: format!("key{i:04}").into_bytes(),
+                    key: Bytes::from(format!("key{i:04}").into_bytes()),
                     value: if i % 7 == 0 {
                         Value::Overflow {
                             run: RunRef {
@@ -338,7 +413,7 @@ mod tests {
                             len: 2000,
                         }
                     } else {
-                        Value::Inline(vec![i as u8; i as usize])
+                        Value::Inline(Bytes::from(vec![i as u8; i as usize]))
                     },
                 })
                 .collect(),
@@ -355,7 +430,7 @@ mod tests {
         };
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(view.find(&e.key), Some(i));
-            assert_eq!(view.key(i), e.key.as_slice());
+            assert_eq!(view.key(i), &e.key[..]);
         }
         assert_eq!(view.find(b"key0000x"), None);
         assert_eq!(view.partition_point(|k| k < b"key0010".as_slice()), 10);
@@ -384,8 +459,59 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_child_lives_only_as_long_as_its_cache_entry() {
+        let children: Vec<Child> = (0..3u64)
+            .map(|i| {
+                Child::Disk(RunRef {
+                    page: i + 2,
+                    txn: 1,
+                    pages: 1,
+                })
+            })
+            .collect();
+        let node = Node::Branch {
+            keys: vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")],
+            children,
+        };
+        let parent = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
+        let child = Arc::new(NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap());
+        assert!(parent.child_view(1).is_none(), "nothing remembered yet");
+        parent.remember_child(1, &child);
+        let other = Arc::new(NodeView::empty_leaf());
+        parent.remember_child(1, &other);
+        let got = parent.child_view(1).unwrap();
+        assert!(Arc::ptr_eq(&got, &child), "a slot is set once");
+        assert!(parent.child_view(0).is_none() && parent.child_view(9).is_none());
+        assert!(parent.clone().child_view(1).is_none(), "clones start empty");
+        drop(got);
+        drop(child);
+        assert!(
+            parent.child_view(1).is_none(),
+            "an evicted child is not kept alive by its parent"
+        );
+        let leaf_view = NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap();
+        leaf_view.remember_child(0, &other);
+        assert!(leaf_view.child_view(0).is_none(), "leaves have no children");
+    }
+
+    #[test]
+    fn a_copied_leaf_shares_the_view_body() {
+        let view = NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap();
+        let Node::Leaf(entries) = view.to_node() else {
+            unreachable!()
+        };
+        let body = view.body().as_ptr_range();
+        for e in &entries {
+            assert!(body.contains(&e.key.as_ptr()), "keys are not copied");
+            if let Value::Inline(v) = &e.value {
+                assert!(v.is_empty() || body.contains(&v.as_ptr()));
+            }
+        }
+    }
+
+    #[test]
     fn a_branch_view_routes_like_the_node() {
-        let keys: Vec<Vec<u8>> = (1..30u8).map(|i| vec![b'a', i * 3]).collect();
+        let keys: Vec<Bytes> = (1..30u8).map(|i| Bytes::from(vec![b'a', i * 3])).collect();
         let children: Vec<Child> = (0..30u64)
             .map(|i| {
                 Child::Disk(RunRef {

@@ -50,7 +50,7 @@ impl Txn<'_> {
     fn delete_rec(&mut self, idx: usize, key: &[u8]) -> Result<Splits> {
         let step = match &mut self.arena[idx] {
             Node::Leaf(entries) => {
-                if let Ok(pos) = entries.binary_search_by(|e| e.key.as_slice().cmp(key)) {
+                if let Ok(pos) = entries.binary_search_by(|e| e.key[..].cmp(key)) {
                     let old = entries.remove(pos);
                     self.counts.live_keys = self.counts.live_keys.saturating_sub(1);
                     self.counts.live_bytes = self
