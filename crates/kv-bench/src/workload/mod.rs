@@ -445,9 +445,7 @@ impl Workload {
             Workload::DeleteRandom => vec![uniform(0, IndexOp::Delete)],
             Workload::Churn => vec![OpStream::Churn(Churn::new(self.rng(config, 0), num, num))],
             Workload::ReadRandom => (0..threads).map(|t| reads(t, IndexOp::Get)).collect(),
-            Workload::ReadWhileWriting => {
-                (0..threads).map(|t| uniform(t, IndexOp::Get)).collect()
-            }
+            Workload::ReadWhileWriting => (0..threads).map(|t| uniform(t, IndexOp::Get)).collect(),
             Workload::ReadMissing => (0..threads)
                 .map(|t| reads(t, IndexOp::GetMissing))
                 .collect(),
