@@ -124,7 +124,12 @@ fn report(store: &Bitcask, phase: &str, oversleep: &AtomicU64) {
     let holders: Vec<String> = s
         .extra
         .iter()
-        .filter_map(|(k, v)| Some(format!("{} {v}", k.strip_prefix("keydir_write_lock_max_us.")?)))
+        .filter_map(|(k, v)| {
+            Some(format!(
+                "{} {v}",
+                k.strip_prefix("keydir_write_lock_max_us.")?
+            ))
+        })
         .collect();
     println!(
         "{phase}: longest hold per holder (us): {}; canary's longest oversleep {} us",

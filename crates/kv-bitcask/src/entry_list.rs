@@ -4,71 +4,76 @@
 //! entry lists.
 //!
 //! # Memory
-//! The list is stored in chunks of [`CHUNK_ITEMS`] items, each with its
-//! own key buffer, so a list never grows by doubling one big vector (which
-//! would hold up to twice its size, and three times while the vector is
-//! copied): the items of a full chunk are allocated once at their final
-//! size and its keys are trimmed to fit when the chunk fills. A list of n
-//! items of k-byte keys holds about n x (32 + k) bytes. A consumer that
-//! reads a list once, front to back, can take it apart chunk by chunk
-//! ([`EntryList::into_chunks`]) and free each one as soon as it is read:
-//! that is how open builds the keydir without holding every file's run
-//! and the whole keydir at once.
+//! Items (32 bytes each) are stored in chunks of [`CHUNK_ITEMS`], keys in
+//! blocks of [`KEY_BLOCK_BYTES`], so a list never grows by doubling one big
+//! vector (which holds up to twice its size, and three times while the
+//! vector is copied): after the first chunk and block, each is allocated
+//! once at its final size. A list of n items of k-byte keys holds about
+//! n x (32 + k) bytes. Sorting moves items in place (8 bytes per item of
+//! scratch), never keys. A consumer that reads a list once, front to back,
+//! can take it ([`Draining`]) and free each chunk, and each key block of a
+//! list that was never reordered, as soon as it has passed it: that is how
+//! open builds the keydir without holding every file's run and the whole
+//! keydir at once.
 
 use std::cmp::Ordering;
 
 use crate::key_bound::compare_keys;
 use crate::keydir::Entry;
 
-/// Items per chunk (a power of two).
+/// Items per chunk.
 pub const CHUNK_ITEMS: usize = 4096;
 
-/// One item. `key_start` is an offset into its chunk's key buffer, which
-/// holds at most `CHUNK_ITEMS` keys of at most `MAX_KEY_BYTES` (4 KiB):
-/// under 4 GiB.
+/// Bytes per key block (a key never spans two; keys are at most 4 KiB).
+pub const KEY_BLOCK_BYTES: usize = 64 * 1024;
+
+/// One item: where its key is, and its entry with the fields unpacked so
+/// the item is 32 bytes (an `Entry` is 8-aligned).
 #[derive(Debug, Clone, Copy)]
 struct Item {
-    key_start: u32,
+    block: u32,
+    key_start: u16,
     key_len: u16,
     tombstone: bool,
-    entry: Entry,
+    file_id: u32,
+    offset: u32,
+    len: u32,
+    seq: [u32; 2],
 }
 
-/// Up to [`CHUNK_ITEMS`] items and their keys.
-#[derive(Debug, Clone, Default)]
-struct Chunk {
-    keys: Vec<u8>,
-    items: Vec<Item>,
-}
-
-impl Chunk {
-    fn key(&self, item: &Item) -> &[u8] {
-        let start = item.key_start as usize;
-        &self.keys[start..start + usize::from(item.key_len)]
-    }
-
-    fn get(&self, i: usize) -> (&[u8], bool, Entry) {
-        let item = &self.items[i];
-        (self.key(item), item.tombstone, item.entry)
-    }
-
-    fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], bool, Entry)> + '_ {
-        self.items
-            .iter()
-            .map(|item| (self.key(item), item.tombstone, item.entry))
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.keys.capacity() + self.items.capacity() * std::mem::size_of::<Item>()
+impl Item {
+    fn entry(&self) -> Entry {
+        Entry {
+            file_id: self.file_id,
+            offset: self.offset,
+            len: self.len,
+            stored_seq: u64::from(self.seq[0]) | (u64::from(self.seq[1]) << 32),
+        }
     }
 }
 
-/// Keys back to back in chunked buffers, with an item per key.
-#[derive(Debug, Clone, Default)]
+/// Keys back to back in blocks, with an item per key.
+#[derive(Debug, Clone)]
 pub struct EntryList {
+    /// Every block but the last is closed (the next key did not fit).
+    blocks: Vec<Vec<u8>>,
     /// Every chunk but the last is full.
-    chunks: Vec<Chunk>,
+    chunks: Vec<Vec<Item>>,
     len: usize,
+    /// Items reference key blocks in non-decreasing order (true until a
+    /// sort moved items), so a [`Draining`] reader may free passed blocks.
+    blocks_in_order: bool,
+}
+
+impl Default for EntryList {
+    fn default() -> Self {
+        Self {
+            blocks: Vec::new(),
+            chunks: Vec::new(),
+            len: 0,
+            blocks_in_order: true,
+        }
+    }
 }
 
 impl EntryList {
@@ -77,39 +82,59 @@ impl EntryList {
         Self::default()
     }
 
-    /// Appends an item. REQUIRES: `key` is at most `MAX_KEY_BYTES` long
-    /// (every key the store accepts or decodes is).
-    pub fn push(&mut self, key: &[u8], tombstone: bool, entry: Entry) {
-        let full = self
-            .chunks
+    /// The block `key` goes in, opening a new one if it does not fit.
+    fn block_for(&mut self, key_len: usize) -> usize {
+        let fits = self
+            .blocks
             .last()
-            .is_none_or(|c| c.items.len() >= CHUNK_ITEMS);
-        if full {
-            if let Some(last) = self.chunks.last_mut() {
-                last.keys.shrink_to_fit();
+            .is_some_and(|b| b.len() + key_len < KEY_BLOCK_BYTES);
+        if !fits {
+            if let Some(last) = self.blocks.last_mut() {
+                last.shrink_to_fit();
             }
-            // The first chunk grows as needed (most lists are small); later
-            // ones are allocated at their final size.
-            let items = if self.chunks.is_empty() {
+            // The first block grows as needed (most lists are small);
+            // later ones are allocated at their final size.
+            let block = if self.blocks.is_empty() {
+                Vec::new()
+            } else {
+                Vec::with_capacity(KEY_BLOCK_BYTES)
+            };
+            self.blocks.push(block);
+        }
+        self.blocks.len() - 1
+    }
+
+    /// The chunk the next item goes in, opening a new one if the last is
+    /// full.
+    fn chunk_for_next(&mut self) -> usize {
+        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK_ITEMS) {
+            let chunk = if self.chunks.is_empty() {
                 Vec::new()
             } else {
                 Vec::with_capacity(CHUNK_ITEMS)
             };
-            self.chunks.push(Chunk {
-                keys: Vec::new(),
-                items,
-            });
+            self.chunks.push(chunk);
         }
-        let Some(chunk) = self.chunks.last_mut() else {
-            return; // unreachable: a chunk was just ensured
-        };
-        let key_start = chunk.keys.len() as u32;
-        chunk.keys.extend_from_slice(key);
-        chunk.items.push(Item {
+        self.chunks.len() - 1
+    }
+
+    /// Appends an item. REQUIRES: `key` is at most `MAX_KEY_BYTES` (4 KiB)
+    /// long (every key the store accepts or decodes is).
+    pub fn push(&mut self, key: &[u8], tombstone: bool, entry: Entry) {
+        let b = self.block_for(key.len());
+        let block = &mut self.blocks[b];
+        let key_start = block.len() as u16;
+        block.extend_from_slice(key);
+        let c = self.chunk_for_next();
+        self.chunks[c].push(Item {
+            block: b as u32,
             key_start,
             key_len: key.len() as u16,
             tombstone,
-            entry,
+            file_id: entry.file_id,
+            offset: entry.offset,
+            len: entry.len,
+            seq: [entry.stored_seq as u32, (entry.stored_seq >> 32) as u32],
         });
         self.len += 1;
     }
@@ -124,35 +149,39 @@ impl EntryList {
         self.len == 0
     }
 
-    /// Removes every item, keeping the memory of the first chunk.
+    /// Removes every item, keeping the memory of the first chunk and block.
     pub fn clear(&mut self) {
         self.chunks.truncate(1);
-        if let Some(first) = self.chunks.first_mut() {
-            first.keys.clear();
-            first.items.clear();
-        }
+        self.blocks.truncate(1);
+        self.chunks.iter_mut().for_each(Vec::clear);
+        self.blocks.iter_mut().for_each(Vec::clear);
         self.len = 0;
+        self.blocks_in_order = true;
+    }
+
+    fn item(&self, i: usize) -> &Item {
+        &self.chunks[i / CHUNK_ITEMS][i % CHUNK_ITEMS]
+    }
+
+    fn set_item(&mut self, i: usize, item: Item) {
+        self.chunks[i / CHUNK_ITEMS][i % CHUNK_ITEMS] = item;
+    }
+
+    fn view(&self, item: &Item) -> (&[u8], bool, Entry) {
+        let start = usize::from(item.key_start);
+        let key = &self.blocks[item.block as usize][start..start + usize::from(item.key_len)];
+        (key, item.tombstone, item.entry())
     }
 
     /// Item `i`: its key, whether it is a tombstone, and its entry.
     /// REQUIRES: `i < len()`.
     pub fn get(&self, i: usize) -> (&[u8], bool, Entry) {
-        self.chunks[i / CHUNK_ITEMS].get(i % CHUNK_ITEMS)
+        self.view(self.item(i))
     }
 
     /// Every item in list order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], bool, Entry)> + '_ {
-        self.chunks.iter().flat_map(Chunk::iter)
-    }
-
-    /// The list taken apart into lists of one chunk each (at most
-    /// [`CHUNK_ITEMS`] items), in order: a consumer frees each as soon as
-    /// it has read it.
-    pub fn into_chunks(self) -> impl Iterator<Item = EntryList> {
-        self.chunks.into_iter().map(|c| EntryList {
-            len: c.items.len(),
-            chunks: vec![c],
-        })
+        self.chunks.iter().flatten().map(|item| self.view(item))
     }
 
     fn newest_first(&self, a: usize, b: usize) -> Ordering {
@@ -167,9 +196,10 @@ impl EntryList {
     /// the same sequence number), then keeps only the newest item per key.
     ///
     /// # Memory
-    /// Free for a list that is sorted already (hints are). Otherwise the
-    /// sorted list is built beside the old one, which is then freed: twice
-    /// the list's size for a moment.
+    /// Free for a list that is sorted already (hints are). Otherwise 8
+    /// bytes per item of scratch: the order is sorted, then the items are
+    /// moved into it in place (keys stay where they are; those of dropped
+    /// items stay unused until the list is dropped).
     pub fn sort_and_keep_newest(&mut self) {
         let sorted = self
             .iter()
@@ -181,28 +211,128 @@ impl EntryList {
         let mut order: Vec<usize> = (0..self.len).collect();
         order.sort_unstable_by(|&a, &b| self.newest_first(a, b));
         order.dedup_by(|later, earlier| self.get(*later).0 == self.get(*earlier).0);
-        let mut sorted = EntryList::new();
-        for i in order {
-            let (key, tombstone, entry) = self.get(i);
-            sorted.push(key, tombstone, entry);
+        let kept = order.len();
+        // A permutation: the kept items in order, then the dropped ones.
+        let mut is_kept = vec![false; self.len];
+        for &i in &order {
+            is_kept[i] = true;
         }
-        *self = sorted;
+        order.extend((0..self.len).filter(|&i| !is_kept[i]));
+        drop(is_kept);
+        self.permute(order);
+        self.truncate(kept);
+        self.blocks_in_order = false;
+    }
+
+    /// Moves item `perm[j]` to position `j`, for every `j`, in place.
+    /// REQUIRES: `perm` is a permutation of `0..len()`.
+    fn permute(&mut self, mut perm: Vec<usize>) {
+        for i in 0..perm.len() {
+            if perm[i] == i {
+                continue;
+            }
+            let first = *self.item(i);
+            let mut j = i;
+            loop {
+                let k = perm[j];
+                perm[j] = j; // placed
+                if k == i {
+                    self.set_item(j, first);
+                    break;
+                }
+                let moved = *self.item(k);
+                self.set_item(j, moved);
+                j = k;
+            }
+        }
+    }
+
+    /// Keeps the first `n` items.
+    fn truncate(&mut self, n: usize) {
+        if n >= self.len {
+            return;
+        }
+        self.chunks.truncate(n.div_ceil(CHUNK_ITEMS).max(1));
+        if let Some(last) = self.chunks.last_mut() {
+            last.truncate(n - (n.saturating_sub(1) / CHUNK_ITEMS) * CHUNK_ITEMS);
+        }
+        self.len = n;
     }
 
     /// Gives back the room the vectors grew ahead of their items: for a
     /// list kept in memory for a while.
     pub fn shrink_to_fit(&mut self) {
-        for chunk in &mut self.chunks {
-            chunk.keys.shrink_to_fit();
-            chunk.items.shrink_to_fit();
-        }
+        self.chunks.iter_mut().for_each(Vec::shrink_to_fit);
+        self.blocks.iter_mut().for_each(Vec::shrink_to_fit);
         self.chunks.shrink_to_fit();
+        self.blocks.shrink_to_fit();
     }
 
     /// Bytes of heap memory held.
     pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(Chunk::heap_bytes).sum::<usize>()
-            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+        let items: usize = self.chunks.iter().map(Vec::capacity).sum();
+        let keys: usize = self.blocks.iter().map(Vec::capacity).sum();
+        items * std::mem::size_of::<Item>()
+            + keys
+            + (self.chunks.capacity() + self.blocks.capacity()) * std::mem::size_of::<Vec<u8>>()
+    }
+}
+
+/// A list read once, front to back, that frees what it has passed: each
+/// chunk of items, and (for a list never reordered) each key block.
+#[derive(Debug)]
+pub struct Draining {
+    list: EntryList,
+    pos: usize,
+    /// Key blocks below this were freed.
+    freed_blocks: usize,
+}
+
+impl Draining {
+    /// Reads `list` from its first item.
+    pub fn new(list: EntryList) -> Self {
+        Self {
+            list,
+            pos: 0,
+            freed_blocks: 0,
+        }
+    }
+
+    /// True while an item is left.
+    pub fn has_current(&self) -> bool {
+        self.pos < self.list.len
+    }
+
+    /// The current item. REQUIRES: [`Draining::has_current`].
+    pub fn current(&self) -> (&[u8], bool, Entry) {
+        self.list.get(self.pos)
+    }
+
+    /// Moves to the next item, freeing what no later item needs; false at
+    /// the end.
+    pub fn advance(&mut self) -> bool {
+        self.pos += 1;
+        if self.pos.is_multiple_of(CHUNK_ITEMS) {
+            if let Some(done) = self.list.chunks.get_mut(self.pos / CHUNK_ITEMS - 1) {
+                *done = Vec::new();
+            }
+        }
+        if !self.has_current() {
+            return false;
+        }
+        if self.list.blocks_in_order {
+            let needed = self.list.item(self.pos).block as usize;
+            while self.freed_blocks < needed {
+                self.list.blocks[self.freed_blocks] = Vec::new();
+                self.freed_blocks += 1;
+            }
+        }
+        true
+    }
+
+    /// Bytes of heap memory still held.
+    pub fn heap_bytes(&self) -> usize {
+        self.list.heap_bytes()
     }
 }
 
@@ -239,51 +369,78 @@ mod tests {
     }
 
     #[test]
-    fn items_across_chunk_boundaries_keep_their_keys_and_order() {
+    fn items_across_chunk_and_block_boundaries_sort_in_place() {
         let n = CHUNK_ITEMS * 2 + 17;
         let mut list = EntryList::new();
-        // Pushed in descending order, with a duplicate of every tenth key.
+        // Pushed in descending order, with a newer tombstone of every tenth
+        // key, and keys long enough to fill several key blocks.
+        let key = |i: u64| {
+            let mut k = i.to_be_bytes().to_vec();
+            k.resize(40, (i % 251) as u8);
+            k
+        };
         for i in (0..n as u64).rev() {
-            list.push(&i.to_be_bytes(), false, e(i));
+            list.push(&key(i), false, e(i));
             if i % 10 == 0 {
-                list.push(&i.to_be_bytes(), true, e(i + 1));
+                list.push(&key(i), true, e(i + (1 << 40)));
             }
         }
         assert_eq!(list.len(), n + n.div_ceil(10));
         list.sort_and_keep_newest();
         assert_eq!(list.len(), n);
         for i in 0..n {
-            let (key, tombstone, entry) = list.get(i);
-            assert_eq!(key, (i as u64).to_be_bytes());
+            let (k, tombstone, entry) = list.get(i);
+            assert_eq!(k, key(i as u64));
             assert_eq!(tombstone, i % 10 == 0, "item {i}");
-            let seq = i as u64 + u64::from(i % 10 == 0);
+            let seq = i as u64 + if i % 10 == 0 { 1 << 40 } else { 0 };
             assert_eq!(entry.seq(), seq);
         }
         assert_eq!(list.iter().rev().count(), n);
-        let chunks: Vec<EntryList> = list.clone().into_chunks().collect();
-        assert_eq!(chunks.len(), 3);
-        assert!(chunks[..2].iter().all(|c| c.len() == CHUNK_ITEMS));
-        let rejoined: Vec<Vec<u8>> = chunks
-            .iter()
-            .flat_map(|c| c.iter().map(|(k, ..)| k.to_vec()))
-            .collect();
+        let mut d = Draining::new(list.clone());
+        let mut drained = Vec::new();
+        while d.has_current() {
+            drained.push(d.current().0.to_vec());
+            d.advance();
+        }
         let original: Vec<Vec<u8>> = list.iter().map(|(k, ..)| k.to_vec()).collect();
-        assert_eq!(rejoined, original);
+        assert_eq!(drained, original);
     }
 
     #[test]
-    fn a_full_list_holds_no_room_beyond_its_last_chunk() {
+    fn a_list_holds_no_room_beyond_its_last_chunk_and_block() {
         let n = CHUNK_ITEMS * 8;
         let mut list = EntryList::new();
         for i in 0..n as u64 {
             list.push(&i.to_be_bytes(), false, e(i));
         }
-        let exact = n * (8 + std::mem::size_of::<Item>());
+        assert_eq!(std::mem::size_of::<Item>(), 32);
+        let exact = n * (8 + 32);
         let held = list.heap_bytes();
-        // Only the last chunk's key buffer may have room to spare (at most
-        // its own size), plus the chunk table.
-        assert!(held <= exact + CHUNK_ITEMS * 8 + 64 * 16, "{held} > {exact}");
+        assert!(
+            held <= exact + CHUNK_ITEMS * 32 + KEY_BLOCK_BYTES + 4096,
+            "{held} > {exact}"
+        );
         list.clear();
         assert!(list.is_empty() && list.iter().next().is_none());
+    }
+
+    #[test]
+    fn draining_frees_what_it_passed() {
+        let n = CHUNK_ITEMS * 8;
+        let mut list = EntryList::new();
+        for i in 0..n as u64 {
+            list.push(&i.to_be_bytes(), false, e(i));
+        }
+        let full = list.heap_bytes();
+        let mut d = Draining::new(list);
+        for _ in 0..n / 2 {
+            assert!(d.advance());
+        }
+        let half = d.heap_bytes();
+        assert!(
+            half <= full / 2 + CHUNK_ITEMS * 32 + KEY_BLOCK_BYTES,
+            "{half} of {full}"
+        );
+        assert_eq!(d.current().0, ((n / 2) as u64).to_be_bytes());
     }
 }

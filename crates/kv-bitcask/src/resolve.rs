@@ -11,71 +11,66 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::entry_list::EntryList;
+use crate::entry_list::{Draining, EntryList};
 use crate::key_bound::compare_keys;
 use crate::keydir::Entry;
 
-/// One run to resolve: taken (its chunks are freed as the merge passes
-/// them, so a caller building something from the stream never holds the
-/// runs and the result whole at once) or borrowed.
+/// One run to resolve: taken (what the merge has passed is freed, so a
+/// caller building something from the stream never holds the runs and the
+/// result whole at once) or borrowed.
 pub enum Run<'a> {
-    /// Consumed: each chunk is dropped once its last item was read.
+    /// Consumed (see [`Draining`]).
     Owned(EntryList),
     /// Read in place.
     Borrowed(&'a EntryList),
 }
 
-/// A run's current piece: one chunk of an owned run, or a borrowed run.
-enum Piece<'a> {
-    Owned(EntryList),
-    Borrowed(&'a EntryList),
+/// Where a run is read.
+enum Source<'a> {
+    Owned(Draining),
+    Borrowed { list: &'a EntryList, pos: usize },
 }
 
-impl Piece<'_> {
-    fn list(&self) -> &EntryList {
-        match self {
-            Self::Owned(list) => list,
-            Self::Borrowed(list) => list,
-        }
-    }
-}
-
-type Pieces<'a> = Box<dyn Iterator<Item = Piece<'a>> + 'a>;
-
-fn pieces(run: Run<'_>) -> Pieces<'_> {
-    match run {
-        Run::Owned(list) => Box::new(list.into_chunks().map(Piece::Owned)),
-        Run::Borrowed(list) => Box::new(std::iter::once(Piece::Borrowed(list))),
-    }
-}
-
-/// The next unread item of a run.
+/// The next unread item of a run. REQUIRES (while in the heap): an item is
+/// left.
 struct Head<'a> {
-    piece: Piece<'a>,
-    pos: usize,
-    run: usize,
+    source: Source<'a>,
 }
 
 impl<'a> Head<'a> {
-    /// The first item of the next non-empty piece of run `run`.
-    fn first(rest: &mut Pieces<'a>, run: usize) -> Option<Self> {
-        let piece = rest.find(|p| !p.list().is_empty())?;
-        Some(Self { piece, pos: 0, run })
+    /// A head at the first item of `run`, if it has one.
+    fn new(run: Run<'a>) -> Option<Self> {
+        let source = match run {
+            Run::Owned(list) => Source::Owned(Draining::new(list)),
+            Run::Borrowed(list) => Source::Borrowed { list, pos: 0 },
+        };
+        let head = Self { source };
+        head.has_current().then_some(head)
+    }
+
+    fn has_current(&self) -> bool {
+        match &self.source {
+            Source::Owned(d) => d.has_current(),
+            Source::Borrowed { list, pos } => *pos < list.len(),
+        }
     }
 
     fn item(&self) -> (&[u8], bool, Entry) {
-        self.piece.list().get(self.pos)
+        match &self.source {
+            Source::Owned(d) => d.current(),
+            Source::Borrowed { list, pos } => list.get(*pos),
+        }
     }
 
-    /// The head after this one in its run (freeing a finished chunk).
-    fn advance(mut self, rest: &mut [Pieces<'a>]) -> Option<Self> {
-        self.pos += 1;
-        if self.pos < self.piece.list().len() {
-            return Some(self);
+    /// Moves to the next item of the run; `None` at its end.
+    fn advance(mut self) -> Option<Self> {
+        match &mut self.source {
+            Source::Owned(d) => {
+                d.advance();
+            }
+            Source::Borrowed { pos, .. } => *pos += 1,
         }
-        let run = self.run;
-        drop(self);
-        Self::first(rest.get_mut(run)?, run)
+        self.has_current().then_some(self)
     }
 }
 
@@ -109,23 +104,18 @@ impl Eq for Head<'_> {}
 /// REQUIRES: every run is sorted with one item per key.
 ///
 /// # Memory
-/// An owned run's chunks are freed as the merge passes them.
+/// What an owned run's reader has passed is freed as it goes.
 pub fn resolve(runs: Vec<Run<'_>>, mut newest: impl FnMut(&[u8], bool, Entry)) {
-    let mut rest: Vec<Pieces<'_>> = runs.into_iter().map(pieces).collect();
-    let mut heap: BinaryHeap<Head<'_>> = rest
-        .iter_mut()
-        .enumerate()
-        .filter_map(|(run, pieces)| Head::first(pieces, run))
-        .collect();
+    let mut heap: BinaryHeap<Head<'_>> = runs.into_iter().filter_map(Head::new).collect();
     while let Some(top) = heap.pop() {
         let (key, tombstone, entry) = top.item();
         newest(key, tombstone, entry);
         while heap.peek().is_some_and(|h| h.item().0 == key) {
             if let Some(older) = heap.pop() {
-                heap.extend(older.advance(&mut rest));
+                heap.extend(older.advance());
             }
         }
-        heap.extend(top.advance(&mut rest));
+        heap.extend(top.advance());
     }
 }
 

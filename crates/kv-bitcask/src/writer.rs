@@ -548,8 +548,7 @@ impl Inner {
         }
         let defer = self.options.core.sync == SyncPolicy::Always;
         // Readable without the writer lock before the keydir points at it.
-        self.unflushed
-            .mirror(w.active.id, w.flushed_len, &w.buffer);
+        self.unflushed.mirror(w.active.id, w.flushed_len, &w.buffer);
         self.publish(w, op, first_seq, defer);
         Ok((rolled_over, sync_now.then(|| w.log_end())))
     }
