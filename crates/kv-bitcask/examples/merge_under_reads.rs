@@ -7,12 +7,21 @@
 //! thread), then readrandom (N random gets while those merges run).
 //! Default options, as kv-bench opens bitcask.
 //!
+//! Each phase also reports the longest hold per holder
+//! (`keydir_write_lock_max_us.{holder}`) and the longest *oversleep* of a
+//! canary thread that sleeps 1 ms in a loop: how long a runnable thread of
+//! this process waited for a CPU. A lock hold far longer than its holder's
+//! work but no longer than the canary's oversleep is the holder being
+//! preempted, not work done under the lock.
+//!
 //! Run with `cargo run --release -p kv-bitcask --example merge_under_reads [N] [DIR]`
 //! (default 4,000,000 keys in a temporary directory; the store is deleted
 //! at the end).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kv_bitcask::{Bitcask, BitcaskOptions};
 use kv_core::Store;
@@ -97,8 +106,36 @@ impl Histogram {
     }
 }
 
-fn report(store: &Bitcask, phase: &str) {
+/// Sleeps 1 ms in a loop and records the longest oversleep (in us) in
+/// `worst` until `stop`.
+fn canary(worst: Arc<AtomicU64>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            std::thread::sleep(Duration::from_millis(1));
+            let over = t.elapsed().saturating_sub(Duration::from_millis(1));
+            worst.fetch_max(over.as_micros() as u64, Ordering::Relaxed);
+        }
+    })
+}
+
+fn report(store: &Bitcask, phase: &str, oversleep: &AtomicU64) {
     let s = store.stats();
+    let holders: Vec<String> = s
+        .extra
+        .iter()
+        .filter_map(|(k, v)| {
+            Some(format!(
+                "{} {v}",
+                k.strip_prefix("keydir_write_lock_max_us.")?
+            ))
+        })
+        .collect();
+    println!(
+        "{phase}: longest hold per holder (us): {}; canary's longest oversleep {} us",
+        holders.join(", "),
+        oversleep.swap(0, Ordering::Relaxed)
+    );
     let keydir = s.extra["keydir_bytes"];
     let rss = peak_rss();
     println!(
@@ -122,6 +159,9 @@ fn main() {
     let value = [0x5au8; 100];
     let order = |round: u64, i: u64| mix(i ^ (round << 40)) % n;
 
+    let oversleep = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let canary = canary(Arc::clone(&oversleep), Arc::clone(&stop));
     let store = Bitcask::open(&dir, BitcaskOptions::default()).unwrap();
     let start = Instant::now();
     let mut perm: Vec<u32> = (0..n as u32).collect();
@@ -137,10 +177,10 @@ fn main() {
     drop(perm);
     store.sync().unwrap();
     println!("fillrandom: {:.1} s", start.elapsed().as_secs_f64());
-    report(&store, "fillrandom");
+    report(&store, "fillrandom", &oversleep);
     drop(store);
     let store = Bitcask::open(&dir, BitcaskOptions::default()).unwrap();
-    report(&store, "reopen");
+    report(&store, "reopen", &oversleep);
 
     let start = Instant::now();
     for i in 0..n {
@@ -151,7 +191,7 @@ fn main() {
     }
     store.sync().unwrap();
     println!("overwrite: {:.1} s", start.elapsed().as_secs_f64());
-    report(&store, "overwrite");
+    report(&store, "overwrite", &oversleep);
 
     let mut h = Histogram::new();
     let start = Instant::now();
@@ -168,5 +208,7 @@ fn main() {
         h.quantile(0.999) as f64 / 1e6,
         h.max_ns as f64 / 1e6
     );
-    report(&store, "readrandom");
+    report(&store, "readrandom", &oversleep);
+    stop.store(true, Ordering::Relaxed);
+    canary.join().unwrap();
 }

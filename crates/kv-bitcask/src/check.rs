@@ -34,7 +34,7 @@ use crate::data_file::{decode_data_header, hint_file_name, CURRENT_HEADER_BYTES}
 use crate::entry_list::EntryList;
 use crate::hint::{open_hint, read_hint};
 use crate::log_scan::{scan_log, LogRange};
-use crate::resolve::resolve;
+use crate::resolve::{resolve, Run};
 use crate::state::FileInfo;
 use crate::store::Inner;
 use crate::ttl::plain_seq;
@@ -107,10 +107,10 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
 /// Compares the newest record of every key across `runs` (resolved as open
 /// does) with the keydir; the first difference, if any.
 fn compare_keydir(st: &crate::state::State, runs: &[EntryList]) -> Option<String> {
-    let refs: Vec<&EntryList> = runs.iter().collect();
+    let refs: Vec<Run<'_>> = runs.iter().map(Run::Borrowed).collect();
     let mut keydir = st.keydir.iter();
     let mut mismatch = None;
-    resolve(&refs, |key, tombstone, newest| {
+    resolve(refs, |key, tombstone, newest| {
         if mismatch.is_some() || tombstone {
             return;
         }

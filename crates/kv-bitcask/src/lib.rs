@@ -134,6 +134,7 @@ mod read_only;
 mod recovery;
 mod scan;
 mod store;
+mod unflushed;
 mod writer;
 
 pub use options::{BitcaskOptions, MergePolicy};

@@ -45,6 +45,7 @@ use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFil
 use crate::entry_list::EntryList;
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
+use crate::lock_hold::Holder;
 use crate::log_scan::{scan_log, LogRange};
 use crate::merge_commit::{remove_inputs, remove_merge_commit, write_merge_commit};
 use crate::options::MergePolicy;
@@ -381,14 +382,14 @@ fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
         })
         .collect();
     {
-        let mut st = inner.write_state();
+        let mut st = inner.write_state(Holder::MergeSwitch);
         for info in infos {
             st.files.insert(info.handle.id, info);
         }
     }
     for o in outputs {
         for start in (0..o.hint.len()).step_by(SWITCH_CHUNK_KEYS) {
-            let mut st = inner.write_state();
+            let mut st = inner.write_state(Holder::MergeSwitch);
             for i in start..(start + SWITCH_CHUNK_KEYS).min(o.hint.len()) {
                 let (key, tombstone, copy) = o.hint.get(i);
                 if !tombstone {
@@ -398,16 +399,21 @@ fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
         }
     }
     for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
-        let mut st = inner.write_state();
+        let mut st = inner.write_state(Holder::MergeSwitch);
         for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
             let (key, _, old) = moves.expired.get(i);
             st.remove_if_unchanged(key, old);
         }
     }
-    let mut st = inner.write_state();
-    for input in &plan.inputs {
-        st.files.remove(&input.id);
-    }
+    let removed: Vec<FileInfo> = {
+        let mut st = inner.write_state(Holder::MergeSwitch);
+        plan.inputs
+            .iter()
+            .filter_map(|input| st.files.remove(&input.id))
+            .collect()
+    };
+    // Dropped with the lock released: the last handle of a file closes it.
+    drop(removed);
 }
 
 /// One output data file being written.

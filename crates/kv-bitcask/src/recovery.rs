@@ -52,7 +52,7 @@ use crate::merge_commit::{
 };
 use crate::options::BitcaskOptions;
 use crate::read_only::NoFile;
-use crate::resolve::resolve;
+use crate::resolve::{resolve, Run};
 use crate::state::{payload_bytes, FileInfo, State};
 use crate::stats::EngineCounters;
 use crate::torn_tail::{may_be_torn, TailFacts};
@@ -158,9 +158,10 @@ pub(crate) fn recover(
     if !r.rules.read_only {
         r.act(&listing, &files, &fates, &truncations)?;
     }
-    let (files, empty_active) = kept_files(files, &fates, active);
+    let (mut files, empty_active) = kept_files(files, &fates, active);
     // 6. Rebuild the keydir.
-    let (mut state, live_ttl) = build_state(&files);
+    let keep = r.runs_needed_later(&files);
+    let (mut state, live_ttl) = build_state(&mut files, keep);
     index_expiries(&mut state, &live_ttl, &mut r.found)?;
     let next_seq = next_sequence(dir, &files)?;
     let next_file_id = listing
@@ -659,9 +660,15 @@ impl Recovery<'_> {
 
 /// The keydir and file table from the loaded runs, and the live TTL puts
 /// (whose expiries [`index_expiries`] reads).
-fn build_state(loaded: &[LoadedFile]) -> (State, EntryList) {
+///
+/// # Memory
+/// The runs of the files not in `keep` are consumed: each chunk is freed
+/// as the keydir grows past it, so open holds about the larger of the runs
+/// and the keydir, not their sum. `keep` (by index into `loaded`) names the
+/// files whose run is needed after this ([`Recovery::runs_needed_later`]).
+fn build_state(loaded: &mut [LoadedFile], keep: Vec<bool>) -> (State, EntryList) {
     let mut files: BTreeMap<u32, FileInfo> = BTreeMap::new();
-    for f in loaded {
+    for f in loaded.iter() {
         let info = FileInfo::summarized(
             Arc::clone(&f.handle),
             f.len,
@@ -672,11 +679,21 @@ fn build_state(loaded: &[LoadedFile]) -> (State, EntryList) {
         );
         files.insert(f.handle.id, info);
     }
-    let runs: Vec<&EntryList> = loaded.iter().map(|f| &f.run).collect();
+    let runs: Vec<Run<'_>> = loaded
+        .iter_mut()
+        .zip(keep)
+        .map(|(f, keep)| {
+            if keep {
+                Run::Borrowed(&f.run)
+            } else {
+                Run::Owned(std::mem::take(&mut f.run))
+            }
+        })
+        .collect();
     let mut builder = KeydirBuilder::new();
     let mut live_payload_bytes = 0;
     let mut live_ttl = EntryList::new();
-    resolve(&runs, |key, tombstone, entry| {
+    resolve(runs, |key, tombstone, entry| {
         if tombstone {
             return;
         }
@@ -746,6 +763,20 @@ fn read_only_writer(dir: &Path, next_seq: u64) -> Writer {
 }
 
 impl Recovery<'_> {
+    /// Which loaded files' runs open still reads after the keydir is
+    /// built (read-write only): a file its hint does not cover whole (its
+    /// hint is rebuilt from the run) and the file that may be kept as the
+    /// active one (its tombstones go to the writer).
+    fn runs_needed_later(&self, loaded: &[LoadedFile]) -> Vec<bool> {
+        let active = pick_active(loaded, self.options.max_file_bytes);
+        (0..loaded.len())
+            .map(|i| {
+                let f = &loaded[i];
+                !self.rules.read_only && (f.hint_covers != f.len || Some(i) == active)
+            })
+            .collect()
+    }
+
     /// Read-write only: picks or creates the active file, rebuilds missing
     /// hints, and makes everything recovered durable. Returns the writer
     /// and the next file id.

@@ -11,24 +11,77 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::entry_list::EntryList;
+use crate::entry_list::{Draining, EntryList};
 use crate::key_bound::compare_keys;
 use crate::keydir::Entry;
 
+/// One run to resolve: taken (what the merge has passed is freed, so a
+/// caller building something from the stream never holds the runs and the
+/// result whole at once) or borrowed.
+pub enum Run<'a> {
+    /// Consumed (see [`Draining`]).
+    Owned(EntryList),
+    /// Read in place.
+    Borrowed(&'a EntryList),
+}
+
+/// Where a run is read.
+enum Source<'a> {
+    Owned(Draining),
+    Borrowed { list: &'a EntryList, pos: usize },
+}
+
+/// The next unread item of a run. REQUIRES (while in the heap): an item is
+/// left.
 struct Head<'a> {
-    key: &'a [u8],
-    seq: u64,
-    tombstone: bool,
-    run: usize,
-    pos: usize,
+    source: Source<'a>,
+}
+
+impl<'a> Head<'a> {
+    /// A head at the first item of `run`, if it has one.
+    fn new(run: Run<'a>) -> Option<Self> {
+        let source = match run {
+            Run::Owned(list) => Source::Owned(Draining::new(list)),
+            Run::Borrowed(list) => Source::Borrowed { list, pos: 0 },
+        };
+        let head = Self { source };
+        head.has_current().then_some(head)
+    }
+
+    fn has_current(&self) -> bool {
+        match &self.source {
+            Source::Owned(d) => d.has_current(),
+            Source::Borrowed { list, pos } => *pos < list.len(),
+        }
+    }
+
+    fn item(&self) -> (&[u8], bool, Entry) {
+        match &self.source {
+            Source::Owned(d) => d.current(),
+            Source::Borrowed { list, pos } => list.get(*pos),
+        }
+    }
+
+    /// Moves to the next item of the run; `None` at its end.
+    fn advance(mut self) -> Option<Self> {
+        match &mut self.source {
+            Source::Owned(d) => {
+                d.advance();
+            }
+            Source::Borrowed { pos, .. } => *pos += 1,
+        }
+        self.has_current().then_some(self)
+    }
 }
 
 impl Ord for Head<'_> {
     /// The heap pops the greatest: the smallest key, then the newest record.
     fn cmp(&self, other: &Self) -> Ordering {
-        compare_keys(other.key, self.key)
-            .then_with(|| self.seq.cmp(&other.seq))
-            .then_with(|| self.tombstone.cmp(&other.tombstone))
+        let (key, tombstone, entry) = self.item();
+        let (other_key, other_tombstone, other_entry) = other.item();
+        compare_keys(other_key, key)
+            .then_with(|| entry.seq().cmp(&other_entry.seq()))
+            .then_with(|| tombstone.cmp(&other_tombstone))
     }
 }
 
@@ -46,40 +99,23 @@ impl PartialEq for Head<'_> {
 
 impl Eq for Head<'_> {}
 
-fn head<'a>(runs: &[&'a EntryList], run: usize, pos: usize) -> Option<Head<'a>> {
-    let list = runs.get(run)?;
-    (pos < list.len()).then(|| {
-        let (key, tombstone, entry) = list.get(pos);
-        Head {
-            key,
-            seq: entry.seq(),
-            tombstone,
-            run,
-            pos,
-        }
-    })
-}
-
 /// Calls `newest(key, tombstone, entry)` once per key of all runs, in
 /// ascending key order, with that key's newest record.
 /// REQUIRES: every run is sorted with one item per key.
-pub fn resolve<'a>(runs: &[&'a EntryList], mut newest: impl FnMut(&'a [u8], bool, Entry)) {
-    if let [only] = runs {
-        for (key, tombstone, entry) in only.iter() {
-            newest(key, tombstone, entry);
-        }
-        return;
-    }
-    let mut heap: BinaryHeap<Head<'a>> = (0..runs.len()).filter_map(|r| head(runs, r, 0)).collect();
+///
+/// # Memory
+/// What an owned run's reader has passed is freed as it goes.
+pub fn resolve(runs: Vec<Run<'_>>, mut newest: impl FnMut(&[u8], bool, Entry)) {
+    let mut heap: BinaryHeap<Head<'_>> = runs.into_iter().filter_map(Head::new).collect();
     while let Some(top) = heap.pop() {
-        let (key, tombstone, entry) = runs[top.run].get(top.pos);
+        let (key, tombstone, entry) = top.item();
         newest(key, tombstone, entry);
-        heap.extend(head(runs, top.run, top.pos + 1));
-        while heap.peek().is_some_and(|h| h.key == key) {
+        while heap.peek().is_some_and(|h| h.item().0 == key) {
             if let Some(older) = heap.pop() {
-                heap.extend(head(runs, older.run, older.pos + 1));
+                heap.extend(older.advance());
             }
         }
+        heap.extend(top.advance());
     }
 }
 
@@ -107,7 +143,7 @@ mod tests {
         b.push(b"k2", true, e(2, 6));
         b.push(b"k4", true, e(2, 1));
         let mut got = Vec::new();
-        resolve(&[&a, &b], |k, t, e| {
+        resolve(vec![Run::Borrowed(&a), Run::Owned(b)], |k, t, e| {
             got.push((k.to_vec(), t, e.file_id, e.seq()))
         });
         assert_eq!(
@@ -119,5 +155,38 @@ mod tests {
                 (b"k4".to_vec(), true, 2, 1),
             ]
         );
+    }
+
+    #[test]
+    fn owned_runs_of_many_chunks_resolve_as_borrowed_ones() {
+        use crate::entry_list::CHUNK_ITEMS;
+        let n = CHUNK_ITEMS as u64 * 3 + 5;
+        let runs: Vec<EntryList> = (0..3u64)
+            .map(|r| {
+                let mut list = EntryList::new();
+                // Run r holds every key k with k % (r + 2) == 0, at seq k*4 + r.
+                for k in (0..n).filter(|k| k % (r + 2) == 0) {
+                    list.push(&k.to_be_bytes(), r == 1, e(r as u32, k * 4 + r));
+                }
+                list
+            })
+            .collect();
+        let collect = |runs: Vec<Run<'_>>| {
+            let mut got = Vec::new();
+            resolve(runs, |k, t, e| got.push((k.to_vec(), t, e.file_id)));
+            got
+        };
+        let borrowed = collect(runs.iter().map(Run::Borrowed).collect());
+        let owned = collect(runs.into_iter().map(Run::Owned).collect());
+        assert_eq!(borrowed, owned);
+        let keys: Vec<u64> = (0..n)
+            .filter(|k| k % 2 == 0 || k % 3 == 0 || k % 4 == 0)
+            .collect();
+        assert_eq!(owned.len(), keys.len());
+        for ((key, _, file), k) in owned.iter().zip(keys) {
+            assert_eq!(key, &k.to_be_bytes());
+            let newest = (0..3u64).rev().find(|r| k % (r + 2) == 0).unwrap_or(0);
+            assert_eq!(u64::from(*file), newest);
+        }
     }
 }

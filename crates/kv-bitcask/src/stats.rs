@@ -7,6 +7,11 @@
 //! figures count records, so an expired put stays in its file's
 //! `live_bytes` until a merge drops it.
 //!
+//! `keydir_write_lock_max_us` is the longest hold of the keydir's write
+//! lock since open, and `keydir_write_lock_max_us.{holder}` the longest by
+//! each holder (`publish`, `publish_durable`, `rollover`, `hint_size`,
+//! `merge_switch`; see `crate::lock_hold`).
+//!
 //! `stats().extra` holds, besides the store-wide figures, per data file
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
 //! `.dead_keys` (records that are not a key's live version) and
@@ -24,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use kv_core::Stats;
 
+use crate::lock_hold::{Holder, LockHolds};
 use crate::state::State;
 
 /// Engine counters since open (and what open found).
@@ -50,8 +56,8 @@ pub struct EngineCounters {
     pub data_files_scanned: AtomicU64,
     /// Hint files written at open for data files that had none.
     pub hints_rebuilt: AtomicU64,
-    /// The longest hold of the keydir's write lock, in microseconds.
-    pub keydir_write_lock_max_us: AtomicU64,
+    /// The longest holds of the keydir's write lock.
+    pub keydir_write_lock: LockHolds,
 }
 
 impl EngineCounters {
@@ -106,36 +112,17 @@ fn per_file_figures(state: &State, extra: &mut BTreeMap<String, u64>) -> FileTot
     totals
 }
 
-/// Builds the report from the state and counters at `now_unix_ms` (the
-/// store's clock: TTL puts expired by then are not live). No I/O.
-pub fn build_stats(
-    state: &State,
-    counters: &EngineCounters,
-    io: kv_core::IoCounters,
-    now_unix_ms: u64,
-) -> Stats {
-    let mut extra = BTreeMap::new();
-    let FileTotals {
-        disk_bytes,
-        dead_bytes,
-        preallocated_bytes,
-    } = per_file_figures(state, &mut extra);
-    let keydir_bytes = state.keydir.heap_bytes() as u64;
-    let expired = state.expired_at(now_unix_ms);
+/// Adds the figures of the counters (what open found, merges, hints, the
+/// keydir's write-lock holds) to `extra`.
+fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>) {
     let figures = [
-        ("files", state.files.len() as u64),
-        ("ttl_keys", state.expiring.len() as u64),
-        ("expired_keys", expired.keys),
-        ("dead_bytes", dead_bytes),
-        ("preallocated_bytes", preallocated_bytes),
         (
             "preallocated_bytes_trimmed_at_open",
             counters.preallocated_bytes_trimmed.load(Relaxed),
         ),
-        ("keydir_bytes", keydir_bytes),
         (
             "keydir_write_lock_max_us",
-            counters.keydir_write_lock_max_us.load(Relaxed),
+            counters.keydir_write_lock.longest_us(),
         ),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),
@@ -166,6 +153,42 @@ pub fn build_stats(
     for (name, value) in figures {
         extra.insert(name.to_string(), value);
     }
+    for holder in Holder::ALL {
+        extra.insert(
+            format!("keydir_write_lock_max_us.{}", holder.name()),
+            counters.keydir_write_lock.longest_us_by(holder),
+        );
+    }
+}
+
+/// Builds the report from the state and counters at `now_unix_ms` (the
+/// store's clock: TTL puts expired by then are not live). No I/O.
+pub fn build_stats(
+    state: &State,
+    counters: &EngineCounters,
+    io: kv_core::IoCounters,
+    now_unix_ms: u64,
+) -> Stats {
+    let mut extra = BTreeMap::new();
+    let FileTotals {
+        disk_bytes,
+        dead_bytes,
+        preallocated_bytes,
+    } = per_file_figures(state, &mut extra);
+    let keydir_bytes = state.keydir.heap_bytes() as u64;
+    let expired = state.expired_at(now_unix_ms);
+    let figures = [
+        ("files", state.files.len() as u64),
+        ("ttl_keys", state.expiring.len() as u64),
+        ("expired_keys", expired.keys),
+        ("dead_bytes", dead_bytes),
+        ("preallocated_bytes", preallocated_bytes),
+        ("keydir_bytes", keydir_bytes),
+    ];
+    for (name, value) in figures {
+        extra.insert(name.to_string(), value);
+    }
+    counter_figures(counters, &mut extra);
     // The keydir holds every live key and every expired TTL put a merge
     // has not dropped yet; the expiry index counts the latter exactly, so
     // `live_keys` is exact (the `Stats::new` default).

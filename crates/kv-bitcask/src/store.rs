@@ -20,13 +20,14 @@ use crate::data_file::{
     STORE_FORMAT_VERSION,
 };
 use crate::keydir::Entry;
-use crate::lock_hold::TimedWrite;
+use crate::lock_hold::{Holder, TimedWrite};
 use crate::maintenance::{self, Signal};
 use crate::merge_health::MergeHealth;
 use crate::options::BitcaskOptions;
 use crate::state::State;
 use crate::stats::{build_stats, EngineCounters};
 use crate::ttl::{expiry_after, EXPIRY_PREFIX_BYTES};
+use crate::unflushed::UnflushedTail;
 use crate::writer::{WriteOp, Writer};
 use crate::{check, merge, recovery, scan};
 
@@ -46,6 +47,9 @@ pub(crate) struct Inner {
     pub(crate) options: BitcaskOptions,
     pub(crate) state: RwLock<State>,
     pub(crate) writer: Mutex<Writer>,
+    /// The active file's records still in the writer's buffer, readable
+    /// without the writer lock (see [`crate::unflushed`]).
+    pub(crate) unflushed: UnflushedTail,
     /// Shares syncs among concurrent writers; positions are
     /// `Writer::log_end` values (see `crate::writer`).
     pub(crate) group: GroupCommit,
@@ -76,9 +80,9 @@ impl Inner {
 
     /// The state's write lock; how long it is held is recorded (see
     /// [`crate::lock_hold`]).
-    pub(crate) fn write_state(&self) -> TimedWrite<'_> {
+    pub(crate) fn write_state(&self, holder: Holder) -> TimedWrite<'_> {
         let guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        TimedWrite::new(guard, &self.counters.keydir_write_lock_max_us)
+        TimedWrite::new(guard, &self.counters.keydir_write_lock, holder)
     }
 
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -141,8 +145,9 @@ impl Inner {
         handle: &DataFile,
         buf: &mut Vec<u8>,
     ) -> Result<Option<Vec<u8>>> {
-        let buffered =
-            entry.end() > handle.readable_len() && self.lock_writer().copy_buffered(&entry, buf);
+        // Past what is in the file: still in the writer's buffer, copied
+        // from its mirror without the writer lock (never behind I/O).
+        let buffered = entry.end() > handle.readable_len() && self.unflushed.copy(&entry, buf);
         if !buffered {
             handle.read_record(&entry, buf)?;
         }
@@ -211,6 +216,7 @@ impl Bitcask {
             options,
             state: RwLock::new(recovered.state),
             writer: Mutex::new(recovered.writer),
+            unflushed: UnflushedTail::default(),
             group,
             merge_lock: Mutex::new(()),
             next_file_id: AtomicU64::new(recovered.next_file_id),

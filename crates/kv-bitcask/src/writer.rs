@@ -18,9 +18,11 @@
 //! hand the whole buffer (every waiting writer's records) to the file system
 //! in one write, then fsyncs with the lock released. The writers that
 //! arrived meanwhile share that fsync or the next one. So the writer lock is
-//! never held across a group's fsync, and a `get` of a buffered record waits
-//! at most for a memory copy. (Sealing a file at rollover and a clean close
-//! still sync under the writer lock: they happen once per file.)
+//! never held across a group's fsync. (Sealing a file at rollover and a
+//! clean close still sync under the writer lock: they happen once per
+//! file.) A `get` never takes the writer lock: a record still in the
+//! buffer is copied from its mirror, [`crate::unflushed`], which the
+//! writer updates (a memory copy) before publishing the write.
 //!
 //! A log position is `Writer::base + offset in the active file`, where
 //! `base` is the sum of the lengths of the files sealed by this handle: it
@@ -76,6 +78,7 @@ use crate::entry_list::EntryList;
 use crate::file_set::{write_file_set, FileSet};
 use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
+use crate::lock_hold::Holder;
 use crate::log_scan::{scan_log, LogRange};
 use crate::merge;
 use crate::state::FileInfo;
@@ -380,22 +383,6 @@ impl Writer {
         Ok(())
     }
 
-    /// Copies the record `entry` out of the buffer if it is still there.
-    pub fn copy_buffered(&self, entry: &Entry, out: &mut Vec<u8>) -> bool {
-        if entry.file_id != self.active.id || u64::from(entry.offset) < self.flushed_len {
-            return false;
-        }
-        let start = (u64::from(entry.offset) - self.flushed_len) as usize;
-        match self.buffer.get(start..start + entry.len as usize) {
-            Some(bytes) => {
-                out.clear();
-                out.extend_from_slice(bytes);
-                true
-            }
-            None => false,
-        }
-    }
-
     fn take_sequence_numbers(&mut self, n: u64) -> Result<u64> {
         let first = self.next_seq;
         if first + n >= MAX_SEQUENCE {
@@ -560,6 +547,8 @@ impl Inner {
             }
         }
         let defer = self.options.core.sync == SyncPolicy::Always;
+        // Readable without the writer lock before the keydir points at it.
+        self.unflushed.mirror(w.active.id, w.flushed_len, &w.buffer);
         self.publish(w, op, first_seq, defer);
         Ok((rolled_over, sync_now.then(|| w.log_end())))
     }
@@ -665,7 +654,7 @@ impl Inner {
         w.max_seq = w.max_seq.max(last_seq);
         w.records += op.sequence_numbers();
         let end = w.log_end();
-        let mut st = self.write_state();
+        let mut st = self.write_state(Holder::Publish);
         if let Some(f) = st.files.get_mut(&w.active.id) {
             f.total_bytes = w.logical_len();
             f.records = w.records;
@@ -730,7 +719,7 @@ impl Inner {
         if covered == 0 {
             return;
         }
-        let mut st = self.write_state();
+        let mut st = self.write_state(Holder::PublishDurable);
         let Writer {
             unpublished,
             tombstones,
@@ -822,7 +811,7 @@ impl Inner {
             return Err(w.poison(e));
         }
         let total = w.logical_len();
-        self.write_state()
+        self.write_state(Holder::Rollover)
             .files
             .insert(id, FileInfo::new(handle, total));
         // The new file is listed (and its name durable: the record's write
@@ -881,7 +870,7 @@ impl Inner {
         match written {
             Ok(_) => {
                 w.hint_covers = w.flushed_len;
-                if let Some(f) = self.write_state().files.get_mut(&id) {
+                if let Some(f) = self.write_state(Holder::HintSize).files.get_mut(&id) {
                     f.hint_bytes = bytes.len() as u64;
                 }
             }
