@@ -4,15 +4,19 @@
 //!
 //! Every source yields [`VersionedEntry`]s (a user key, a sequence number and
 //! a value or a tombstone) in key order for its direction; versions of one key
-//! may come in any order. The merge gathers every version of the next key from
-//! all sources, sorts them newest first and then applies its [`MergeMode`]:
+//! may come in any order. The merge takes the next key's versions from all
+//! sources (a binary heap holds each source's next entry; taking one replaces
+//! it with its source's next in one sift) and applies its [`MergeMode`]:
 //!
 //! - [`MergeMode::Visible`]: what a reader at sequence number `snapshot`
 //!   sees: the newest version with `seq <= snapshot`, and nothing for the key
-//!   when that version is a tombstone. Items are live pairs only.
+//!   when that version is a tombstone. Items are live pairs only. The other
+//!   versions are skipped as they come, without being gathered: nothing is
+//!   allocated per key beyond the entry yielded.
 //! - [`MergeMode::Compaction`]: what a compaction must keep: for every live
 //!   snapshot the newest version it can read, plus the newest version
-//!   overall; older versions are dropped. With `drop_tombstones` (no older
+//!   overall; older versions are dropped. The versions of a key are gathered
+//!   and sorted newest first to decide. With `drop_tombstones` (no older
 //!   data for the key can exist below the output), tombstones left as the
 //!   oldest kept version are dropped too.
 //!
@@ -40,6 +44,7 @@
 //! ```
 
 use std::cmp::Ordering;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 
@@ -274,24 +279,66 @@ impl MergeIter {
         }
     }
 
+    /// Takes the entry on top of the heap and puts the next entry of its
+    /// source in its place (one sift of the heap instead of a pop and a
+    /// push); `None` when every source is used up.
+    fn pop_top(&mut self) -> Option<VersionedEntry> {
+        let mut top = self.heap.peek_mut()?;
+        match self
+            .sources
+            .get_mut(top.source)
+            .and_then(|s| s.next_entry())
+        {
+            Some(Ok(next)) => Some(std::mem::replace(&mut top.entry, next)),
+            Some(Err(e)) => {
+                if self.error.is_none() {
+                    self.error = Some(e);
+                }
+                Some(PeekMut::pop(top).entry)
+            }
+            None => Some(PeekMut::pop(top).entry),
+        }
+    }
+
+    /// True when the heap's next entry is a version of `key`.
+    fn next_is(&self, key: &[u8]) -> bool {
+        self.heap.peek().is_some_and(|top| top.entry.key == key)
+    }
+
     /// Every version of the next key, newest first; `None` at the end.
     fn next_key_versions(&mut self) -> Option<Vec<VersionedEntry>> {
-        let first = self.heap.pop()?;
-        self.refill(first.source);
-        let mut versions = vec![first.entry];
-        while self
-            .heap
-            .peek()
-            .is_some_and(|top| top.entry.key == versions[0].key)
-        {
-            if let Some(item) = self.heap.pop() {
-                self.refill(item.source);
-                versions.push(item.entry);
+        let mut versions = vec![self.pop_top()?];
+        while self.next_is(&versions[0].key) {
+            match self.pop_top() {
+                Some(v) => versions.push(v),
+                None => break,
             }
         }
         versions.sort_by_key(|v| std::cmp::Reverse(v.seq));
         versions.dedup_by_key(|v| v.seq);
         Some(versions)
+    }
+
+    /// The next key's newest version visible at `snapshot` (a tombstone
+    /// included), skipping the key's other versions; without gathering them
+    /// (forward, the newest comes first; reverse, sources yield a key's
+    /// versions oldest first, so the newest visible one is tracked).
+    /// `None` at the end.
+    fn next_visible(&mut self, snapshot: u64) -> Option<VersionedEntry> {
+        loop {
+            let mut best = self.pop_top()?;
+            let mut visible = best.seq <= snapshot;
+            while self.next_is(&best.key) {
+                let Some(v) = self.pop_top() else { break };
+                if v.seq <= snapshot && (!visible || v.seq > best.seq) {
+                    best = v;
+                    visible = true;
+                }
+            }
+            if visible || self.error.is_some() {
+                return Some(best);
+            }
+        }
     }
 }
 
@@ -338,29 +385,42 @@ impl Iterator for MergeIter {
             if self.done {
                 return None;
             }
-            let Some(versions) = self.next_key_versions() else {
-                if self.error.is_some() {
-                    continue;
-                }
-                self.done = true;
-                return None;
-            };
-            if self.error.is_some() {
-                continue;
-            }
             match &self.mode {
                 MergeMode::Visible { snapshot } => {
-                    let visible = versions.into_iter().find(|v| v.seq <= *snapshot);
-                    if let Some(v) = visible.filter(|v| v.value.is_some()) {
+                    let snapshot = *snapshot;
+                    let Some(v) = self.next_visible(snapshot) else {
+                        if self.error.is_some() {
+                            continue;
+                        }
+                        self.done = true;
+                        return None;
+                    };
+                    if self.error.is_none() && v.value.is_some() {
                         return Some(Ok(v));
                     }
                 }
-                MergeMode::Compaction {
-                    snapshots,
-                    drop_tombstones,
-                } => {
-                    self.pending
-                        .extend(versions_to_keep(versions, snapshots, *drop_tombstones));
+                MergeMode::Compaction { .. } => {
+                    let Some(versions) = self.next_key_versions() else {
+                        if self.error.is_some() {
+                            continue;
+                        }
+                        self.done = true;
+                        return None;
+                    };
+                    if self.error.is_some() {
+                        continue;
+                    }
+                    if let MergeMode::Compaction {
+                        snapshots,
+                        drop_tombstones,
+                    } = &self.mode
+                    {
+                        self.pending.extend(versions_to_keep(
+                            versions,
+                            snapshots,
+                            *drop_tombstones,
+                        ));
+                    }
                 }
             }
         }
@@ -513,6 +573,47 @@ mod tests {
                 (b'd', 4)
             ]
         );
+    }
+
+    #[test]
+    fn visible_mode_picks_the_newest_visible_of_versions_in_one_source() {
+        // One source holds three versions of "k": forward yields them
+        // newest first, reverse oldest first; the merge must pick the same.
+        let versions = || {
+            vec![
+                vec![
+                    VersionedEntry::put(b"j", 1, b"j1"),
+                    VersionedEntry::put(b"k", 2, b"k2"),
+                    VersionedEntry::put(b"k", 4, b"k4"),
+                    VersionedEntry::tombstone(b"k", 6),
+                    VersionedEntry::put(b"l", 3, b"l3"),
+                ],
+                vec![VersionedEntry::put(b"k", 5, b"k5")],
+            ]
+        };
+        for (snapshot, want) in [
+            (1, vec![&b"j1"[..]]),
+            (3, vec![b"j1", b"k2", b"l3"]),
+            (4, vec![b"j1", b"k4", b"l3"]),
+            (5, vec![b"j1", b"k5", b"l3"]),
+            (9, vec![b"j1", b"l3"]),
+        ] {
+            for dir in [Direction::Forward, Direction::Reverse] {
+                let mut got: Vec<_> = merged(
+                    versions(),
+                    dir,
+                    MergeMode::Visible { snapshot },
+                    Bound::Unbounded,
+                )
+                .into_iter()
+                .map(|e| e.value.unwrap())
+                .collect();
+                if dir == Direction::Reverse {
+                    got.reverse();
+                }
+                assert_eq!(got, want, "snapshot {snapshot} {dir:?}");
+            }
+        }
     }
 
     struct Failing(bool);

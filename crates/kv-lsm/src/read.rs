@@ -99,14 +99,14 @@ fn newest_version(
     Ok(None)
 }
 
-/// The range tombstones `snapshot` sees, fragmented.
-fn visible_range_dels(sv: &SuperVersion, snapshot: u64) -> Fragments {
+/// The range tombstones of the memtables that `snapshot` sees, fragmented
+/// (the tables' are fragmented once per version: [`Version::range_dels`]).
+///
+/// [`Version::range_dels`]: crate::version::Version::range_dels
+fn memtable_range_dels(sv: &SuperVersion, snapshot: u64) -> Fragments {
     let mut list = Vec::new();
     for m in std::iter::once(&sv.mem).chain(sv.imms.iter()) {
         list.extend(m.range_dels().into_iter().filter(|t| t.seq <= snapshot));
-    }
-    for (_, t) in sv.version.all_tables() {
-        list.extend(t.range_dels().iter().filter(|t| t.seq <= snapshot).cloned());
     }
     Fragments::new(&list)
 }
@@ -131,13 +131,29 @@ impl Drop for SnapshotGuard {
 
 struct Scan {
     merged: MergeIter,
-    range_dels: Fragments,
+    /// The memtables' range tombstones (the tables' are in `_sv.version`).
+    mem_range_dels: Fragments,
+    /// False when no range tombstone can hide anything from this scan.
+    any_range_dels: bool,
     snapshot: u64,
     end: Bound<Vec<u8>>,
     direction: Direction,
     done: bool,
     _sv: Arc<SuperVersion>,
     _guard: SnapshotGuard,
+}
+
+impl Scan {
+    /// True when a range tombstone the snapshot sees covers (`key`, `seq`).
+    fn range_deleted(&self, key: &[u8], seq: u64) -> bool {
+        let newest = self.mem_range_dels.newest_visible(key, self.snapshot).max(
+            self._sv
+                .version
+                .range_dels
+                .newest_visible(key, self.snapshot),
+        );
+        newest > seq
+    }
 }
 
 impl Iterator for Scan {
@@ -160,8 +176,8 @@ impl Iterator for Scan {
                         self.done = true;
                         return None;
                     }
-                    if self.range_dels.newest_visible(&e.key, self.snapshot) > e.seq {
-                        continue; // deleted by a range tombstone
+                    if self.any_range_dels && self.range_deleted(&e.key, e.seq) {
+                        continue;
                     }
                     Some(Ok((e.key, e.value.unwrap_or_default())))
                 }
@@ -207,24 +223,24 @@ pub fn scan<'a>(inner: &Inner, range: &KeyRange, direction: Direction) -> Result
         seq: snapshot,
     };
     let sv = inner.current();
-    let mut sources: Vec<Box<dyn SortedSource>> = Vec::new();
-    sources.push(Box::new(MemSource::new(Arc::clone(&sv.mem), direction)));
-    for imm in &sv.imms {
-        sources.push(Box::new(MemSource::new(Arc::clone(imm), direction)));
+    let mut sources: Vec<Box<dyn SortedSource>> = Vec::with_capacity(2 + sv.imms.len());
+    for mem in std::iter::once(&sv.mem).chain(sv.imms.iter()) {
+        let source = MemSource::visible_at(Arc::clone(mem), direction, snapshot);
+        sources.push(Box::new(source));
     }
     for t in &sv.version.levels[0] {
         if overlaps(range, t.smallest(), t.largest()) {
             sources.push(Box::new(TableSource::new(Arc::clone(t), direction)));
         }
     }
-    for files in sv.version.levels.iter().skip(1) {
-        let chosen: Vec<_> = files
-            .iter()
-            .filter(|t| overlaps(range, t.smallest(), t.largest()))
-            .cloned()
-            .collect();
-        if !chosen.is_empty() {
-            sources.push(Box::new(LevelSource::new(chosen, direction)));
+    // One lazily concatenated source per deeper level: the seek opens the
+    // one table that may hold the start, nothing is copied per table.
+    for (level, files) in sv.version.levels.iter().enumerate().skip(1) {
+        if let (Some(first), Some(last)) = (files.first(), files.last()) {
+            if overlaps(range, first.smallest(), last.largest()) {
+                let version = Arc::clone(&sv.version);
+                sources.push(Box::new(LevelSource::of_level(version, level, direction)));
+            }
         }
     }
     let mut merged = MergeIter::new(sources, direction, MergeMode::Visible { snapshot });
@@ -233,9 +249,12 @@ pub fn scan<'a>(inner: &Inner, range: &KeyRange, direction: Direction) -> Result
         Direction::Reverse => (range.end.clone(), range.start.clone()),
     };
     merged.seek(start.as_ref().map(Vec::as_slice))?;
+    let mem_range_dels = memtable_range_dels(&sv, snapshot);
+    let any_range_dels = !mem_range_dels.is_empty() || !sv.version.range_dels.is_empty();
     Ok(Box::new(Scan {
         merged,
-        range_dels: visible_range_dels(&sv, snapshot),
+        mem_range_dels,
+        any_range_dels,
         snapshot,
         end,
         direction,

@@ -169,10 +169,20 @@ impl Block {
         self.data.get(range.clone()).unwrap_or(&[])
     }
 
+    /// The entries' bytes (without the restart array).
+    pub(super) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The restart offsets (strictly ascending, the first 0).
+    pub(super) fn restarts(&self) -> &[u32] {
+        &self.restarts
+    }
+
     /// Decodes the entry at `pos`, whose predecessor's key is in `key`
     /// (replaced by this entry's key). Returns the value range and the
     /// offset of the next entry.
-    fn decode_at(
+    pub(super) fn decode_at(
         &self,
         pos: usize,
         key: &mut Vec<u8>,
@@ -201,7 +211,7 @@ impl Block {
 
     /// The whole key of restart `i`, in place (a restart shares nothing
     /// with its predecessor).
-    fn restart_key(&self, i: usize) -> Result<&[u8], CorruptionKind> {
+    pub(super) fn restart_key(&self, i: usize) -> Result<&[u8], CorruptionKind> {
         let pos = self
             .restarts
             .get(i)
