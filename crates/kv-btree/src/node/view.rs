@@ -458,9 +458,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_remembered_child_lives_only_as_long_as_its_cache_entry() {
-        let children: Vec<Child> = (0..3u64)
+    /// `count` on-disk children at pages 2, 3, ... written by transaction 1.
+    fn disk_children(count: u64) -> Vec<Child> {
+        (0..count)
             .map(|i| {
                 Child::Disk(RunRef {
                     page: i + 2,
@@ -468,7 +468,12 @@ mod tests {
                     pages: 1,
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_remembered_child_lives_only_as_long_as_its_cache_entry() {
+        let children = disk_children(3);
         let node = Node::Branch {
             keys: vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")],
             children,
@@ -512,15 +517,7 @@ mod tests {
     #[test]
     fn a_branch_view_routes_like_the_node() {
         let keys: Vec<Bytes> = (1..30u8).map(|i| Bytes::from(vec![b'a', i * 3])).collect();
-        let children: Vec<Child> = (0..30u64)
-            .map(|i| {
-                Child::Disk(RunRef {
-                    page: i + 2,
-                    txn: 1,
-                    pages: 1,
-                })
-            })
-            .collect();
+        let children = disk_children(30);
         let node = Node::Branch {
             keys: keys.clone(),
             children,
