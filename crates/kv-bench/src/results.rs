@@ -2,6 +2,8 @@
 //! [`RunReport`] with the machine and the settings. This is the JSON schema
 //! of `--json` (documented field by field in `docs/benchmarking.md`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::machine::MachineInfo;
@@ -152,6 +154,12 @@ pub struct WorkloadResult {
     pub peak_rss_bytes: Option<u64>,
     /// What `peak_rss_bytes` covers.
     pub peak_rss_scope: PeakScope,
+    /// The engine's own figures after the workload (`Stats::extra`: files
+    /// and bytes per level, cache hits, compactions, lock holds, ...), for
+    /// the engines whose I/O goes through kvlab's `Fs` (ours); `None` for
+    /// the peers, whose `stats()` may cost a scan of every key.
+    #[serde(default)]
+    pub engine_stats: Option<BTreeMap<String, u64>>,
 }
 
 /// One engine's run as a whole.

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const RESULT_FIELDS: [&str; 38] = [
+const RESULT_FIELDS: [&str; 39] = [
     "engine",
     "ours",
     "kind",
@@ -46,6 +46,7 @@ const RESULT_FIELDS: [&str; 38] = [
     "rss_start_bytes",
     "peak_rss_bytes",
     "peak_rss_scope",
+    "engine_stats",
 ];
 const LATENCY_FIELDS: [&str; 6] = [
     "samples", "mean_ns", "p50_ns", "p99_ns", "p999_ns", "max_ns",
@@ -190,6 +191,15 @@ fn check_result(r: &Value) {
         if workload == "fillseq" || workload == "fillrandom" {
             assert!(f(r, "reopen_secs") > 0.0, "{name}: reopen not timed");
         }
+        // Ours record their own figures after every workload.
+        let stats = r["engine_stats"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: no engine_stats"));
+        assert!(stats.contains_key("merges_run"), "{name}: {stats:?}");
+        assert!(
+            stats.contains_key("keydir_write_lock_max_us.publish"),
+            "{name}: {stats:?}"
+        );
     } else {
         for field in [
             "fs_io",
@@ -198,6 +208,7 @@ fn check_result(r: &Value) {
             "write_amp_fs",
             "write_amp_wchar",
             "reopen_secs",
+            "engine_stats",
         ] {
             assert!(
                 r[field].is_null(),

@@ -365,7 +365,10 @@ impl<'a> EngineBench<'a> {
         let proc_io = ProcIo::read()
             .zip(proc_before)
             .map(|(after, before)| after.since(&before));
-        let fs_io = fs_before.map(|before| slot.store.stats().io.since(&before));
+        let stats_after = fs_counted.then(|| slot.store.stats());
+        let fs_io = fs_before
+            .zip(stats_after.as_ref())
+            .map(|(before, after)| after.io.since(&before));
         let engine_syncs = fs_io.as_ref().map(fs_syncs);
         let disk = self
             .info
@@ -435,6 +438,7 @@ impl<'a> EngineBench<'a> {
             } else {
                 PeakScope::Process
             },
+            engine_stats: stats_after.map(|stats| stats.extra),
         };
         self.note_peak(peak);
         Ok(result)
