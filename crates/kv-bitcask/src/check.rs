@@ -55,17 +55,17 @@ struct Placed {
 /// longer reach the disk). Damage is not an error: it is listed in
 /// `report.damage`, every spot found.
 pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
-    let _merging = inner.lock_merge();
-    let mut w = inner.lock_writer();
+    let _merging = inner.merger.lock();
+    let mut w = inner.log.lock_writer();
     if !inner.options.core.open_mode.is_read_only() {
         w.check_usable()?;
         if let Err(e) = w.flush() {
             return Err(w.poison(e));
         }
     }
-    let st = inner.read_state();
+    let st = inner.state.read();
     let mut report = CheckReport {
-        notes: inner.open_notes.clone(),
+        notes: inner.found_at_open.notes.clone(),
         ..CheckReport::default()
     };
     let mut runs = Vec::with_capacity(st.files.len());
@@ -75,7 +75,7 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     if report.damage.is_empty() {
         if let Some(what) = compare_keydir(&st, &runs) {
             report.record(Error::corruption(
-                &inner.dir,
+                inner.dir.path(),
                 0,
                 CorruptionKind::Invariant(what),
             ))?;
@@ -86,8 +86,8 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
                 .into(),
         );
     }
-    inner.merge_health.report(&mut report);
-    for d in &inner.open_damage {
+    inner.merger.health().report(&mut report);
+    for d in &inner.found_at_open.damage {
         if !report
             .damage
             .iter()
@@ -175,7 +175,7 @@ fn check_file(
     report.files_checked += 1;
     report.bytes_checked += len;
     let hint_path = inner.dir.join(hint_file_name(id));
-    match open_hint(&*inner.fs, &hint_path)? {
+    match open_hint(inner.dir.fs(), &hint_path)? {
         None if !is_active => report
             .notes
             .push(format!("{} has no hint; open will scan it", path.display())),
@@ -216,7 +216,7 @@ fn check_length(
     } else {
         data_len
     };
-    let torn_on_disk = inner.disk_lengths.get(&id).copied();
+    let torn_on_disk = inner.found_at_open.disk_lengths.get(&id).copied();
     if let Some(disk_len) = torn_on_disk {
         report.notes.push(format!(
             "{}: {} bytes of torn tail after offset {data_len}, left on disk by a read-only open (a read-write open truncates them)",
