@@ -117,9 +117,13 @@ pub(crate) struct Log {
 /// its shared state, its counters and the background thread's signal.
 #[derive(Debug)]
 pub(crate) struct LogParts {
+    /// Where new active files, hints and the file-set record go.
     pub dir: Arc<StoreDir>,
+    /// Where writes are published.
     pub state: Arc<SharedState>,
+    /// Where failed hint writes (and the state's write holds) are counted.
     pub counters: Arc<EngineCounters>,
+    /// Woken after a rollover.
     pub signal: Arc<Signal>,
 }
 

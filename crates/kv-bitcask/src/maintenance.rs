@@ -1,10 +1,12 @@
 //! The background thread: group-commit syncs for `SyncPolicy::Interval` and
-//! automatic merges. Started only when one of them is configured, and never
-//! under `Background::Inline` (writes then run the merge policy themselves,
-//! see `Bitcask::write_op` and `Log::merge_check_due`, and `Interval` syncs happen in the first
-//! write or `sync` after the interval) or on a read-only open; it holds
-//! a weak reference, so it never keeps a dropped store alive, and the
-//! store's `Drop` stops and joins it before the final flush.
+//! automatic merges (`Log::sync_if_due`, `Merger::auto_merge`). Started
+//! only when one of them is configured, and never under
+//! `Background::Inline` (writes then run the merge policy themselves, see
+//! `Bitcask::write_op` and `Log::merge_check_due`, and `Interval` syncs
+//! happen in the first write or `sync` after the interval) or on a
+//! read-only open; it holds a weak reference, so it never keeps a dropped
+//! store alive, and the store's `Drop` stops and joins it before the final
+//! flush.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;

@@ -37,9 +37,13 @@ const MAX_CHUNK_KEYS: usize = 1024;
 /// file).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ScanSource<'a> {
+    /// The keydir and the file handles.
     pub state: &'a SharedState,
+    /// Records still in the write buffer.
     pub unflushed: &'a UnflushedTail,
+    /// Says which TTL puts have expired.
     pub clock: &'a dyn Clock,
+    /// The store's directory.
     pub dir: &'a Path,
 }
 

@@ -1,4 +1,7 @@
-//! [`Bitcask`]: open, the read path, and the [`Store`] implementation.
+//! [`Bitcask`]: open, the [`Store`] implementation (each call checks its
+//! arguments and hands off to one part), and `Inner`, the composition of a
+//! store's parts: [`StoreDir`], [`SharedState`], [`Log`] (the write path),
+//! [`Merger`], the counters and what open found.
 
 use std::collections::BTreeMap;
 use std::path::Path;

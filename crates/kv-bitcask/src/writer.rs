@@ -140,7 +140,7 @@ pub struct Writer {
     /// nothing changed while it ran.
     pub changes: u64,
     /// Log position of offset 0 of the active file: the lengths of the files
-    /// this handle sealed, summed (see the module docs on group commit).
+    /// this handle sealed, summed (see `crate::log` on group commit).
     pub base: u64,
     /// The active file's durable frontier: what is synced, and what the last
     /// frontier record said (see `kv_core::codec::frontier`).
