@@ -92,6 +92,7 @@ struct Moves {
 /// reading the keydir and file table in `state`, writing its outputs in
 /// `dir`, and using the write path (`&Log`, passed to each call) to roll
 /// the active file over, sync it, record the file set and poison the store.
+/// Lock order: the merge lock, then the writer lock, then the state lock.
 #[derive(Debug)]
 pub(crate) struct Merger {
     /// Serializes merges (and `check`, which must not race one).
@@ -146,7 +147,7 @@ impl Merger {
     /// a merge ran.
     ///
     /// # Errors
-    /// As [`compact`].
+    /// As [`Merger::compact`].
     pub(crate) fn auto_merge(&self, log: &Log) -> Result<bool> {
         self.run(log, Selection::Auto)
     }
