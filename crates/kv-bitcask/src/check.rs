@@ -37,7 +37,19 @@ use crate::log_scan::{scan_log, LogRange};
 use crate::resolve::{resolve, Run};
 use crate::state::FileInfo;
 use crate::store::Inner;
+use crate::store_dir::StoreDir;
 use crate::ttl::plain_seq;
+
+/// A data file being checked, and what the store knows of it.
+#[derive(Debug, Clone, Copy)]
+struct FileUnderCheck<'a> {
+    id: u32,
+    f: &'a FileInfo,
+    /// The active file may hold preallocated space past its data.
+    is_active: bool,
+    /// Its length on disk, if a read-only open left a torn tail there.
+    torn_on_disk: Option<u64>,
+}
 
 /// One record's place, for cross-checking hints.
 #[derive(Debug, Clone, Copy)]
@@ -55,27 +67,35 @@ struct Placed {
 /// longer reach the disk). Damage is not an error: it is listed in
 /// `report.damage`, every spot found.
 pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
-    let _merging = inner.lock_merge();
-    let mut w = inner.lock_writer();
+    let _merging = inner.merger.lock();
+    let mut w = inner.log.lock_writer();
     if !inner.options.core.open_mode.is_read_only() {
         w.check_usable()?;
         if let Err(e) = w.flush() {
             return Err(w.poison(e));
         }
     }
-    let st = inner.read_state();
+    let st = inner.state.read();
     let mut report = CheckReport {
-        notes: inner.open_notes.clone(),
+        notes: inner.found_at_open.notes.clone(),
         ..CheckReport::default()
     };
     let mut runs = Vec::with_capacity(st.files.len());
     for (id, f) in &st.files {
-        runs.push(check_file(inner, *id, f, *id == w.active.id, &mut report)?);
+        let torn_on_disk = inner.found_at_open.disk_lengths.get(id).copied();
+        let is_active = *id == w.active.id;
+        let file = FileUnderCheck {
+            id: *id,
+            f,
+            is_active,
+            torn_on_disk,
+        };
+        runs.push(check_file(&inner.dir, &file, &mut report)?);
     }
     if report.damage.is_empty() {
         if let Some(what) = compare_keydir(&st, &runs) {
             report.record(Error::corruption(
-                &inner.dir,
+                inner.dir.path(),
                 0,
                 CorruptionKind::Invariant(what),
             ))?;
@@ -86,8 +106,8 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
                 .into(),
         );
     }
-    inner.merge_health.report(&mut report);
-    for d in &inner.open_damage {
+    inner.merger.health().report(&mut report);
+    for d in &inner.found_at_open.damage {
         if !report
             .damage
             .iter()
@@ -151,14 +171,15 @@ fn compare_keydir(st: &crate::state::State, runs: &[EntryList]) -> Option<String
 /// # Errors
 /// I/O failures only.
 fn check_file(
-    inner: &Inner,
-    id: u32,
-    f: &FileInfo,
-    is_active: bool,
+    dir: &StoreDir,
+    file_under_check: &FileUnderCheck<'_>,
     report: &mut CheckReport,
 ) -> Result<EntryList> {
+    let FileUnderCheck {
+        id, f, is_active, ..
+    } = *file_under_check;
     let path = &f.handle.path;
-    let (len, data_end) = check_length(inner, id, f, is_active, report)?;
+    let (len, data_end) = check_length(file_under_check, report)?;
     let file = &*f.handle.file;
     if !check_header(path, id, file, data_end, report)? {
         return Ok(EntryList::new());
@@ -174,8 +195,8 @@ fn check_file(
     let data_damaged = report.damage.len() > damage_before;
     report.files_checked += 1;
     report.bytes_checked += len;
-    let hint_path = inner.dir.join(hint_file_name(id));
-    match open_hint(&*inner.fs, &hint_path)? {
+    let hint_path = dir.join(hint_file_name(id));
+    match open_hint(dir.fs(), &hint_path)? {
         None if !is_active => report
             .notes
             .push(format!("{} has no hint; open will scan it", path.display())),
@@ -198,13 +219,13 @@ fn check_file(
 /// Checks a data file's length against what the store wrote (plus, for
 /// the active file, its preallocated space, which must be all zeros);
 /// returns the file's length and the end of its data.
-fn check_length(
-    inner: &Inner,
-    id: u32,
-    f: &FileInfo,
-    is_active: bool,
-    report: &mut CheckReport,
-) -> Result<(u64, u64)> {
+fn check_length(file: &FileUnderCheck<'_>, report: &mut CheckReport) -> Result<(u64, u64)> {
+    let FileUnderCheck {
+        f,
+        is_active,
+        torn_on_disk,
+        ..
+    } = *file;
     let path = &f.handle.path;
     let invariant = |offset: u64, what: String| {
         Error::corruption(path, offset, CorruptionKind::Invariant(what))
@@ -216,7 +237,6 @@ fn check_length(
     } else {
         data_len
     };
-    let torn_on_disk = inner.disk_lengths.get(&id).copied();
     if let Some(disk_len) = torn_on_disk {
         report.notes.push(format!(
             "{}: {} bytes of torn tail after offset {data_len}, left on disk by a read-only open (a read-write open truncates them)",

@@ -127,13 +127,18 @@ pub mod ttl;
 mod check;
 mod load;
 mod lock_hold;
+mod log;
 mod maintenance;
 mod merge;
 mod merge_health;
+mod merge_output;
+mod read;
 mod read_only;
 mod recovery;
 mod scan;
+mod shared_state;
 mod store;
+mod store_dir;
 mod unflushed;
 mod writer;
 

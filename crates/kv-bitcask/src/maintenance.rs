@@ -1,10 +1,12 @@
 //! The background thread: group-commit syncs for `SyncPolicy::Interval` and
-//! automatic merges. Started only when one of them is configured, and never
-//! under `Background::Inline` (writes then run the merge policy themselves,
-//! see `Inner::inline_maintenance`, and `Interval` syncs happen in the first
-//! write or `sync` after the interval) or on a read-only open; it holds
-//! a weak reference, so it never keeps a dropped store alive, and the
-//! store's `Drop` stops and joins it before the final flush.
+//! automatic merges (`Log::sync_if_due`, `Merger::auto_merge`). Started
+//! only when one of them is configured, and never under
+//! `Background::Inline` (writes then run the merge policy themselves, see
+//! `Bitcask::write_op` and `Log::merge_check_due`, and `Interval` syncs
+//! happen in the first write or `sync` after the interval) or on a
+//! read-only open; it holds a weak reference, so it never keeps a dropped
+//! store alive, and the store's `Drop` stops and joins it before the final
+//! flush.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -12,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use kv_core::{Background, Result, SyncPolicy};
 
-use crate::merge;
 use crate::store::Inner;
 
 #[derive(Debug, Default)]
@@ -68,7 +69,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Option<JoinHandle<()>>> {
     if inner.options.core.background == Background::Inline
         || inner.options.core.open_mode.is_read_only()
     {
-        return Ok(None); // the caller's thread runs the work (see `Inner::write_op`)
+        return Ok(None); // the caller's thread runs the work (see `Bitcask::write_op`)
     }
     let sync_interval = match inner.options.core.sync {
         SyncPolicy::Interval { interval_ms } => Some(Duration::from_millis(interval_ms.max(1))),
@@ -97,12 +98,12 @@ pub(crate) fn spawn(inner: &Arc<Inner>) -> Result<Option<JoinHandle<()>>> {
                 }
                 let Some(inner) = weak.upgrade() else { return };
                 if let Some(interval) = sync_interval {
-                    inner.sync_if_due(interval);
+                    inner.log.sync_if_due(interval);
                 }
                 if let Some(interval) = merge_interval {
                     if woken || last_merge_check.elapsed() >= interval {
                         last_merge_check = Instant::now();
-                        let _ = merge::auto_merge(&inner); // counted in `merge_failures`
+                        let _ = inner.merger.auto_merge(&inner.log); // counted in `merge_failures`
                     }
                 }
             }

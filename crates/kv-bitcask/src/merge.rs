@@ -34,23 +34,25 @@
 //! then hold files the in-memory state does not know of, and only a reopen
 //! accounts for them (the tombstone rule above relies on knowing every file).
 
-use std::io;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kv_core::codec::{encode_delete, RecordKind};
-use kv_core::{File, Fs, Result};
+use kv_core::{Fs, Result};
 
-use crate::data_file::{data_file_header, data_file_name, hint_file_name, DataFile, TMP_SUFFIX};
+use crate::data_file::{data_file_name, hint_file_name, DataFile};
 use crate::entry_list::EntryList;
-use crate::hint::{encode_hint, Hint};
 use crate::keydir::Entry;
 use crate::lock_hold::Holder;
+use crate::log::Log;
 use crate::log_scan::{scan_log, LogRange};
 use crate::merge_commit::{remove_inputs, remove_merge_commit, write_merge_commit};
-use crate::options::MergePolicy;
+use crate::merge_health::MergeHealth;
+use crate::merge_output::{Output, Outputs};
+use crate::options::{BitcaskOptions, MergePolicy};
+use crate::shared_state::SharedState;
 use crate::state::{FileInfo, State};
-use crate::store::Inner;
+use crate::stats::EngineCounters;
+use crate::store_dir::StoreDir;
 use crate::ttl::split_expiry;
 
 /// Which files a merge takes.
@@ -60,25 +62,6 @@ enum Selection {
     All,
     /// The files the [`MergePolicy`] picks, if it is triggered.
     Auto,
-}
-
-/// Merges every immutable file (after rolling the active file over if it
-/// holds dead bytes).
-///
-/// # Errors
-/// I/O or corruption in an input (nothing changed); a failure while
-/// committing poisons the store.
-pub(crate) fn compact(inner: &Inner) -> Result<()> {
-    run(inner, Selection::All).map(|_| ())
-}
-
-/// Merges the files the policy picks, if a trigger is met; returns true if
-/// a merge ran.
-///
-/// # Errors
-/// As [`compact`].
-pub(crate) fn auto_merge(inner: &Inner) -> Result<bool> {
-    run(inner, Selection::Auto)
 }
 
 #[derive(Debug)]
@@ -105,93 +88,330 @@ struct Moves {
     expired: EntryList,
 }
 
-/// Runs a merge; a failure is counted in `merge_failures` (every failed
-/// merge, asked for or automatic).
-fn run(inner: &Inner, selection: Selection) -> Result<bool> {
-    if inner.options.core.open_mode.is_read_only() {
-        return Err(kv_core::Error::ReadOnly);
-    }
-    if selection == Selection::Auto && !inner.merge_health.may_try() {
-        return Ok(false); // backing off after a failure
-    }
-    let ran = run_once(inner, selection);
-    match &ran {
-        Ok(true) => inner.merge_health.succeeded(),
-        Ok(false) => {}
-        Err(e) => {
-            inner.counters.add_merge_failure();
-            inner.merge_health.failed(e);
-        }
-    }
-    ran
+/// Runs merges (see the module docs): one at a time, under its lock,
+/// reading the keydir and file table in `state`, writing its outputs in
+/// `dir`, and using the write path (`&Log`, passed to each call) to roll
+/// the active file over, sync it, record the file set and poison the store.
+/// Lock order: the merge lock, then the writer lock, then the state lock.
+#[derive(Debug)]
+pub(crate) struct Merger {
+    /// Serializes merges (and `check`, which must not race one).
+    lock: Mutex<()>,
+    /// What failed merges left for `check()`, and the automatic back-off.
+    health: MergeHealth,
+    options: BitcaskOptions,
+    dir: Arc<StoreDir>,
+    state: Arc<SharedState>,
+    counters: Arc<EngineCounters>,
 }
 
-fn run_once(inner: &Inner, selection: Selection) -> Result<bool> {
-    let _merging = inner.lock_merge();
-    let Some(plan) = plan(inner, selection)? else {
-        return Ok(false);
-    };
-    let mut outputs = Outputs::new(inner);
-    let mut moves = Moves::default();
-    let written = rewrite_all(inner, &plan, &mut outputs, &mut moves);
-    if let Err(e) = written {
-        outputs.discard();
-        return Err(e);
-    }
-    install_outputs(inner, &plan, &outputs.done, &moves)?;
-    Ok(true)
-}
-
-fn plan(inner: &Inner, selection: Selection) -> Result<Option<Plan>> {
-    let mut w = inner.lock_writer();
-    w.check_usable()?;
-    if selection == Selection::All && w.has_records() {
-        let active_dead = inner
-            .read_state()
-            .files
-            .get(&w.active.id)
-            .map_or(0, FileInfo::dead_bytes);
-        if active_dead > 0 {
-            inner.rollover(&mut w)?;
+impl Merger {
+    /// A merger of the store in `dir` whose state is `state`.
+    pub fn new(
+        options: BitcaskOptions,
+        dir: Arc<StoreDir>,
+        state: Arc<SharedState>,
+        counters: Arc<EngineCounters>,
+    ) -> Self {
+        Self {
+            lock: Mutex::new(()),
+            health: MergeHealth::default(),
+            options,
+            dir,
+            state,
+            counters,
         }
     }
-    let st = inner.read_state();
-    let active = w.active.id;
-    let ids: Vec<u32> = match selection {
-        Selection::All => st
-            .files
-            .keys()
-            .copied()
-            .filter(|id| *id != active)
-            .collect(),
-        Selection::Auto => auto_inputs(&st, active, &inner.options.merge),
-    };
-    if ids.is_empty() {
-        return Ok(None);
+
+    /// The merge lock: no merge runs while it is held (`check` takes it).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let survivors_min_seq = st
-        .files
-        .iter()
-        .filter(|(id, _)| !ids.contains(id))
-        .map(|(_, f)| f.min_seq)
-        .min()
-        .unwrap_or(u64::MAX);
-    let inputs = ids
-        .iter()
-        .filter_map(|id| {
-            st.files.get(id).map(|f| Input {
-                id: *id,
-                handle: Arc::clone(&f.handle),
-                total_bytes: f.total_bytes,
-                hint_bytes: f.hint_bytes,
+
+    /// What failed merges left (damage, I/O failures) and the back-off.
+    pub(crate) fn health(&self) -> &MergeHealth {
+        &self.health
+    }
+
+    /// Merges every immutable file (after rolling the active file over if it
+    /// holds dead bytes).
+    ///
+    /// # Errors
+    /// I/O or corruption in an input (nothing changed); a failure while
+    /// committing poisons the store.
+    pub(crate) fn compact(&self, log: &Log) -> Result<()> {
+        self.run(log, Selection::All).map(|_| ())
+    }
+
+    /// Merges the files the policy picks, if a trigger is met; returns true if
+    /// a merge ran.
+    ///
+    /// # Errors
+    /// As [`Merger::compact`].
+    pub(crate) fn auto_merge(&self, log: &Log) -> Result<bool> {
+        self.run(log, Selection::Auto)
+    }
+
+    /// Runs a merge; a failure is counted in `merge_failures` (every failed
+    /// merge, asked for or automatic).
+    fn run(&self, log: &Log, selection: Selection) -> Result<bool> {
+        if self.options.core.open_mode.is_read_only() {
+            return Err(kv_core::Error::ReadOnly);
+        }
+        if selection == Selection::Auto && !self.health.may_try() {
+            return Ok(false); // backing off after a failure
+        }
+        let ran = self.run_once(log, selection);
+        match &ran {
+            Ok(true) => self.health.succeeded(),
+            Ok(false) => {}
+            Err(e) => {
+                self.counters.add_merge_failure();
+                self.health.failed(e);
+            }
+        }
+        ran
+    }
+
+    fn run_once(&self, log: &Log, selection: Selection) -> Result<bool> {
+        let _merging = self.lock();
+        let Some(plan) = self.plan(log, selection)? else {
+            return Ok(false);
+        };
+        let mut outputs = Outputs::new(
+            &self.dir,
+            self.options.max_file_bytes,
+            self.options.write_buffer_bytes,
+        );
+        let mut moves = Moves::default();
+        let written = self.rewrite_all(&plan, &mut outputs, &mut moves);
+        if let Err(e) = written {
+            outputs.discard();
+            return Err(e);
+        }
+        self.install_outputs(log, &plan, &outputs.done, &moves)?;
+        Ok(true)
+    }
+
+    fn plan(&self, log: &Log, selection: Selection) -> Result<Option<Plan>> {
+        let mut w = log.lock_writer();
+        w.check_usable()?;
+        if selection == Selection::All && w.has_records() {
+            let active_dead = self
+                .state
+                .read()
+                .files
+                .get(&w.active.id)
+                .map_or(0, FileInfo::dead_bytes);
+            if active_dead > 0 {
+                log.rollover(&mut w)?;
+            }
+        }
+        let st = self.state.read();
+        let active = w.active.id;
+        let ids: Vec<u32> = match selection {
+            Selection::All => st
+                .files
+                .keys()
+                .copied()
+                .filter(|id| *id != active)
+                .collect(),
+            Selection::Auto => auto_inputs(&st, active, &self.options.merge),
+        };
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let survivors_min_seq = st
+            .files
+            .iter()
+            .filter(|(id, _)| !ids.contains(id))
+            .map(|(_, f)| f.min_seq)
+            .min()
+            .unwrap_or(u64::MAX);
+        let inputs = ids
+            .iter()
+            .filter_map(|id| {
+                st.files.get(id).map(|f| Input {
+                    id: *id,
+                    handle: Arc::clone(&f.handle),
+                    total_bytes: f.total_bytes,
+                    hint_bytes: f.hint_bytes,
+                })
             })
-        })
-        .collect();
-    Ok(Some(Plan {
-        inputs,
-        survivors_min_seq,
-        now_unix_ms: inner.options.clock.now_unix_ms(),
-    }))
+            .collect();
+        Ok(Some(Plan {
+            inputs,
+            survivors_min_seq,
+            now_unix_ms: self.options.clock.now_unix_ms(),
+        }))
+    }
+
+    fn rewrite_all(&self, plan: &Plan, outputs: &mut Outputs<'_>, moves: &mut Moves) -> Result<()> {
+        for input in &plan.inputs {
+            self.rewrite(plan, input, outputs, moves)?;
+        }
+        outputs.finish()
+    }
+
+    /// Copies what must survive of one input file.
+    fn rewrite(
+        &self,
+        plan: &Plan,
+        input: &Input,
+        outputs: &mut Outputs<'_>,
+        moves: &mut Moves,
+    ) -> Result<()> {
+        let header = input.handle.header_len;
+        let range = LogRange {
+            path: &input.handle.path,
+            file: &*input.handle.file,
+            from: header,
+            to: input.total_bytes.max(header),
+        };
+        let mut tombstone = Vec::new();
+        // Strict, whatever `salvage` says: a merge that skipped damage would
+        // delete the only copy of the damaged bytes with its inputs.
+        scan_log(range, false, false, |offset, len, rec, bytes| {
+            let old = Entry {
+                file_id: input.id,
+                offset: offset as u32,
+                len,
+                stored_seq: rec.seq,
+            };
+            let current = self.state.read().keydir.get(rec.key);
+            // Could a surviving file hold an older record of this key?
+            let older_may_survive = old.seq() >= plan.survivors_min_seq;
+            match rec.kind {
+                RecordKind::Put if current == Some(old) => {
+                    let expired = old.has_ttl()
+                        && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
+                    if !expired {
+                        outputs.append(bytes, rec.key, false, rec.seq)?;
+                        return Ok(());
+                    }
+                    if older_may_survive {
+                        tombstone.clear();
+                        encode_delete(&mut tombstone, old.seq(), rec.key);
+                        outputs.append(&tombstone, rec.key, true, old.seq())?;
+                    }
+                    moves.expired.push(rec.key, false, old);
+                }
+                RecordKind::Delete => {
+                    let superseded = current.is_some_and(|c| c.seq() > old.seq());
+                    if !superseded && older_may_survive {
+                        outputs.append(bytes, rec.key, true, rec.seq)?;
+                    }
+                }
+                _ => {} // a dead put
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Steps 3 to 5 of the protocol: makes the sealed outputs part of the
+    /// store (renamed into place, the directory and the active file synced, the
+    /// merge commit record written), switches the keydir to them, deletes the
+    /// inputs and records the file set without them.
+    ///
+    /// # Errors
+    /// The I/O error of any step, after which the store is poisoned.
+    fn install_outputs(
+        &self,
+        log: &Log,
+        plan: &Plan,
+        outputs: &[Output],
+        moves: &Moves,
+    ) -> Result<()> {
+        let fs = self.dir.fs();
+        let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
+        let committed = (|| -> Result<()> {
+            for o in outputs {
+                fs.rename(&o.tmp_data, &self.dir.join(data_file_name(o.id)))?;
+                fs.rename(&o.tmp_hint, &self.dir.join(hint_file_name(o.id)))?;
+            }
+            self.dir.sync()?;
+            {
+                let mut w = log.lock_writer();
+                log.sync_locked(&mut w)?;
+            }
+            Ok(write_merge_commit(fs, self.dir.path(), &input_ids)?)
+        })();
+        if let Err(e) = committed {
+            log.poison(format!("a merge failed while committing its output ({e})"));
+            return Err(e);
+        }
+        self.switch(plan, outputs, moves);
+        // The file set stops listing the inputs (and lists the outputs) before
+        // the commit record that excuses their absence goes.
+        let removed = remove_inputs(fs, self.dir.path(), &input_ids)
+            .and_then(|()| log.record_file_set(&log.lock_writer()))
+            .and_then(|()| remove_merge_commit(fs, self.dir.path()));
+        if let Err(e) = removed {
+            log.poison(format!("a merge failed while deleting its input ({e})"));
+            return Err(e.into());
+        }
+        let written: u64 = outputs.iter().map(|o| o.len + o.hint_bytes).sum();
+        let before: u64 = plan
+            .inputs
+            .iter()
+            .map(|i| i.total_bytes + i.hint_bytes)
+            .sum();
+        self.counters
+            .add_merge(written, before.saturating_sub(written));
+        Ok(())
+    }
+
+    /// Step 4: points the keydir at the committed outputs, in chunks of
+    /// [`SWITCH_CHUNK_KEYS`] keys per hold of the write lock. Between chunks
+    /// every key is consistent on its own: it points at an input (still in the
+    /// file table and on disk until step 5) or at an output (added first); a
+    /// key written meanwhile keeps its newer entry.
+    fn switch(&self, plan: &Plan, outputs: &[Output], moves: &Moves) {
+        // Summarized before the lock is taken: that reads every hint entry.
+        let infos: Vec<FileInfo> = outputs
+            .iter()
+            .map(|o| {
+                let path = self.dir.join(data_file_name(o.id));
+                let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
+                let bounds = (o.min_seq, o.max_seq);
+                FileInfo::summarized(handle, o.len, bounds, o.records, o.hint_bytes, &o.hint)
+            })
+            .collect();
+        {
+            let mut st = self.state.write(Holder::MergeSwitch);
+            for info in infos {
+                st.files.insert(info.handle.id, info);
+            }
+        }
+        for o in outputs {
+            for start in (0..o.hint.len()).step_by(SWITCH_CHUNK_KEYS) {
+                let mut st = self.state.write(Holder::MergeSwitch);
+                for i in start..(start + SWITCH_CHUNK_KEYS).min(o.hint.len()) {
+                    let (key, tombstone, copy) = o.hint.get(i);
+                    if !tombstone {
+                        st.switch_to_copy(key, copy);
+                    }
+                }
+            }
+        }
+        for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
+            let mut st = self.state.write(Holder::MergeSwitch);
+            for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
+                let (key, _, old) = moves.expired.get(i);
+                st.remove_if_unchanged(key, old);
+            }
+        }
+        let removed: Vec<FileInfo> = {
+            let mut st = self.state.write(Holder::MergeSwitch);
+            plan.inputs
+                .iter()
+                .filter_map(|input| st.files.remove(&input.id))
+                .collect()
+        };
+        // Dropped with the lock released: the last handle of a file closes it.
+        drop(removed);
+    }
 }
 
 /// Bytes a merge of `f` alone would surely reclaim: its dead bytes, minus
@@ -243,338 +463,8 @@ fn auto_inputs(st: &State, active: u32, policy: &MergePolicy) -> Vec<u32> {
         .collect()
 }
 
-fn rewrite_all(
-    inner: &Inner,
-    plan: &Plan,
-    outputs: &mut Outputs<'_>,
-    moves: &mut Moves,
-) -> Result<()> {
-    for input in &plan.inputs {
-        rewrite(inner, plan, input, outputs, moves)?;
-    }
-    outputs.finish()
-}
-
-/// Copies what must survive of one input file.
-fn rewrite(
-    inner: &Inner,
-    plan: &Plan,
-    input: &Input,
-    outputs: &mut Outputs<'_>,
-    moves: &mut Moves,
-) -> Result<()> {
-    let header = input.handle.header_len;
-    let range = LogRange {
-        path: &input.handle.path,
-        file: &*input.handle.file,
-        from: header,
-        to: input.total_bytes.max(header),
-    };
-    let mut tombstone = Vec::new();
-    // Strict, whatever `salvage` says: a merge that skipped damage would
-    // delete the only copy of the damaged bytes with its inputs.
-    scan_log(range, false, false, |offset, len, rec, bytes| {
-        let old = Entry {
-            file_id: input.id,
-            offset: offset as u32,
-            len,
-            stored_seq: rec.seq,
-        };
-        let current = inner.read_state().keydir.get(rec.key);
-        // Could a surviving file hold an older record of this key?
-        let older_may_survive = old.seq() >= plan.survivors_min_seq;
-        match rec.kind {
-            RecordKind::Put if current == Some(old) => {
-                let expired = old.has_ttl()
-                    && split_expiry(rec.value).is_some_and(|(at, _)| at <= plan.now_unix_ms);
-                if !expired {
-                    outputs.append(bytes, rec.key, false, rec.seq)?;
-                    return Ok(());
-                }
-                if older_may_survive {
-                    tombstone.clear();
-                    encode_delete(&mut tombstone, old.seq(), rec.key);
-                    outputs.append(&tombstone, rec.key, true, old.seq())?;
-                }
-                moves.expired.push(rec.key, false, old);
-            }
-            RecordKind::Delete => {
-                let superseded = current.is_some_and(|c| c.seq() > old.seq());
-                if !superseded && older_may_survive {
-                    outputs.append(bytes, rec.key, true, rec.seq)?;
-                }
-            }
-            _ => {} // a dead put
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
-/// Steps 3 to 5 of the protocol: makes the sealed outputs part of the
-/// store (renamed into place, the directory and the active file synced, the
-/// merge commit record written), switches the keydir to them, deletes the
-/// inputs and records the file set without them.
-///
-/// # Errors
-/// The I/O error of any step, after which the store is poisoned.
-fn install_outputs(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) -> Result<()> {
-    let fs = &inner.fs;
-    let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
-    let committed = (|| -> Result<()> {
-        for o in outputs {
-            fs.rename(&o.tmp_data, &inner.dir.join(data_file_name(o.id)))?;
-            fs.rename(&o.tmp_hint, &inner.dir.join(hint_file_name(o.id)))?;
-        }
-        fs.sync_dir(&inner.dir)?;
-        {
-            let mut w = inner.lock_writer();
-            inner.sync_locked(&mut w)?;
-        }
-        Ok(write_merge_commit(&**fs, &inner.dir, &input_ids)?)
-    })();
-    if let Err(e) = committed {
-        inner.poison(format!("a merge failed while committing its output ({e})"));
-        return Err(e);
-    }
-    switch(inner, plan, outputs, moves);
-    // The file set stops listing the inputs (and lists the outputs) before
-    // the commit record that excuses their absence goes.
-    let removed = remove_inputs(&**fs, &inner.dir, &input_ids)
-        .and_then(|()| inner.record_file_set(&inner.lock_writer()))
-        .and_then(|()| remove_merge_commit(&**fs, &inner.dir));
-    if let Err(e) = removed {
-        inner.poison(format!("a merge failed while deleting its input ({e})"));
-        return Err(e.into());
-    }
-    let written: u64 = outputs.iter().map(|o| o.len + o.hint_bytes).sum();
-    let before: u64 = plan
-        .inputs
-        .iter()
-        .map(|i| i.total_bytes + i.hint_bytes)
-        .sum();
-    inner
-        .counters
-        .add_merge(written, before.saturating_sub(written));
-    Ok(())
-}
-
 /// Keys moved per hold of the keydir's write lock while a merge switches
 /// the keydir to its output: readers and writers wait at most for this
 /// many keydir updates (well under a millisecond), whatever the merge's
 /// size.
 pub const SWITCH_CHUNK_KEYS: usize = 1024;
-
-/// Step 4: points the keydir at the committed outputs, in chunks of
-/// [`SWITCH_CHUNK_KEYS`] keys per hold of the write lock. Between chunks
-/// every key is consistent on its own: it points at an input (still in the
-/// file table and on disk until step 5) or at an output (added first); a
-/// key written meanwhile keeps its newer entry.
-fn switch(inner: &Inner, plan: &Plan, outputs: &[Output], moves: &Moves) {
-    // Summarized before the lock is taken: that reads every hint entry.
-    let infos: Vec<FileInfo> = outputs
-        .iter()
-        .map(|o| {
-            let path = inner.dir.join(data_file_name(o.id));
-            let handle = Arc::new(DataFile::new(o.id, path, Arc::clone(&o.file), o.len));
-            let bounds = (o.min_seq, o.max_seq);
-            FileInfo::summarized(handle, o.len, bounds, o.records, o.hint_bytes, &o.hint)
-        })
-        .collect();
-    {
-        let mut st = inner.write_state(Holder::MergeSwitch);
-        for info in infos {
-            st.files.insert(info.handle.id, info);
-        }
-    }
-    for o in outputs {
-        for start in (0..o.hint.len()).step_by(SWITCH_CHUNK_KEYS) {
-            let mut st = inner.write_state(Holder::MergeSwitch);
-            for i in start..(start + SWITCH_CHUNK_KEYS).min(o.hint.len()) {
-                let (key, tombstone, copy) = o.hint.get(i);
-                if !tombstone {
-                    st.switch_to_copy(key, copy);
-                }
-            }
-        }
-    }
-    for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
-        let mut st = inner.write_state(Holder::MergeSwitch);
-        for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
-            let (key, _, old) = moves.expired.get(i);
-            st.remove_if_unchanged(key, old);
-        }
-    }
-    let removed: Vec<FileInfo> = {
-        let mut st = inner.write_state(Holder::MergeSwitch);
-        plan.inputs
-            .iter()
-            .filter_map(|input| st.files.remove(&input.id))
-            .collect()
-    };
-    // Dropped with the lock released: the last handle of a file closes it.
-    drop(removed);
-}
-
-/// One output data file being written.
-#[derive(Debug)]
-struct Output {
-    id: u32,
-    tmp_data: PathBuf,
-    tmp_hint: PathBuf,
-    file: Arc<dyn File>,
-    buffer: Vec<u8>,
-    len: u64,
-    hint: EntryList,
-    min_seq: u64,
-    max_seq: u64,
-    /// Records appended.
-    records: u64,
-    hint_bytes: u64,
-}
-
-/// The output files of a merge, rolled at `max_file_bytes`.
-struct Outputs<'a> {
-    inner: &'a Inner,
-    current: Option<Output>,
-    done: Vec<Output>,
-}
-
-impl<'a> Outputs<'a> {
-    fn new(inner: &'a Inner) -> Self {
-        Self {
-            inner,
-            current: None,
-            done: Vec::new(),
-        }
-    }
-
-    /// Appends one encoded record; returns where it went.
-    fn append(
-        &mut self,
-        record: &[u8],
-        key: &[u8],
-        tombstone: bool,
-        stored_seq: u64,
-    ) -> Result<Entry> {
-        let full = self.current.as_ref().is_some_and(|o| {
-            o.min_seq <= o.max_seq
-                && o.len + record.len() as u64 > self.inner.options.max_file_bytes
-        });
-        if full {
-            self.seal()?;
-        }
-        let mut o = match self.current.take() {
-            Some(o) => o,
-            None => self.create()?,
-        };
-        let entry = Entry {
-            file_id: o.id,
-            offset: o.len as u32,
-            len: record.len() as u32,
-            stored_seq,
-        };
-        o.buffer.extend_from_slice(record);
-        o.len += record.len() as u64;
-        o.hint.push(key, tombstone, entry);
-        o.records += 1;
-        o.min_seq = o.min_seq.min(entry.seq());
-        o.max_seq = o.max_seq.max(entry.seq());
-        let flush = o.buffer.len() >= self.inner.options.write_buffer_bytes;
-        let result = if flush { flush_output(&mut o) } else { Ok(()) };
-        self.current = Some(o);
-        result?;
-        Ok(entry)
-    }
-
-    fn create(&self) -> Result<Output> {
-        let id = self.inner.allocate_file_id()?;
-        let dir = &self.inner.dir;
-        let fs = &*self.inner.fs;
-        // The commit renames the output onto these names: they must be free.
-        for name in [data_file_name(id), hint_file_name(id)] {
-            let path = dir.join(&name);
-            if fs.exists(&path)? {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!(
-                        "{} already exists where a merge was about to put its output; refusing to overwrite it",
-                        path.display()
-                    ),
-                )
-                .into());
-            }
-        }
-        let tmp_data = dir.join(format!("{}{TMP_SUFFIX}", data_file_name(id)));
-        let tmp_hint = dir.join(format!("{}{TMP_SUFFIX}", hint_file_name(id)));
-        let file = fs.create(&tmp_data)?;
-        Ok(Output {
-            id,
-            tmp_data,
-            tmp_hint,
-            file,
-            buffer: data_file_header(id).to_vec(),
-            len: crate::data_file::CURRENT_HEADER_BYTES,
-            hint: EntryList::new(),
-            min_seq: u64::MAX,
-            max_seq: 0,
-            records: 0,
-            hint_bytes: 0,
-        })
-    }
-
-    /// Finishes the current output: data flushed and synced, hint written
-    /// and synced.
-    fn seal(&mut self) -> Result<()> {
-        let Some(mut o) = self.current.take() else {
-            return Ok(());
-        };
-        let sealed = seal_output(&self.inner.fs, &mut o);
-        self.done.push(o);
-        sealed
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.seal()
-    }
-
-    /// Removes every temporary file (best effort: open removes leftovers).
-    fn discard(&mut self) {
-        self.done.extend(self.current.take());
-        for o in &self.done {
-            let _ = self.inner.fs.remove(&o.tmp_data);
-            let _ = self.inner.fs.remove(&o.tmp_hint);
-        }
-    }
-}
-
-/// Flushes and syncs an output's data, then writes and syncs its hint.
-fn seal_output(fs: &kv_core::CountingFs, o: &mut Output) -> Result<()> {
-    flush_output(o)?;
-    o.file.sync()?;
-    o.hint.sort_and_keep_newest();
-    let hint = Hint {
-        data_file_id: o.id,
-        covered_len: o.len,
-        min_seq: o.min_seq,
-        max_seq: o.max_seq,
-        records: o.records,
-        entries: std::mem::take(&mut o.hint),
-    };
-    let bytes = encode_hint(&hint);
-    o.hint = hint.entries; // kept for the keydir switch and its tombstone accounting
-    o.hint.shrink_to_fit();
-    let hint_file = fs.create(&o.tmp_hint)?;
-    hint_file.append(&bytes)?;
-    hint_file.sync()?;
-    o.hint_bytes = bytes.len() as u64;
-    Ok(())
-}
-
-fn flush_output(o: &mut Output) -> Result<()> {
-    if !o.buffer.is_empty() {
-        o.file.append(&o.buffer)?;
-        o.buffer.clear();
-    }
-    Ok(())
-}

@@ -16,23 +16,43 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::path::Path;
 use std::sync::Arc;
 
 use kv_core::{CorruptionKind, Direction, Error, KeyRange, KvPair, Result, ScanIter};
 
 use crate::data_file::DataFile;
 use crate::entry_list::EntryList;
-use crate::store::Inner;
+use crate::read::read_value;
+use crate::shared_state::SharedState;
+use crate::ttl::Clock;
+use crate::unflushed::UnflushedTail;
 
 const FIRST_CHUNK_KEYS: usize = 32;
 const MAX_CHUNK_KEYS: usize = 1024;
+
+/// What a scan reads: the keydir, the write buffer's mirror (see
+/// [`crate::read`]), the clock that says which TTL puts expired, and the
+/// store's directory (named by the error for a keydir entry without a
+/// file).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanSource<'a> {
+    /// The keydir and the file handles.
+    pub state: &'a SharedState,
+    /// Records still in the write buffer.
+    pub unflushed: &'a UnflushedTail,
+    /// Says which TTL puts have expired.
+    pub clock: &'a dyn Clock,
+    /// The store's directory.
+    pub dir: &'a Path,
+}
 
 /// Starts a scan of `range` in `direction`.
 ///
 /// # Errors
 /// None at the start; reading errors come out of the iterator.
 pub(crate) fn scan<'a>(
-    inner: &'a Inner,
+    source: ScanSource<'a>,
     range: &KeyRange,
     direction: Direction,
 ) -> Result<ScanIter<'a>> {
@@ -40,7 +60,7 @@ pub(crate) fn scan<'a>(
         return Ok(Box::new(std::iter::empty()));
     }
     Ok(Box::new(ChunkedScan {
-        inner,
+        source,
         reverse: direction == Direction::Reverse,
         start: range.start.clone(),
         end: range.end.clone(),
@@ -53,7 +73,7 @@ pub(crate) fn scan<'a>(
 }
 
 struct ChunkedScan<'a> {
-    inner: &'a Inner,
+    source: ScanSource<'a>,
     reverse: bool,
     /// The part of the range not taken yet.
     start: Bound<Vec<u8>>,
@@ -80,7 +100,7 @@ impl ChunkedScan<'_> {
         self.pos = 0;
         let limit = self.chunk_keys;
         {
-            let st = self.inner.read_state();
+            let st = self.source.state.read();
             let chunk = &mut self.chunk;
             st.keydir.visit_range(
                 as_slice(&self.start),
@@ -133,7 +153,7 @@ impl Iterator for ChunkedScan<'_> {
                 self.exhausted = true;
                 self.pos = self.chunk.len();
                 return Some(Err(Error::corruption(
-                    &self.inner.dir,
+                    self.source.dir,
                     0,
                     CorruptionKind::Invariant(format!(
                         "keydir points at data file {} which is not open",
@@ -141,7 +161,10 @@ impl Iterator for ChunkedScan<'_> {
                     )),
                 )));
             };
-            match self.inner.read_value(key, entry, handle) {
+            let ScanSource {
+                unflushed, clock, ..
+            } = self.source;
+            match read_value(key, entry, handle, unflushed, clock) {
                 Ok(Some(value)) => return Some(Ok((key.to_vec(), value))),
                 Ok(None) => continue, // expired
                 Err(e) => {

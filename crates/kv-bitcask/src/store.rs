@@ -1,162 +1,68 @@
-//! [`Bitcask`]: open, the read path, and the [`Store`] implementation.
+//! [`Bitcask`]: open, the [`Store`] implementation (each call checks its
+//! arguments and hands off to one part), and `Inner`, the composition of a
+//! store's parts: [`StoreDir`], [`SharedState`], [`Log`] (the write path),
+//! [`Merger`], the counters and what open found.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::path::Path;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use kv_core::fs::{lock_store_dir, lock_store_dir_shared, DirLock};
+use kv_core::fs::{lock_store_dir, lock_store_dir_shared};
 use kv_core::limits::{check_batch, check_key, check_put, MAX_VALUE_BYTES};
 use kv_core::{
     claim_store_dir, CheckReport, Claim, CorruptionKind, CountingFs, Damage, Direction, Error,
-    GroupCommit, KeyRange, Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
+    KeyRange, Result, ScanIter, Stats, Store, StoreIdentity, WriteBatch,
 };
 
-use crate::data_file::{
-    file_ids_exhausted, is_legacy_bitcask_store, verify_put, DataFile, ENGINE_NAME,
-    STORE_FORMAT_VERSION,
-};
-use crate::keydir::Entry;
-use crate::lock_hold::{Holder, TimedWrite};
+use crate::data_file::{is_legacy_bitcask_store, ENGINE_NAME, STORE_FORMAT_VERSION};
+use crate::log::{Log, LogParts};
 use crate::maintenance::{self, Signal};
-use crate::merge_health::MergeHealth;
+use crate::merge::Merger;
 use crate::options::BitcaskOptions;
-use crate::state::State;
+use crate::read::read_value;
+use crate::scan::ScanSource;
+use crate::shared_state::SharedState;
 use crate::stats::{build_stats, EngineCounters};
+use crate::store_dir::StoreDir;
 use crate::ttl::{expiry_after, EXPIRY_PREFIX_BYTES};
-use crate::unflushed::UnflushedTail;
-use crate::writer::{WriteOp, Writer};
-use crate::{check, merge, recovery, scan};
+use crate::writer::WriteOp;
+use crate::{check, recovery, scan};
 
-/// Records up to this size are read into a per-thread reusable buffer.
-const REUSED_READ_BUFFER_BYTES: usize = 64 * 1024;
-
-thread_local! {
-    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Everything a store shares between its handle, its scans and its
-/// background thread.
+/// The parts of an open store, shared by its handle, its scans and its
+/// background thread. It has no behaviour: each part is a type of its own
+/// with its methods beside it (the write path in `log.rs`, merges in
+/// `merge.rs`, the state lock in `shared_state.rs`, the directory in
+/// `store_dir.rs`).
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) dir: PathBuf,
-    pub(crate) fs: Arc<CountingFs>,
+    /// The directory, its `Fs`, its lock and the data file ids.
+    pub(crate) dir: Arc<StoreDir>,
     pub(crate) options: BitcaskOptions,
-    pub(crate) state: RwLock<State>,
-    pub(crate) writer: Mutex<Writer>,
-    /// The active file's records still in the writer's buffer, readable
-    /// without the writer lock (see [`crate::unflushed`]).
-    pub(crate) unflushed: UnflushedTail,
-    /// Shares syncs among concurrent writers; positions are
-    /// `Writer::log_end` values (see `crate::writer`).
-    pub(crate) group: GroupCommit,
-    /// Serializes merges (and `check`, which must not race one).
-    pub(crate) merge_lock: Mutex<()>,
-    next_file_id: AtomicU64,
-    /// Writes made, for the periodic merge check under `Background::Inline`.
-    pub(crate) inline_writes: AtomicU64,
-    pub(crate) counters: EngineCounters,
-    /// What failed merges left for `check()`, and the automatic back-off.
-    pub(crate) merge_health: MergeHealth,
+    /// The keydir, the file table and the totals, behind their lock.
+    pub(crate) state: Arc<SharedState>,
+    /// The write path: writer lock, write buffer mirror, group commit.
+    pub(crate) log: Log,
+    /// Runs merges, one at a time, and remembers how they failed.
+    pub(crate) merger: Merger,
+    pub(crate) counters: Arc<EngineCounters>,
+    /// Wakes or stops the background thread.
     pub(crate) signal: Arc<Signal>,
-    /// What open noticed (bad hints, salvaged bytes, unexpected files), for
-    /// `check`.
-    pub(crate) open_notes: Vec<String>,
-    /// Damage a `Verify` open recorded instead of failing, for `check`.
-    pub(crate) open_damage: Vec<Damage>,
-    /// Files a read-only open shortened in memory only (a torn tail it may
-    /// not truncate): their length on disk, by id.
-    pub(crate) disk_lengths: BTreeMap<u32, u64>,
-    _dir_lock: Box<dyn DirLock>,
+    /// What open found, for `check`.
+    pub(crate) found_at_open: OpenFindings,
 }
 
-impl Inner {
-    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The state's write lock; how long it is held is recorded (see
-    /// [`crate::lock_hold`]).
-    pub(crate) fn write_state(&self, holder: Holder) -> TimedWrite<'_> {
-        let guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        TimedWrite::new(guard, &self.counters.keydir_write_lock, holder)
-    }
-
-    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn lock_merge(&self) -> MutexGuard<'_, ()> {
-        self.merge_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A fresh data file id, never handed out before.
-    ///
-    /// # Errors
-    /// `InvalidArgument` once the `u32` ids are used up (the counter is a
-    /// `u64`, so it never wraps back onto ids in use).
-    pub(crate) fn allocate_file_id(&self) -> Result<u32> {
-        let id = self.next_file_id.fetch_add(1, Ordering::Relaxed);
-        u32::try_from(id).map_err(|_| file_ids_exhausted())
-    }
-
-    /// Every data file id below this was handed out.
-    pub(crate) fn next_file_id(&self) -> u64 {
-        self.next_file_id.load(Ordering::Relaxed)
-    }
-
-    /// Marks the store poisoned (a merge failed after it started changing
-    /// the directory).
-    pub(crate) fn poison(&self, cause: String) {
-        self.lock_writer().poison.poison(cause);
-    }
-
-    /// The value of `key`, whose keydir entry is `entry`, read from
-    /// `handle` with one positioned read (or from the write buffer) and
-    /// verified; `None` if it is a TTL put that has expired.
-    pub(crate) fn read_value(
-        &self,
-        key: &[u8],
-        entry: Entry,
-        handle: &DataFile,
-    ) -> Result<Option<Vec<u8>>> {
-        if entry.len as usize <= REUSED_READ_BUFFER_BYTES {
-            let reused = READ_BUFFER.with(|cell| {
-                cell.try_borrow_mut()
-                    .ok()
-                    .map(|mut buf| self.read_value_with(key, entry, handle, &mut buf))
-            });
-            if let Some(result) = reused {
-                return result;
-            }
-        }
-        self.read_value_with(key, entry, handle, &mut Vec::new())
-    }
-
-    fn read_value_with(
-        &self,
-        key: &[u8],
-        entry: Entry,
-        handle: &DataFile,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<Vec<u8>>> {
-        // Past what is in the file: still in the writer's buffer, copied
-        // from its mirror without the writer lock (never behind I/O).
-        let buffered = entry.end() > handle.readable_len() && self.unflushed.copy(&entry, buf);
-        if !buffered {
-            handle.read_record(&entry, buf)?;
-        }
-        let put = verify_put(&handle.path, &entry, key, buf)?;
-        if entry.has_ttl() && put.is_expired(self.options.clock.now_unix_ms()) {
-            return Ok(None);
-        }
-        Ok(Some(put.value.to_vec()))
-    }
+/// What open noticed, kept for `check()`.
+#[derive(Debug, Default)]
+pub(crate) struct OpenFindings {
+    /// Bad hints, salvaged bytes, unexpected files.
+    pub notes: Vec<String>,
+    /// Damage a `Verify` open recorded instead of failing.
+    pub damage: Vec<Damage>,
+    /// Files a read-only open shortened in memory only (a torn tail it may
+    /// not truncate): their length on disk, by id.
+    pub disk_lengths: BTreeMap<u32, u64>,
 }
 
 /// A Bitcask store: append-only data files, an in-memory ordered keydir,
@@ -202,32 +108,47 @@ impl Bitcask {
         } else {
             lock_store_dir(&*fs, dir)?
         };
-        let counters = EngineCounters::default();
+        let counters = Arc::new(EngineCounters::default());
         let marker_version = match claim {
             Claim::Created => STORE_FORMAT_VERSION,
             Claim::Existing(found) => found.format_version,
             Claim::Legacy => 0,
         };
         let recovered = recovery::recover(&fs, dir, &options, &counters, marker_version)?;
-        let group = GroupCommit::new(recovered.writer.flushed_log_end());
-        let inner = Arc::new(Inner {
-            dir: dir.to_path_buf(),
+        let dir = Arc::new(StoreDir::new(
+            dir.to_path_buf(),
             fs,
+            dir_lock,
+            recovered.next_file_id,
+        ));
+        let state = Arc::new(SharedState::new(recovered.state, Arc::clone(&counters)));
+        let signal = Arc::new(Signal::default());
+        let parts = LogParts {
+            dir: Arc::clone(&dir),
+            state: Arc::clone(&state),
+            counters: Arc::clone(&counters),
+            signal: Arc::clone(&signal),
+        };
+        let log = Log::new(recovered.writer, options.clone(), parts);
+        let merger = Merger::new(
+            options.clone(),
+            Arc::clone(&dir),
+            Arc::clone(&state),
+            Arc::clone(&counters),
+        );
+        let inner = Arc::new(Inner {
+            dir,
             options,
-            state: RwLock::new(recovered.state),
-            writer: Mutex::new(recovered.writer),
-            unflushed: UnflushedTail::default(),
-            group,
-            merge_lock: Mutex::new(()),
-            next_file_id: AtomicU64::new(recovered.next_file_id),
-            inline_writes: AtomicU64::new(0),
+            state,
+            log,
+            merger,
             counters,
-            merge_health: MergeHealth::default(),
-            signal: Arc::new(Signal::default()),
-            open_notes: recovered.notes,
-            open_damage: recovered.damage,
-            disk_lengths: recovered.disk_lengths,
-            _dir_lock: dir_lock,
+            signal,
+            found_at_open: OpenFindings {
+                notes: recovered.notes,
+                damage: recovered.damage,
+                disk_lengths: recovered.disk_lengths,
+            },
         });
         let maintenance = maintenance::spawn(&inner)?;
         Ok(Bitcask { inner, maintenance })
@@ -251,7 +172,7 @@ impl Bitcask {
             });
         }
         let expiry = expiry_after(self.inner.options.clock.now_unix_ms(), ttl);
-        self.inner.write_op(WriteOp::Put {
+        self.write_op(WriteOp::Put {
             key,
             value,
             expiry_unix_ms: Some(expiry),
@@ -265,12 +186,27 @@ impl Bitcask {
     /// # Errors
     /// As [`Store::compact`]; `ReadOnly` on a store opened read-only.
     pub fn merge_if_needed(&self) -> Result<bool> {
-        merge::auto_merge(&self.inner)
+        self.inner.merger.auto_merge(&self.inner.log)
     }
 
     /// The directory the store lives in.
     pub fn dir(&self) -> &Path {
-        &self.inner.dir
+        self.inner.dir.path()
+    }
+
+    /// Every write (`put`, `delete`, `write`, `put_with_ttl`): through the
+    /// write path ([`Log::write`], `log.rs`); then, under
+    /// `Background::Inline` at its deterministic points, the automatic
+    /// merge policy on the caller's thread. A failed merge is counted in
+    /// `merge_failures`, not returned: the write itself succeeded (a merge
+    /// that failed while committing has poisoned the store, so the next
+    /// write reports it).
+    fn write_op(&self, op: WriteOp<'_>) -> Result<()> {
+        let merge_check_due = self.inner.log.write(op)?;
+        if merge_check_due {
+            let _ = self.inner.merger.auto_merge(&self.inner.log); // counted in `merge_failures`
+        }
+        Ok(())
     }
 }
 
@@ -283,7 +219,7 @@ impl Bitcask {
         if let Some(handle) = self.maintenance.take() {
             let _ = handle.join();
         }
-        self.inner.close()
+        self.inner.log.close()
     }
 }
 
@@ -297,13 +233,13 @@ impl Store for Bitcask {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         let (entry, handle) = {
-            let st = self.inner.read_state();
+            let st = self.inner.state.read();
             let Some(entry) = st.keydir.get(key) else {
                 return Ok(None);
             };
             let handle = st.handle(entry.file_id).ok_or_else(|| {
                 Error::corruption(
-                    &self.inner.dir,
+                    self.inner.dir.path(),
                     0,
                     CorruptionKind::Invariant(format!(
                         "keydir points at data file {} which is not open",
@@ -313,12 +249,13 @@ impl Store for Bitcask {
             })?;
             (entry, handle)
         };
-        self.inner.read_value(key, entry, &handle)
+        let unflushed = self.inner.log.unflushed();
+        read_value(key, entry, &handle, unflushed, &*self.inner.options.clock)
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         check_put(key, value)?;
-        self.inner.write_op(WriteOp::Put {
+        self.write_op(WriteOp::Put {
             key,
             value,
             expiry_unix_ms: None,
@@ -327,30 +264,36 @@ impl Store for Bitcask {
 
     fn delete(&self, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.inner.write_op(WriteOp::Delete { key })
+        self.write_op(WriteOp::Delete { key })
     }
 
     fn write(&self, batch: &WriteBatch) -> Result<()> {
         check_batch(batch)?;
-        self.inner.write_op(WriteOp::Batch(batch))
+        self.write_op(WriteOp::Batch(batch))
     }
 
     fn scan(&self, range: &KeyRange, direction: Direction) -> Result<ScanIter<'_>> {
-        scan::scan(&self.inner, range, direction)
+        let source = ScanSource {
+            state: &self.inner.state,
+            unflushed: self.inner.log.unflushed(),
+            clock: &*self.inner.options.clock,
+            dir: self.inner.dir.path(),
+        };
+        scan::scan(source, range, direction)
     }
 
     fn sync(&self) -> Result<()> {
         if self.inner.options.core.open_mode.is_read_only() {
             return Ok(()); // nothing was written, nothing to make durable
         }
-        self.inner.sync_all()
+        self.inner.log.sync_all()
     }
 
     fn compact(&self) -> Result<()> {
         if self.inner.options.core.open_mode.is_read_only() {
             return Err(Error::ReadOnly);
         }
-        merge::compact(&self.inner)
+        self.inner.merger.compact(&self.inner.log)
     }
 
     fn check(&self) -> Result<CheckReport> {
@@ -358,9 +301,10 @@ impl Store for Bitcask {
     }
 
     fn stats(&self) -> Stats {
-        let st = self.inner.read_state();
+        let st = self.inner.state.read();
         let now = self.inner.options.clock.now_unix_ms();
-        build_stats(&st, &self.inner.counters, self.inner.fs.counters(), now)
+        let io = self.inner.dir.fs().counters();
+        build_stats(&st, &self.inner.counters, io, now)
     }
 
     /// Flushes the write buffer, trims the active file's preallocated space,
