@@ -10,7 +10,9 @@
 //! `keydir_write_lock_max_us` is the longest hold of the keydir's write
 //! lock since open, and `keydir_write_lock_max_us.{holder}` the longest by
 //! each holder (`publish`, `publish_durable`, `rollover`, `hint_size`,
-//! `merge_switch`; see `crate::lock_hold`).
+//! `merge_switch`; see `crate::lock_hold`); `keydir_write_lock_holds.{holder}`
+//! counts each holder's holds and `keydir_write_lock_holds_over_1ms.{holder}`
+//! those longer than 1 ms (how often a reader could have waited that long).
 //!
 //! `stats().extra` holds, besides the store-wide figures, per data file
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
@@ -157,6 +159,14 @@ fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>)
         extra.insert(
             format!("keydir_write_lock_max_us.{}", holder.name()),
             counters.keydir_write_lock.longest_us_by(holder),
+        );
+        extra.insert(
+            format!("keydir_write_lock_holds.{}", holder.name()),
+            counters.keydir_write_lock.holds_by(holder),
+        );
+        extra.insert(
+            format!("keydir_write_lock_holds_over_1ms.{}", holder.name()),
+            counters.keydir_write_lock.long_holds_by(holder),
         );
     }
 }
