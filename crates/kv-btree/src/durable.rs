@@ -27,6 +27,7 @@ use crate::page::{pages_for, seal_run_pages, Kind, RunRef, PAGE_BYTES};
 use crate::store::Inner;
 use crate::txn::Tree;
 use crate::writer::{release, Writer};
+use crate::written::{digest_written, written_runs};
 
 /// Places the free list of the commit `txn` in free pages (or the tail) and
 /// returns its run and bytes; `None` when nothing is free or pending.
@@ -91,28 +92,49 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         extra.extend(seal_unverified(&w.space, tree.txn));
     }
     let file = inner.pager.file();
-    inner.pager.write_dirty(&extra)?;
-    file.sync()?;
+    let crcs = inner.pager.write_dirty(&extra)?;
+    // A clean close's sealed free pages are not among the runs open
+    // verifies, so they must be on disk before the slot that vouches for them.
+    if clean || inner.options.two_fsync_commit {
+        file.sync()?;
+    }
+    let free_list = placed.as_ref().map(|p| p.0);
+    let runs = written_runs(&inner.pager, tree.root, free_list, w.durable.txn, false)?;
     let slot = CommitSlot {
         txn: tree.txn,
         root: tree.root,
         depth: tree.depth,
         page_count: w.space.page_count,
-        free_list: placed.as_ref().map(|p| p.0),
+        free_list,
         counts: tree.counts,
         clean,
+        prev_txn: w.durable.txn,
+        digest: digest_written(&inner.pager, &runs, &crcs)?,
     };
     let target = 1 - w.durable_slot;
     file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;
     file.sync()?;
+    finish(inner, w, tree, &slot, target)
+}
+
+/// After the commit's last fsync: the writer's view of the durable commit,
+/// the cache, and the file's length.
+fn finish(
+    inner: &Inner,
+    w: &mut Writer,
+    tree: &Tree,
+    slot: &CommitSlot,
+    target: u64,
+) -> Result<()> {
     w.durable_slot = target;
     w.durable = *tree;
     w.free_list = slot.free_list;
-    if clean {
+    if slot.clean {
         w.space.trust_free_pages();
     }
     inner.pager.settle();
     w.nodes.clear();
+    let file = inner.pager.file();
     let want = w.space.page_count * PAGE_BYTES as u64;
     if file.len()? > want {
         file.truncate(want)?;
