@@ -167,7 +167,9 @@ impl Btree {
             nodes: Default::default(),
         };
         let mut writer = writer;
-        if !slot.clean {
+        // A torn commit wrote into pages its fallback (maybe a clean
+        // close) lists as free: they no longer hold sealed free pages.
+        if !slot.clean || recovered.torn_fell_back {
             writer.space.distrust_free_pages();
         }
         let mark_in_use = !read_only && slot.clean && writer.space.free_pages() > 0;
