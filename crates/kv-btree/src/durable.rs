@@ -1,23 +1,26 @@
 //! The commit protocol: making a committed tree durable.
 //!
-//! Two phases, two barriers (LMDB's and bbolt's order, see
-//! `docs/btree.md` for why not redb's one-fsync commit):
+//! By default one barrier (redb's 1PC+C, see `docs/btree.md` section 4):
 //!
-//! 1. release the pages no reader and no durable commit can reach any
-//!    more, trim free pages off the end of the file, and place the new
-//!    free list (in pages that are free *now*, never in pages the previous
-//!    durable commit can reach);
-//! 2. write every dirty run and the free list, then **fsync**: every page
-//!    the new commit reaches is on disk;
-//! 3. write the commit slot into the page that does not hold the previous
-//!    durable commit, then **fsync**: the commit is durable;
+//! 1. release the pages no reader and no commit that may still be opened
+//!    can reach (freed by the durable commit or earlier), trim free pages
+//!    off the end of the file, and place the new free list (in pages that
+//!    are free *now*, never in pages the durable commit can reach);
+//! 2. write every dirty run and the free list;
+//! 3. write the commit slot into the page that does not hold the durable
+//!    commit, with the previous durable txn and the digest of the runs of
+//!    step 2 (`crate::written`), then **fsync**: the commit is durable;
 //! 4. cut the file to the new page count (a crash before it leaves a tail
 //!    that the next open cuts).
 //!
-//! A crash before step 3's fsync leaves the previous commit's slot intact
+//! A crash before step 3's fsync returns leaves the previous commit's slot
 //! and every page it reaches untouched (the new commit only wrote pages
-//! that were free at the previous commit, or past its end), so open finds
-//! the previous commit; a torn new slot fails its checksum.
+//! that were free in it, or past its end). Open takes the new slot only if
+//! it is whole and every run it names as written verifies and reproduces
+//! its digest; otherwise it takes the previous commit and notes the fall-
+//! back. With [`crate::BtreeOptions::two_fsync_commit`], and always for a
+//! clean close, step 2 is followed by its own fsync (LMDB's and bbolt's
+//! order), so the slot never reaches the disk before the pages.
 
 use kv_core::Result;
 

@@ -2,11 +2,15 @@
 //!
 //! Open reads the two commit slots and takes the valid one with the higher
 //! transaction id (a torn or damaged slot fails its checksum and the other
-//! one is used). It then verifies that commit: its root, every page the
-//! committing transaction wrote (found from the root by following only
-//! references that carry that transaction's id), and its free list. That
-//! is all it reads: open time depends on the size of the last commit, not
-//! on the size of the file, and a clean open walks nothing else.
+//! one is used). It then verifies that commit: its root, every run the
+//! commit wrote (found from the root by following only references with a
+//! txn newer than the slot's previous durable txn, see `crate::written`),
+//! whose pages must verify and together reproduce the slot's written
+//! digest, and its free list. If the newest commit fails, it was torn by a
+//! crash before its one fsync (or damaged after it, which looks the same):
+//! the other slot is opened and the fall-back noted (`torn_commit_fell_back`).
+//! That is all it reads: open time depends on the size of the last commit,
+//! not on the size of the file, and a clean open walks nothing else.
 
 use std::io;
 use std::path::Path;
