@@ -17,13 +17,14 @@ use std::collections::HashMap;
 
 use kv_core::Result;
 
-use crate::node::{Child, Node, Value};
+use crate::node::view::ValueRef;
 use crate::page::RunRef;
 use crate::pager::Pager;
 
 /// The runs reachable from `root` written after `prev_txn`, plus the
 /// free list if it was. Nodes come from the dirty runs when they are
-/// still in memory (at commit) or from the file, verified (at open);
+/// still in memory (at commit) or from the file, verified (at open, when
+/// the cache is still empty);
 /// overflow runs are read and verified only when `on_disk`.
 ///
 /// # Errors
@@ -46,27 +47,22 @@ pub(crate) fn written_runs(
 fn walk(pager: &Pager, run: RunRef, how: (u64, bool), out: &mut Vec<RunRef>) -> Result<()> {
     let (prev_txn, on_disk) = how;
     out.push(run);
-    let node = pager.load_node_from_disk(run)?;
-    match &*node {
-        Node::Branch { children, .. } => {
-            for child in children {
-                if let Child::Disk(c) = child {
-                    if c.txn > prev_txn {
-                        walk(pager, *c, how, out)?;
+    let view = pager.load_node(run)?;
+    if view.is_leaf() {
+        for i in 0..view.len() {
+            if let Some(ValueRef::Overflow { run, len }) = view.value(i) {
+                if run.txn > prev_txn {
+                    if on_disk {
+                        pager.read_value(run, len)?;
                     }
+                    out.push(run);
                 }
             }
         }
-        Node::Leaf(entries) => {
-            for e in entries {
-                if let Value::Overflow { run, len } = &e.value {
-                    if run.txn > prev_txn {
-                        if on_disk {
-                            pager.read_value(*run, *len)?;
-                        }
-                        out.push(*run);
-                    }
-                }
+    } else {
+        for c in view.children() {
+            if c.txn > prev_txn {
+                walk(pager, *c, how, out)?;
             }
         }
     }
