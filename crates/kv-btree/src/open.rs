@@ -134,6 +134,14 @@ fn read_slots(
             .read_exact_at(&mut page, index * PAGE_BYTES as u64)?;
         match CommitSlot::decode(&page, index, pager.path()) {
             Ok(slot) => slots.push((index, slot)),
+            // A whole slot of another format version (its checksum held):
+            // a file this build does not read, never a torn slot.
+            Err(
+                e @ Error::Corruption {
+                    kind: CorruptionKind::BadVersion { .. },
+                    ..
+                },
+            ) => return Err(e),
             Err(e) if e.is_corruption() => {
                 notes.push(format!(
                     "commit slot {index} is not valid ({e}); the other slot is used"
