@@ -9,7 +9,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic "kvbtree\0"
-//!      8     4  format version (1)
+//!      8     4  format version (2; version 1 files are refused)
 //!     12     4  flags: bit 0 = clean (written by a clean close; every
 //!               free page then holds a sealed page)
 //!     16     8  transaction id
@@ -21,13 +21,17 @@
 //!     56     8  free-list run page (0 = no free list)
 //!     64     8  free-list run txn
 //!     72     4  free-list run pages
-//!     76     4  reserved, zero
+//!     76     4  written digest: crc32 over (page, txn, pages, crc32 of
+//!               the run's bytes) of every run this commit wrote, sorted
+//!               by page (see `crate::written`)
 //!     80     8  live keys
 //!     88     8  live bytes (keys + values)
 //!     96     8  leaf pages
 //!    104     8  branch pages
 //!    112     8  overflow pages
-//!    120  3972  zero
+//!    120     8  previous durable txn: the runs this commit wrote are
+//!               exactly the reachable runs with a newer txn
+//!    128  3964  zero
 //!   4092     4  crc32 of bytes 0..4092
 //! ```
 
@@ -42,7 +46,7 @@ use crate::page::{open_sealed_page, RunRef, PAGE_BYTES};
 pub const SLOT_MAGIC: u64 = u64::from_le_bytes(*b"kvbtree\0");
 
 /// The format version of slots (and of the store as a whole).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Pages the two slots occupy at the start of the file.
 pub const SLOT_PAGES: u64 = 2;
@@ -81,6 +85,12 @@ pub struct CommitSlot {
     /// Written by a clean close: every free page holds a sealed page, so
     /// `check()` can verify free pages too.
     pub clean: bool,
+    /// The durable commit this one followed: every run this commit wrote
+    /// carries a newer txn, every older reachable run was durable before.
+    pub prev_txn: u64,
+    /// The digest of the runs this commit wrote (see `crate::written`):
+    /// open trusts the slot only if the runs on disk reproduce it.
+    pub digest: u32,
 }
 
 fn put_ref(out: &mut Vec<u8>, r: Option<RunRef>) {
@@ -106,7 +116,7 @@ impl CommitSlot {
         out.extend_from_slice(&self.depth.to_le_bytes());
         out.extend_from_slice(&self.page_count.to_le_bytes());
         put_ref(&mut out, self.free_list);
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.digest.to_le_bytes());
         let c = &self.counts;
         for v in [
             c.live_keys,
@@ -117,6 +127,7 @@ impl CommitSlot {
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        out.extend_from_slice(&self.prev_txn.to_le_bytes());
         out.resize(PAGE_BYTES - 4, 0);
         seal_block(&mut out);
         out
@@ -184,7 +195,7 @@ fn decode_fields(payload: &[u8], file: &Path, offset: u64) -> Result<CommitSlot>
     let depth = r.u32().ok_or_else(cut)?;
     let page_count = r.u64().ok_or_else(cut)?;
     let free_list = read_ref(&mut r).ok_or_else(cut)?;
-    r.u32().ok_or_else(cut)?;
+    let digest = r.u32().ok_or_else(cut)?;
     let mut next = || r.u64().ok_or_else(cut);
     let counts = TreeCounts {
         live_keys: next()?,
@@ -193,6 +204,10 @@ fn decode_fields(payload: &[u8], file: &Path, offset: u64) -> Result<CommitSlot>
         branch_pages: next()?,
         overflow_pages: next()?,
     };
+    let prev_txn = r.u64().ok_or_else(cut)?;
+    if prev_txn > txn {
+        return Err(bad(format!("txn {txn} follows a newer txn {prev_txn}")));
+    }
     let in_file = |x: &Option<RunRef>| {
         x.is_none_or(|x| {
             x.page >= SLOT_PAGES
@@ -214,6 +229,8 @@ fn decode_fields(payload: &[u8], file: &Path, offset: u64) -> Result<CommitSlot>
         free_list,
         counts,
         clean: flags == 1,
+        prev_txn,
+        digest,
     })
 }
 
@@ -245,6 +262,8 @@ mod tests {
                 ..TreeCounts::default()
             },
             clean: true,
+            prev_txn: 7,
+            digest: 0xdead_beef,
         };
         let bytes = slot.encode();
         assert_eq!(CommitSlot::decode(&bytes, 1, Path::new("f")).unwrap(), slot);

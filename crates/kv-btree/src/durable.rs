@@ -1,23 +1,26 @@
 //! The commit protocol: making a committed tree durable.
 //!
-//! Two phases, two barriers (LMDB's and bbolt's order, see
-//! `docs/btree.md` for why not redb's one-fsync commit):
+//! By default one barrier (redb's 1PC+C, see `docs/btree.md` section 4):
 //!
-//! 1. release the pages no reader and no durable commit can reach any
-//!    more, trim free pages off the end of the file, and place the new
-//!    free list (in pages that are free *now*, never in pages the previous
-//!    durable commit can reach);
-//! 2. write every dirty run and the free list, then **fsync**: every page
-//!    the new commit reaches is on disk;
-//! 3. write the commit slot into the page that does not hold the previous
-//!    durable commit, then **fsync**: the commit is durable;
+//! 1. release the pages no reader and no commit that may still be opened
+//!    can reach (freed by the durable commit or earlier), trim free pages
+//!    off the end of the file, and place the new free list (in pages that
+//!    are free *now*, never in pages the durable commit can reach);
+//! 2. write every dirty run and the free list;
+//! 3. write the commit slot into the page that does not hold the durable
+//!    commit, with the previous durable txn and the digest of the runs of
+//!    step 2 (`crate::written`), then **fsync**: the commit is durable;
 //! 4. cut the file to the new page count (a crash before it leaves a tail
 //!    that the next open cuts).
 //!
-//! A crash before step 3's fsync leaves the previous commit's slot intact
+//! A crash before step 3's fsync returns leaves the previous commit's slot
 //! and every page it reaches untouched (the new commit only wrote pages
-//! that were free at the previous commit, or past its end), so open finds
-//! the previous commit; a torn new slot fails its checksum.
+//! that were free in it, or past its end). Open takes the new slot only if
+//! it is whole and every run it names as written verifies and reproduces
+//! its digest; otherwise it takes the previous commit and notes the fall-
+//! back. With [`crate::BtreeOptions::two_fsync_commit`], and always for a
+//! clean close, step 2 is followed by its own fsync (LMDB's and bbolt's
+//! order), so the slot never reaches the disk before the pages.
 
 use kv_core::Result;
 
@@ -27,6 +30,7 @@ use crate::page::{pages_for, seal_run_pages, Kind, RunRef, PAGE_BYTES};
 use crate::store::Inner;
 use crate::txn::Tree;
 use crate::writer::{release, Writer};
+use crate::written::{digest_written, written_runs};
 
 /// Places the free list of the commit `txn` in free pages (or the tail) and
 /// returns its run and bytes; `None` when nothing is free or pending.
@@ -91,28 +95,49 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         extra.extend(seal_unverified(&w.space, tree.txn));
     }
     let file = inner.pager.file();
-    inner.pager.write_dirty(&extra)?;
-    file.sync()?;
+    let crcs = inner.pager.write_dirty(&extra)?;
+    // A clean close's sealed free pages are not among the runs open
+    // verifies, so they must be on disk before the slot that vouches for them.
+    if clean || inner.options.two_fsync_commit {
+        file.sync()?;
+    }
+    let free_list = placed.as_ref().map(|p| p.0);
+    let runs = written_runs(&inner.pager, tree.root, free_list, w.durable.txn, false)?;
     let slot = CommitSlot {
         txn: tree.txn,
         root: tree.root,
         depth: tree.depth,
         page_count: w.space.page_count,
-        free_list: placed.as_ref().map(|p| p.0),
+        free_list,
         counts: tree.counts,
         clean,
+        prev_txn: w.durable.txn,
+        digest: digest_written(&inner.pager, &runs, &crcs)?,
     };
     let target = 1 - w.durable_slot;
     file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;
     file.sync()?;
+    finish(inner, w, tree, &slot, target)
+}
+
+/// After the commit's last fsync: the writer's view of the durable commit,
+/// the cache, and the file's length.
+fn finish(
+    inner: &Inner,
+    w: &mut Writer,
+    tree: &Tree,
+    slot: &CommitSlot,
+    target: u64,
+) -> Result<()> {
     w.durable_slot = target;
     w.durable = *tree;
     w.free_list = slot.free_list;
-    if clean {
+    if slot.clean {
         w.space.trust_free_pages();
     }
     inner.pager.settle();
     w.nodes.clear();
+    let file = inner.pager.file();
     let want = w.space.page_count * PAGE_BYTES as u64;
     if file.len()? > want {
         file.truncate(want)?;

@@ -92,6 +92,7 @@ pub mod store;
 pub mod txn;
 pub mod vacuum;
 pub mod writer;
+pub mod written;
 
 pub use options::{BtreeOptions, Shape};
 pub use store::{Btree, ENGINE_NAME, FILE_NAME};

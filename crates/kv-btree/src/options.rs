@@ -33,6 +33,12 @@ pub struct BtreeOptions {
     /// Node capacity and inline-value limit (the defaults fill 4 KiB
     /// pages; see [`Shape`]).
     pub shape: Shape,
+    /// Make durable commits in two phases, each with its own fsync
+    /// (pages, fsync, slot, fsync: LMDB's and bbolt's order) instead of the
+    /// default one-fsync commit (pages and slot, one fsync; open verifies
+    /// the newest commit's written digest and falls back to the previous
+    /// slot if it fails, redb's order). A clean close always uses two.
+    pub two_fsync_commit: bool,
 }
 
 impl Default for BtreeOptions {
@@ -48,12 +54,20 @@ impl BtreeOptions {
             core,
             dirty_budget_bytes: DEFAULT_DIRTY_BUDGET_BYTES,
             shape: Shape::default(),
+            two_fsync_commit: false,
         }
     }
 
     /// Returns these options with another node shape.
     pub fn shape(mut self, shape: Shape) -> Self {
         self.shape = shape;
+        self
+    }
+
+    /// Returns these options with the two-fsync commit order (see
+    /// [`BtreeOptions::two_fsync_commit`]).
+    pub fn two_fsync_commit(mut self, on: bool) -> Self {
+        self.two_fsync_commit = on;
         self
     }
 

@@ -350,11 +350,12 @@ impl Pager {
 
     /// Writes every dirty run and `extra` (the free list) to the file, in
     /// page order, coalescing adjacent runs into writes of up to 1 MiB. Does
-    /// not sync.
+    /// not sync. Returns the crc32 of each run's bytes, by first page (for
+    /// the commit's written digest).
     ///
     /// # Errors
     /// I/O failures.
-    pub fn write_dirty(&self, extra: &[(RunRef, Vec<u8>)]) -> Result<()> {
+    pub fn write_dirty(&self, extra: &[(RunRef, Vec<u8>)]) -> Result<HashMap<u64, u32>> {
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
         let mut runs: Vec<(u64, Option<&DirtyRun>, &[u8])> = dirty
             .runs
@@ -365,9 +366,11 @@ impl Pager {
         runs.sort_by_key(|r| r.0);
         let mut buf: Vec<u8> = Vec::new();
         let mut buf_page = 0u64;
+        let mut crcs = HashMap::with_capacity(runs.len());
         for (page, run, sealed) in runs {
             let sealed_now = run.map(DirtyRun::seal);
             let bytes = sealed_now.as_deref().unwrap_or(sealed);
+            crcs.insert(page, crc32fast::hash(bytes));
             let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
             if !buf.is_empty() && (!contiguous || buf.len() + bytes.len() > MAX_WRITE_BYTES) {
                 self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
@@ -381,7 +384,7 @@ impl Pager {
         if !buf.is_empty() {
             self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
         }
-        Ok(())
+        Ok(crcs)
     }
 
     /// Forgets the unwritten bytes of runs that were freed before any

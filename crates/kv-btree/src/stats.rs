@@ -4,7 +4,8 @@
 //! its slot. Engine figures in `extra`: `depth`, `leaf_pages`,
 //! `branch_pages`, `overflow_pages`, `free_pages`, `pending_pages`,
 //! `file_pages`, `commits`, `durable_commits`, `vacuums`, `cache_hits`,
-//! `cache_misses`.
+//! `cache_misses`, and `torn_commit_fell_back` (1 when open passed over a
+//! torn newest commit and opened the previous one).
 
 use kv_core::Stats;
 
@@ -35,6 +36,7 @@ pub(crate) fn stats(inner: &Inner) -> Stats {
         ("vacuums", vacuums),
         ("cache_hits", hits),
         ("cache_misses", misses),
+        ("torn_commit_fell_back", u64::from(inner.torn_fell_back)),
     ] {
         s.extra.insert(name.to_string(), v);
     }

@@ -78,6 +78,8 @@ pub(crate) struct Inner {
     pub read_only: bool,
     pub open_damage: Vec<Damage>,
     pub open_notes: Vec<String>,
+    /// Open passed over a torn newest commit (see `open::Recovered`).
+    pub torn_fell_back: bool,
     /// A read-only open of a file that never held a durable commit (a
     /// crash tore the first open's slots): the store is empty and the
     /// slots on disk vouch for nothing.
@@ -165,7 +167,9 @@ impl Btree {
             nodes: Default::default(),
         };
         let mut writer = writer;
-        if !slot.clean {
+        // A torn commit wrote into pages its fallback (maybe a clean
+        // close) lists as free: they no longer hold sealed free pages.
+        if !slot.clean || recovered.torn_fell_back {
             writer.space.distrust_free_pages();
         }
         let mark_in_use = !read_only && slot.clean && writer.space.free_pages() > 0;
@@ -182,6 +186,7 @@ impl Btree {
             read_only,
             open_damage: recovered.damage,
             open_notes: recovered.notes,
+            torn_fell_back: recovered.torn_fell_back,
             unwritten: read_only && recovered.fresh,
             figures,
             _lock: lock,

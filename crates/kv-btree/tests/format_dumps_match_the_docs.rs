@@ -9,6 +9,7 @@ use kv_btree::commit_slot::{CommitSlot, TreeCounts};
 use kv_btree::freelist;
 use kv_btree::node::{encode_body, Bytes, Entry, Node, Value};
 use kv_btree::page::{open_run, seal_run, Kind, RunRef, PAGE_BYTES};
+use kv_btree::written::digest;
 
 /// Hex lines of 16 bytes with offsets, skipping all-zero lines (shown as
 /// `…`), always showing the last line (the checksum).
@@ -68,8 +69,27 @@ fn slot_page() -> Vec<u8> {
             overflow_pages: 0,
         },
         clean: false,
+        prev_txn: 2,
+        digest: written_digest(),
     }
     .encode()
+}
+
+/// The digest of the two runs txn 3 wrote: the leaf and the free list.
+fn written_digest() -> u32 {
+    let run = |page| RunRef {
+        page,
+        txn: 3,
+        pages: 1,
+    };
+    let (leaf, free) = (
+        crc32fast::hash(&leaf_page()),
+        crc32fast::hash(&free_list_page()),
+    );
+    digest(&[run(3), run(2)], |r| {
+        Ok(if r.page == 2 { leaf } else { free })
+    })
+    .unwrap()
 }
 
 fn free_list_page() -> Vec<u8> {
