@@ -26,13 +26,8 @@ use std::time::{Duration, Instant};
 use kv_bitcask::{Bitcask, BitcaskOptions};
 use kv_core::Store;
 
-/// splitmix64: deterministic key order and values.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
+mod common;
+use common::mix;
 
 fn key(i: u64) -> [u8; 16] {
     let mut k = [0; 16];

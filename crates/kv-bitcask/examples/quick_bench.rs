@@ -16,20 +16,8 @@ use kv_bitcask::options::DEFAULT_PREALLOCATE_BYTES;
 use kv_bitcask::{Bitcask, BitcaskOptions, MergePolicy};
 use kv_core::{Store, SyncPolicy, WriteBatch};
 
-/// splitmix64: a tiny deterministic generator for keys.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-fn key(i: u64) -> [u8; 16] {
-    let mut k = [0; 16];
-    k[..8].copy_from_slice(&mix(i).to_be_bytes());
-    k[8..].copy_from_slice(&i.to_be_bytes());
-    k
-}
+mod common;
+use common::{mix, random_key as key};
 
 /// CPU seconds (user + system) this process has used, from /proc (Linux;
 /// 0 elsewhere): on a busy machine wall time overstates the cost.
