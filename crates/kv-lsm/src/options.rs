@@ -39,10 +39,10 @@ pub struct LsmOptions {
     pub l0_slowdown_writes: usize,
     /// L0 file count at which writes wait for compaction.
     pub l0_stop_writes: usize,
-    /// Immutable memtables at which writes wait for the flush (default 2:
-    /// at most three memtables in memory, about 3 x 1.45 x
-    /// `write_buffer_bytes` of heap for 116-byte entries, see
-    /// `memtable.rs`; RocksDB's default allows one, fjall halts at four).
+    /// Immutable memtables at which writes wait for the flush (default 1,
+    /// as LevelDB and RocksDB's default `max_write_buffer_number = 2`: at
+    /// most two memtables in memory, 2 x `write_buffer_bytes` of heap, since
+    /// a memtable counts its heap bytes; fjall halts at four).
     pub max_immutable_memtables: usize,
     /// Maximum size of L1; each deeper level is `level_size_multiplier`
     /// times larger.
@@ -85,7 +85,7 @@ impl LsmOptions {
             l0_compaction_trigger: 4,
             l0_slowdown_writes: 8,
             l0_stop_writes: 12,
-            max_immutable_memtables: 2,
+            max_immutable_memtables: 1,
             base_level_bytes: DEFAULT_BASE_LEVEL_BYTES,
             level_size_multiplier: 10,
             target_file_bytes: DEFAULT_TARGET_FILE_BYTES,

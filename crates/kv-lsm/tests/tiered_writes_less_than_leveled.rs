@@ -22,8 +22,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
-/// Keys of the workload: about 30 memtables of 4 KiB.
-const KEYS: usize = 1200;
+/// Keys of the workload: about 30 memtables of 4 KiB (an entry of a
+/// 9-byte key and a 100-byte value counts 208 heap bytes).
+const KEYS: usize = 600;
 /// Bytes of each value (the benchmark's 100).
 const VALUE_BYTES: usize = 100;
 /// Space is sampled after every this many overwrites.
