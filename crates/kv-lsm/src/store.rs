@@ -239,6 +239,8 @@ fn stats(inner: &Inner) -> Stats {
         ("block_cache_hits", hits),
         ("block_cache_misses", misses),
         ("block_cache_bytes", inner.ctx.cache.bytes()),
+        ("block_cache_pinned_bytes", inner.ctx.cache.pinned_bytes()),
+        ("block_cache_data_capacity", inner.ctx.cache.data_capacity()),
         ("open_table_files", inner.ctx.files.open_files() as u64),
         ("compaction_tiered", inner.options.compaction.tag()),
         ("sorted_runs", sv.version.sorted_runs() as u64),

@@ -32,10 +32,9 @@ impl MemKey {
         Self::version(user, seq, None)
     }
 
-    /// Version `seq` of `user` with `value` (`None`: a tombstone).
-    ///
-    /// # Panics
-    /// If `user` is 4 GiB or longer (the engine refuses keys over 4 KiB).
+    /// Version `seq` of `user` with `value` (`None`: a tombstone). `user`
+    /// is at most the 4 KiB key limit, which every write checks first, so
+    /// its length fits the `u32` kept.
     pub fn version(user: &[u8], seq: u64, value: Option<&[u8]>) -> Self {
         let value_bytes = value.unwrap_or_default();
         let mut bytes = Vec::with_capacity(user.len() + value_bytes.len());
@@ -45,7 +44,7 @@ impl MemKey {
             prefix: crate::table::reader::key_prefix(user),
             seq,
             bytes: bytes.into_boxed_slice(),
-            key_len: u32::try_from(user.len()).expect("keys are limited to 4 KiB"),
+            key_len: user.len() as u32,
             tombstone: value.is_none(),
         }
     }

@@ -60,6 +60,9 @@ pub struct Table {
     bloom: Bloom,
     range_dels: Vec<RangeTombstone>,
     cache: Arc<BlockCache>,
+    /// Heap bytes of the decoded index, filter and range tombstones,
+    /// charged to the cache budget while the table is open.
+    pinned_bytes: u64,
     counters: Arc<Counters>,
     obsolete: AtomicBool,
 }
@@ -141,6 +144,15 @@ fn decode_index(block: &Block, path: &Path, at: u64) -> Result<Vec<IndexEntry>> 
     Ok(out)
 }
 
+/// Heap bytes of a table's decoded index (entries and their separator
+/// allocations), bloom filter and range tombstones.
+fn pinned_bytes(index: &[IndexEntry], bloom: &Bloom, range_dels: &[RangeTombstone]) -> u64 {
+    let entry = std::mem::size_of::<IndexEntry>();
+    let separators: usize = index.iter().map(|e| e.last.capacity() + 16).sum();
+    let tombstones: usize = range_dels.iter().map(|t| t.bound_bytes() + 64).sum();
+    (index.len() * entry + separators + bloom.size_bytes() + tombstones) as u64
+}
+
 impl Table {
     /// Opens table `number` at `path` (through `fs.open_read`), verifying
     /// the footer, index, filter and properties blocks.
@@ -188,6 +200,8 @@ impl Table {
                 )),
             ));
         }
+        let pinned_bytes = pinned_bytes(&index, &bloom, &range_dels);
+        ctx.cache.pin(pinned_bytes);
         Ok(Self {
             number,
             path: path.to_path_buf(),
@@ -202,6 +216,7 @@ impl Table {
             bloom,
             range_dels,
             cache: Arc::clone(&ctx.cache),
+            pinned_bytes,
             counters: Arc::clone(&ctx.counters),
             obsolete: AtomicBool::new(false),
         })
@@ -369,6 +384,7 @@ impl Table {
 
 impl Drop for Table {
     fn drop(&mut self) {
+        self.cache.unpin(self.pinned_bytes);
         self.files.forget(self.number);
         if self.obsolete.load(Ordering::Acquire) {
             // Best effort: a file left behind is proven obsolete by the
