@@ -147,10 +147,9 @@ fn decode_index(block: &Block, path: &Path, at: u64) -> Result<Vec<IndexEntry>> 
 /// Heap bytes of a table's decoded index (entries and their separator
 /// allocations), bloom filter and range tombstones.
 fn pinned_bytes(index: &[IndexEntry], bloom: &Bloom, range_dels: &[RangeTombstone]) -> u64 {
-    let entry = std::mem::size_of::<IndexEntry>();
     let separators: usize = index.iter().map(|e| e.last.capacity() + 16).sum();
     let tombstones: usize = range_dels.iter().map(|t| t.bound_bytes() + 64).sum();
-    (index.len() * entry + separators + bloom.size_bytes() + tombstones) as u64
+    (std::mem::size_of_val(index) + separators + bloom.size_bytes() + tombstones) as u64
 }
 
 impl Table {
