@@ -219,7 +219,7 @@ fn lsm_entry(name: &'static str, description: &'static str, open: Factory) -> En
     EngineInfo::ours(
         name,
         description,
-        "block cache (data blocks) of cache_bytes",
+        "cache_bytes for data blocks and the pinned index and filter blocks",
         open,
     )
     .unsynced(
