@@ -69,18 +69,20 @@ pub fn compact_full(inner: &Inner) -> Result<()> {
     Ok(())
 }
 
+/// The compaction's inputs as sorted sources, read without filling the
+/// block cache ([`TableSource::uncached`]).
 fn sources(c: &Compaction) -> Vec<Box<dyn SortedSource>> {
     let mut out: Vec<Box<dyn SortedSource>> = Vec::new();
     for (level, tables) in &c.inputs {
         if *level == 0 {
             for t in tables {
-                out.push(Box::new(TableSource::new(
+                out.push(Box::new(TableSource::uncached(
                     Arc::clone(t),
                     Direction::Forward,
                 )));
             }
         } else if !tables.is_empty() {
-            out.push(Box::new(LevelSource::new(
+            out.push(Box::new(LevelSource::uncached(
                 tables.clone(),
                 Direction::Forward,
             )));

@@ -57,6 +57,8 @@ pub struct TableSource {
     /// The cursor's entry was yielded: step before yielding again.
     step_first: bool,
     done: bool,
+    /// Blocks read from the file enter the cache ([`Table::block_with`]).
+    fill_cache: bool,
 }
 
 impl TableSource {
@@ -69,6 +71,16 @@ impl TableSource {
             iter: None,
             step_first: false,
             done: true,
+            fill_cache: true,
+        }
+    }
+
+    /// As [`TableSource::new`], but the blocks it reads from the file are
+    /// not cached (compaction inputs; see [`Table::block_with`]).
+    pub fn uncached(table: Arc<Table>, direction: Direction) -> Self {
+        Self {
+            fill_cache: false,
+            ..Self::new(table, direction)
         }
     }
 
@@ -83,7 +95,7 @@ impl TableSource {
 
     /// Reads block `i` into a fresh cursor (not positioned).
     fn load(&mut self, i: usize) -> Result<&mut BlockIter> {
-        let block = self.table.block(i)?;
+        let block = self.table.block_with(i, self.fill_cache)?;
         self.block_idx = i;
         Ok(self.iter.insert(BlockIter::new(block)))
     }
@@ -271,12 +283,23 @@ pub struct LevelSource {
     start: Bound<Vec<u8>>,
     idx: usize,
     cur: Option<TableSource>,
+    /// Passed to each table's source ([`TableSource::uncached`]).
+    fill_cache: bool,
 }
 
 impl LevelSource {
     /// A source over `tables` (sorted by key, not overlapping).
     pub fn new(tables: Vec<Arc<Table>>, direction: Direction) -> Self {
         Self::over(Tables::Owned(tables), direction)
+    }
+
+    /// As [`LevelSource::new`], reading without filling the cache
+    /// (compaction inputs).
+    pub fn uncached(tables: Vec<Arc<Table>>, direction: Direction) -> Self {
+        Self {
+            fill_cache: false,
+            ..Self::new(tables, direction)
+        }
     }
 
     /// A source over level `level` (>= 1) of `version`, which it pins.
@@ -291,6 +314,7 @@ impl LevelSource {
             start: Bound::Unbounded,
             idx: 0,
             cur: None,
+            fill_cache: true,
         }
     }
 
@@ -300,9 +324,13 @@ impl LevelSource {
             self.cur = None;
             return Ok(());
         };
-        let src = self
-            .cur
-            .insert(TableSource::new(Arc::clone(t), self.direction));
+        let table = Arc::clone(t);
+        let source = if self.fill_cache {
+            TableSource::new(table, self.direction)
+        } else {
+            TableSource::uncached(table, self.direction)
+        };
+        let src = self.cur.insert(source);
         src.seek(self.start.as_ref().map(Vec::as_slice))
     }
 }

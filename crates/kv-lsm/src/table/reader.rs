@@ -271,6 +271,18 @@ impl Table {
     /// # Errors
     /// I/O failures; `Corruption` (file and block offset) for damage.
     pub fn block(&self, i: usize) -> Result<Arc<Block>> {
+        self.block_with(i, true)
+    }
+
+    /// As [`Table::block`]; with `fill_cache` false a block read from the
+    /// file is not cached (a cached one is still used): compactions and
+    /// flushes read this way, as LevelDB's `fill_cache = false`, so one pass
+    /// over the inputs neither evicts what readers use nor leaves a cache's
+    /// worth of blocks in the background thread's allocator arena.
+    ///
+    /// # Errors
+    /// As [`Table::block`].
+    pub fn block_with(&self, i: usize, fill_cache: bool) -> Result<Arc<Block>> {
         let Some(entry) = self.index.get(i) else {
             return Err(Error::InvalidArgument(format!("block {i} out of range")));
         };
@@ -279,8 +291,10 @@ impl Table {
             return Ok(b);
         }
         let block = Arc::new(self.read_block_uncached(h)?);
-        self.cache
-            .insert((self.number, h.offset), Arc::clone(&block));
+        if fill_cache {
+            self.cache
+                .insert((self.number, h.offset), Arc::clone(&block));
+        }
         Ok(block)
     }
 
