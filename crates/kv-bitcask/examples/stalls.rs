@@ -120,7 +120,9 @@ fn main() {
     let lock: Vec<String> = s
         .extra
         .iter()
-        .filter(|(k, _)| k.starts_with("keydir_write_lock_max_us") || k.starts_with("keydir_read_lock"))
+        .filter(|(k, _)| {
+            k.starts_with("keydir_write_lock_max_us") || k.starts_with("keydir_read_lock")
+        })
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     println!("{}; merges run {}", lock.join(", "), s.extra["merges_run"]);

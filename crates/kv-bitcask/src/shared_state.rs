@@ -84,7 +84,8 @@ impl SharedState {
             return;
         }
         let since = Instant::now();
-        while self.readers_waiting.load(Ordering::SeqCst) > 0 && since.elapsed() < READER_HANDOFF_MAX
+        while self.readers_waiting.load(Ordering::SeqCst) > 0
+            && since.elapsed() < READER_HANDOFF_MAX
         {
             std::thread::yield_now();
         }

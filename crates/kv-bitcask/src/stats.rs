@@ -131,10 +131,7 @@ fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>)
             "keydir_write_lock_max_us",
             counters.keydir_write_lock.longest_us(),
         ),
-        (
-            "keydir_read_lock_waits",
-            counters.keydir_read_waits.waits(),
-        ),
+        ("keydir_read_lock_waits", counters.keydir_read_waits.waits()),
         (
             "keydir_read_lock_wait_max_us",
             counters.keydir_read_waits.longest_us(),
