@@ -91,3 +91,48 @@ impl SharedState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// Waits (without a clock) until `state` counts `n` waiting readers.
+    fn until_waiting(state: &SharedState, n: usize) {
+        while state.readers_waiting.load(Ordering::SeqCst) != n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_reader_blocked_by_a_hold_is_counted_and_let_in_before_the_next_hold() {
+        let counters = Arc::new(EngineCounters::default());
+        let state = Arc::new(SharedState::new(State::default(), Arc::clone(&counters)));
+        let got_in = Arc::new(AtomicBool::new(false));
+        let hold = state.write(Holder::MergeSwitch);
+        let reader = {
+            let (state, got_in) = (Arc::clone(&state), Arc::clone(&got_in));
+            std::thread::spawn(move || {
+                let _read = state.read();
+                got_in.store(true, Ordering::SeqCst);
+            })
+        };
+        until_waiting(&state, 1);
+        drop(hold);
+        // The next hold starts only once the reader got in, or after the
+        // hand-off's bound (a reader that was not scheduled in time).
+        let since = Instant::now();
+        let next = state.write(Holder::MergeSwitch);
+        assert!(
+            got_in.load(Ordering::SeqCst) || since.elapsed() >= READER_HANDOFF_MAX,
+            "the writer took the lock again while a reader was waiting"
+        );
+        drop(next);
+        reader.join().unwrap();
+        assert_eq!(state.readers_waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(counters.keydir_read_waits.waits(), 1);
+        // An uncontended read is not counted.
+        drop(state.read());
+        assert_eq!(counters.keydir_read_waits.waits(), 1);
+    }
+}
