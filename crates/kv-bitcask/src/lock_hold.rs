@@ -29,7 +29,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLockWriteGuard;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::state::State;
 
@@ -119,6 +119,34 @@ impl LockHolds {
         if held_us > LONG_HOLD_US {
             self.long_holds[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Readers that found the state's lock taken: how many, and the longest
+/// wait, in microseconds (`keydir_read_lock_waits`,
+/// `keydir_read_lock_wait_max_us`). An uncontended read is not counted.
+#[derive(Debug, Default)]
+pub struct ReadWaits {
+    waits: AtomicU64,
+    longest: AtomicU64,
+}
+
+impl ReadWaits {
+    /// Reads that had to wait.
+    pub fn waits(&self) -> u64 {
+        self.waits.load(Ordering::Relaxed)
+    }
+
+    /// The longest wait.
+    pub fn longest_us(&self) -> u64 {
+        self.longest.load(Ordering::Relaxed)
+    }
+
+    /// A reader waited `waited`.
+    pub fn record(&self, waited: Duration) {
+        let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        self.longest.fetch_max(us, Ordering::Relaxed);
     }
 }
 

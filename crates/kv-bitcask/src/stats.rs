@@ -13,6 +13,9 @@
 //! `merge_switch`; see `crate::lock_hold`); `keydir_write_lock_holds.{holder}`
 //! counts each holder's holds and `keydir_write_lock_holds_over_1ms.{holder}`
 //! those longer than 1 ms (how often a reader could have waited that long).
+//! `keydir_read_lock_waits` counts the reads that found that lock taken and
+//! `keydir_read_lock_wait_max_us` is the longest such wait (see
+//! `crate::shared_state`: a reader gets in between two holds).
 //!
 //! `stats().extra` holds, besides the store-wide figures, per data file
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
@@ -31,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use kv_core::Stats;
 
-use crate::lock_hold::{Holder, LockHolds};
+use crate::lock_hold::{Holder, LockHolds, ReadWaits};
 use crate::state::State;
 
 /// Engine counters since open (and what open found).
@@ -60,6 +63,8 @@ pub struct EngineCounters {
     pub hints_rebuilt: AtomicU64,
     /// The longest holds of the keydir's write lock.
     pub keydir_write_lock: LockHolds,
+    /// The readers that found the keydir's lock taken.
+    pub keydir_read_waits: ReadWaits,
 }
 
 impl EngineCounters {
@@ -125,6 +130,11 @@ fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>)
         (
             "keydir_write_lock_max_us",
             counters.keydir_write_lock.longest_us(),
+        ),
+        ("keydir_read_lock_waits", counters.keydir_read_waits.waits()),
+        (
+            "keydir_read_lock_wait_max_us",
+            counters.keydir_read_waits.longest_us(),
         ),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),
