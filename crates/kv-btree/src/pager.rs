@@ -27,7 +27,7 @@ use quick_cache::Weighter;
 
 use crate::node::view::NodeView;
 use crate::node::Node;
-use crate::page::{open_page, open_run, seal_run, Kind, RunRef, PAGE_BYTES};
+use crate::page::{open_page, open_run, seal_run, seal_run_into, Kind, RunRef, PAGE_BYTES};
 
 /// A run committed in memory but not yet on disk: a node's view or a
 /// value. It is sealed (headers and checksums) only when it is written, so
@@ -44,14 +44,25 @@ pub struct DirtyRun {
 }
 
 impl DirtyRun {
-    /// The run's sealed bytes, as written to the file.
-    pub fn seal(&self) -> Vec<u8> {
-        let (kind, body): (Kind, &[u8]) = match (&self.node, &self.value) {
+    /// The run's kind and body (what its pages hold once sealed).
+    fn content(&self) -> (Kind, &[u8]) {
+        match (&self.node, &self.value) {
             (Some(node), _) => (node.kind(), node.body()),
             (None, Some(value)) => (Kind::Overflow, value.as_slice()),
             (None, None) => (Kind::Overflow, &[]),
-        };
+        }
+    }
+
+    /// The run's sealed bytes, as written to the file.
+    pub fn seal(&self) -> Vec<u8> {
+        let (kind, body) = self.content();
         seal_run(kind, self.run.page, self.run.txn, body)
+    }
+
+    /// Appends the run's sealed bytes to `out` (see [`DirtyRun::seal`]).
+    fn seal_into(&self, out: &mut Vec<u8>) {
+        let (kind, body) = self.content();
+        seal_run_into(out, kind, self.run.page, self.run.txn, body, 1);
     }
 }
 
@@ -364,22 +375,26 @@ impl Pager {
             .chain(extra.iter().map(|(r, b)| (r.page, None, b.as_slice())))
             .collect();
         runs.sort_by_key(|r| r.0);
-        let mut buf: Vec<u8> = Vec::new();
+        let mut buf: Vec<u8> = Vec::with_capacity(MAX_WRITE_BYTES);
         let mut buf_page = 0u64;
         let mut crcs = HashMap::with_capacity(runs.len());
         for (page, run, sealed) in runs {
-            let sealed_now = run.map(DirtyRun::seal);
-            let bytes = sealed_now.as_deref().unwrap_or(sealed);
-            crcs.insert(page, crc32fast::hash(bytes));
+            let bytes = run.map_or(sealed.len(), |d| d.run.bytes());
             let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
-            if !buf.is_empty() && (!contiguous || buf.len() + bytes.len() > MAX_WRITE_BYTES) {
+            if !buf.is_empty() && (!contiguous || buf.len() + bytes > MAX_WRITE_BYTES) {
                 self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
                 buf.clear();
             }
             if buf.is_empty() {
                 buf_page = page;
             }
-            buf.extend_from_slice(bytes);
+            // Sealed in place, at the end of the write buffer.
+            let start = buf.len();
+            match run {
+                Some(d) => d.seal_into(&mut buf),
+                None => buf.extend_from_slice(sealed),
+            }
+            crcs.insert(page, crc32fast::hash(buf.get(start..).unwrap_or_default()));
         }
         if !buf.is_empty() {
             self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;

@@ -14,12 +14,14 @@
 //! under the fill threshold ([`Shape::min_fill`]) with a sibling; a root branch left with one child is
 //! replaced by it. Either way every leaf stays at the same depth.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
+use crate::node::view::key_prefix;
 use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
@@ -86,7 +88,18 @@ pub struct Txn<'p> {
 
 /// The child of a branch that holds `key`.
 pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
-    keys.partition_point(|k| &k[..] <= key)
+    let prefix = key_prefix(key);
+    keys.partition_point(|k| cmp_key(k, key, prefix).is_le())
+}
+
+/// `a` compared with `b`, whose [`key_prefix`] is `b_prefix`: one integer
+/// comparison when the first eight bytes differ (most comparisons of a
+/// search), else the slices.
+pub(crate) fn cmp_key(a: &[u8], b: &[u8], b_prefix: u64) -> Ordering {
+    match key_prefix(a).cmp(&b_prefix) {
+        Ordering::Equal => a.cmp(b),
+        other => other,
+    }
 }
 
 type Splits = Vec<(Bytes, usize)>;
@@ -211,8 +224,9 @@ impl<'p> Txn<'p> {
             self.depth = 1;
             return Ok(());
         };
+        let copied = matches!(root, Child::Disk(_));
         let idx = self.own(root)?;
-        let (splits, _) = self.insert_rec(idx, entry, true)?;
+        let (splits, _) = self.insert_rec(idx, entry, true, copied)?;
         self.grow_root(idx, splits);
         Ok(())
     }
@@ -235,11 +249,23 @@ impl<'p> Txn<'p> {
     }
 
     /// Inserts `entry` under arena node `idx`; `rightmost` when `idx` is
-    /// the last node of its level. Returns the parts `idx` split into and
-    /// whether the key went after every key of the subtree. A node that
-    /// outgrew its page because a key was appended at the right end of the
-    /// tree is cut full-left ([`Cut::Append`]), any other evenly.
-    fn insert_rec(&mut self, idx: usize, entry: Entry, rightmost: bool) -> Result<(Splits, bool)> {
+    /// the last node of its level, `copied` when this insert copied it into
+    /// the arena. Returns the parts `idx` split into and whether the key
+    /// went after every key of the subtree. A node that outgrew its page
+    /// because a key was appended at the right end of the tree is cut
+    /// full-left ([`Cut::Append`]), any other evenly.
+    ///
+    /// A branch that was in the arena before and whose child did not split
+    /// is left as it is: it has not changed since the operation that last
+    /// edited it, which already cut it (so its size is not summed again on
+    /// every insert of a batch).
+    fn insert_rec(
+        &mut self,
+        idx: usize,
+        entry: Entry,
+        rightmost: bool,
+        copied: bool,
+    ) -> Result<(Splits, bool)> {
         let step = match &self.arena[idx] {
             Node::Leaf(_) => None,
             Node::Branch { keys, children } => {
@@ -252,15 +278,21 @@ impl<'p> Txn<'p> {
                 ))
             }
         };
-        let at_end = match step {
-            None => self.leaf_put(idx, entry),
+        let (at_end, changed) = match step {
+            None => (self.leaf_put(idx, entry), true),
             Some((ci, child, last)) => {
+                let child_copied = matches!(child, Child::Disk(_));
                 let c = self.own(child)?;
-                let (splits, at_end) = self.insert_rec(c, entry, rightmost && last)?;
+                let (splits, at_end) =
+                    self.insert_rec(c, entry, rightmost && last, child_copied)?;
+                let grew = !splits.is_empty();
                 self.adopt(idx, ci, c, splits);
-                last && at_end
+                (last && at_end, grew || copied)
             }
         };
+        if !changed {
+            return Ok((Vec::new(), at_end));
+        }
         let how = if rightmost && at_end {
             Cut::Append
         } else {
@@ -290,7 +322,8 @@ impl<'p> Txn<'p> {
             return false;
         };
         let added = entry.key.len() as u64 + entry.value.len();
-        match entries.binary_search_by(|e| e.key.cmp(&entry.key)) {
+        let prefix = key_prefix(&entry.key);
+        match entries.binary_search_by(|e| cmp_key(&e.key, &entry.key, prefix)) {
             Ok(pos) => {
                 let old = std::mem::replace(&mut entries[pos], entry);
                 self.counts.live_bytes = self

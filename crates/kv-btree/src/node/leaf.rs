@@ -21,15 +21,25 @@ use crate::page::{pages_for, Kind, RunRef};
 /// Appends the encoding of `entries` to `out`. Every value must be
 /// `Inline` or `Overflow` (the commit resolves `Pending` first).
 pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
+    encode_into(entries, out, None);
+}
+
+/// As [`encode`], and pushes to `slots` where each key and value landed in
+/// `out` (the slot table [`parse`] would find in the body, built in the
+/// same pass instead of a second one over the encoded bytes).
+pub(crate) fn encode_into(entries: &[Entry], out: &mut Vec<u8>, mut slots: Option<&mut Vec<LeafSlot>>) {
     put_varint(out, entries.len() as u64);
     for e in entries {
         put_varint(out, e.key.len() as u64);
+        let key = KeySpan::new(out.len(), &e.key);
         out.extend_from_slice(&e.key);
-        match &e.value {
+        let value = match &e.value {
             Value::Inline(v) => {
                 out.push(0);
                 put_varint(out, v.len() as u64);
+                let span = Span::new(out.len(), v.len());
                 out.extend_from_slice(v);
+                SlotValue::Inline(span)
             }
             Value::Overflow { run, len } => {
                 out.push(1);
@@ -37,8 +47,17 @@ pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
                 out.extend_from_slice(&run.txn.to_le_bytes());
                 out.extend_from_slice(&run.pages.to_le_bytes());
                 out.extend_from_slice(&len.to_le_bytes());
+                SlotValue::Overflow {
+                    run: *run,
+                    len: *len,
+                }
             }
-            Value::Pending(_) => {}
+            // Never encoded (see above); an empty span keeps the table in
+            // bounds.
+            Value::Pending(_) => SlotValue::Inline(Span::new(out.len(), 0)),
+        };
+        if let Some(slots) = slots.as_deref_mut() {
+            slots.push(LeafSlot { key, value });
         }
     }
 }

@@ -209,6 +209,39 @@ impl NodeView {
         })
     }
 
+    /// The view of `node` encoded: its body and slot table built in one
+    /// pass, equal to what [`NodeView::parse`] finds in the encoded body
+    /// (what a commit makes of every node it writes; every reference of
+    /// `node` must be resolved, as for [`super::encode_body`]).
+    pub fn encode(node: &Node) -> Self {
+        let mut body = Vec::with_capacity(node.body_bytes());
+        let shape = match node {
+            Node::Leaf(entries) => {
+                let mut slots = Vec::with_capacity(entries.len());
+                super::leaf::encode_into(entries, &mut body, Some(&mut slots));
+                ViewShape::Leaf(slots)
+            }
+            Node::Branch { keys, children } => {
+                let mut table = (
+                    Vec::with_capacity(keys.len()),
+                    Vec::with_capacity(children.len()),
+                );
+                super::branch::encode_into(keys, children, &mut body, Some(&mut table));
+                let (seps, children) = table;
+                let views = ChildViews::new(children.len());
+                ViewShape::Branch {
+                    seps,
+                    children,
+                    views,
+                }
+            }
+        };
+        Self {
+            body: Bytes::from(body),
+            shape,
+        }
+    }
+
     /// A leaf with no entries (what a salvaging cursor reads in place of
     /// a damaged node).
     pub fn empty_leaf() -> Self {
@@ -497,6 +530,21 @@ mod tests {
         let leaf_view = NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap();
         leaf_view.remember_child(0, &other);
         assert!(leaf_view.child_view(0).is_none(), "leaves have no children");
+    }
+
+    #[test]
+    fn an_encoded_view_equals_the_parse_of_its_body() {
+        let branch = Node::Branch {
+            keys: (1..30u8).map(|i| Bytes::from(vec![b'k'; usize::from(i)])).collect(),
+            children: disk_children(30),
+        };
+        for node in [leaf(), branch, Node::Leaf(Vec::new())] {
+            let encoded = NodeView::encode(&node);
+            assert_eq!(encoded.body(), &encode_body(&node)[..]);
+            let parsed = NodeView::parse(node.kind(), encode_body(&node)).unwrap();
+            assert_eq!(encoded, parsed);
+            assert_eq!(encoded.weight(), parsed.weight());
+        }
     }
 
     #[test]
