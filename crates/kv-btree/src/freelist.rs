@@ -130,8 +130,13 @@ impl FreeSpace {
             remove_range(&mut self.unverified, start, want);
             return start;
         }
+        self.allocate_at_tail(pages)
+    }
+
+    /// Takes a run of `pages` pages at the tail, past every free extent.
+    pub fn allocate_at_tail(&mut self, pages: u32) -> u64 {
         let start = self.page_count;
-        self.page_count += want;
+        self.page_count += u64::from(pages);
         start
     }
 

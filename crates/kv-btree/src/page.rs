@@ -355,7 +355,11 @@ mod tests {
         let mut out = vec![9u8; 3];
         let value = vec![5; PAGE_BODY_BYTES + 10];
         seal_run_into(&mut out, Kind::Overflow, 4, 2, &value, 1);
-        assert_eq!(out.len(), 3 + 2 * PAGE_BYTES, "appended after what was there");
+        assert_eq!(
+            out.len(),
+            3 + 2 * PAGE_BYTES,
+            "appended after what was there"
+        );
         let run = &out[3..];
         let (_, body) = open_run(run, at(4, 2, 2), Path::new("f")).unwrap();
         assert_eq!(&*body, &value[..]);

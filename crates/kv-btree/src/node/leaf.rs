@@ -27,7 +27,11 @@ pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
 /// As [`encode`], and pushes to `slots` where each key and value landed in
 /// `out` (the slot table [`parse`] would find in the body, built in the
 /// same pass instead of a second one over the encoded bytes).
-pub(crate) fn encode_into(entries: &[Entry], out: &mut Vec<u8>, mut slots: Option<&mut Vec<LeafSlot>>) {
+pub(crate) fn encode_into(
+    entries: &[Entry],
+    out: &mut Vec<u8>,
+    mut slots: Option<&mut Vec<LeafSlot>>,
+) {
     put_varint(out, entries.len() as u64);
     for e in entries {
         put_varint(out, e.key.len() as u64);

@@ -535,7 +535,9 @@ mod tests {
     #[test]
     fn an_encoded_view_equals_the_parse_of_its_body() {
         let branch = Node::Branch {
-            keys: (1..30u8).map(|i| Bytes::from(vec![b'k'; usize::from(i)])).collect(),
+            keys: (1..30u8)
+                .map(|i| Bytes::from(vec![b'k'; usize::from(i)]))
+                .collect(),
             children: disk_children(30),
         };
         for node in [leaf(), branch, Node::Leaf(Vec::new())] {
