@@ -5,7 +5,9 @@
 //! 1. release the pages no reader and no commit that may still be opened
 //!    can reach (freed by the durable commit or earlier), trim free pages
 //!    off the end of the file, and place the new free list (in pages that
-//!    are free *now*, never in pages the durable commit can reach);
+//!    are free *now*, never in pages the durable commit can reach; after a
+//!    clean durable commit, whose slot vouches for its free pages, past its
+//!    end and without the trim);
 //! 2. write every dirty run and the free list;
 //! 3. write the commit slot into the page that does not hold the durable
 //!    commit, with the previous durable txn and the digest of the runs of

@@ -90,9 +90,6 @@ impl Weighter<u64, (RunRef, Arc<NodeView>)> for RunWeight {
     }
 }
 
-/// Largest single write the pager issues when writing runs out.
-const MAX_WRITE_BYTES: usize = 1 << 20;
-
 /// Pages of the aligned window a miss reads while the cache has room (see
 /// [`Pager::load_node`]): 256 KiB.
 const READ_AROUND_PAGES: u64 = 64;
@@ -360,9 +357,19 @@ impl Pager {
     }
 
     /// Writes every dirty run and `extra` (the free list) to the file, in
-    /// page order, coalescing adjacent runs into writes of up to 1 MiB. Does
-    /// not sync. Returns the crc32 of each run's bytes, by first page (for
-    /// the commit's written digest).
+    /// page order, one positioned write per run. Does not sync. Returns the
+    /// crc32 of each run's bytes, by first page (for the commit's written
+    /// digest).
+    ///
+    /// Runs are not coalesced into larger writes: a write of many pages
+    /// makes the kernel cache them in large folios (ext4 on Linux 6.x), and
+    /// a later one-page write into such a folio marks all of it dirty. The
+    /// device still receives only the dirty blocks, but the dirty-page
+    /// accounting (`/proc/self/io` `write_bytes`, writeback work per folio)
+    /// then charges every rewritten node for the whole folio: three times
+    /// the bytes written in batched random fills (`docs/btree.md`, section
+    /// 7). A node run is one page (two for a key near 4 KiB), so its pages
+    /// stay in folios of their own; an overflow run is one write.
     ///
     /// # Errors
     /// I/O failures.
@@ -375,29 +382,19 @@ impl Pager {
             .chain(extra.iter().map(|(r, b)| (r.page, None, b.as_slice())))
             .collect();
         runs.sort_by_key(|r| r.0);
-        let mut buf: Vec<u8> = Vec::with_capacity(MAX_WRITE_BYTES);
-        let mut buf_page = 0u64;
+        let mut buf: Vec<u8> = Vec::with_capacity(PAGE_BYTES);
         let mut crcs = HashMap::with_capacity(runs.len());
         for (page, run, sealed) in runs {
-            let bytes = run.map_or(sealed.len(), |d| d.run.bytes());
-            let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
-            if !buf.is_empty() && (!contiguous || buf.len() + bytes > MAX_WRITE_BYTES) {
-                self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
-                buf.clear();
-            }
-            if buf.is_empty() {
-                buf_page = page;
-            }
-            // Sealed in place, at the end of the write buffer.
-            let start = buf.len();
-            match run {
-                Some(d) => d.seal_into(&mut buf),
-                None => buf.extend_from_slice(sealed),
-            }
-            crcs.insert(page, crc32fast::hash(buf.get(start..).unwrap_or_default()));
-        }
-        if !buf.is_empty() {
-            self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
+            let bytes = match run {
+                Some(d) => {
+                    buf.clear();
+                    d.seal_into(&mut buf);
+                    &buf[..]
+                }
+                None => sealed,
+            };
+            crcs.insert(page, crc32fast::hash(bytes));
+            self.file.write_at(bytes, page * PAGE_BYTES as u64)?;
         }
         Ok(crcs)
     }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
+use crate::node::patch::Patch;
 use crate::node::view::key_prefix;
 use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
@@ -139,20 +140,53 @@ impl<'p> Txn<'p> {
         self.changed
     }
 
-    /// Copies `child` into the arena (freeing its run) unless it is there.
+    /// Copies `child` into the arena (freeing its run) unless it is there,
+    /// as an ordinary node: a patch ([`Node::Patched`]) is merged first.
     fn own(&mut self, child: Child) -> Result<usize> {
+        let i = self.own_as(child, false)?;
+        if matches!(self.arena[i], Node::Patched(_)) {
+            let node = std::mem::replace(&mut self.arena[i], Node::Leaf(Vec::new()));
+            self.arena[i] = node.into_plain();
+        }
+        Ok(i)
+    }
+
+    /// As [`Txn::own`] for the put path: a leaf copied from its view
+    /// becomes a patch of it, and a patch stays one.
+    fn own_for_put(&mut self, child: Child) -> Result<usize> {
+        self.own_as(child, true)
+    }
+
+    fn own_as(&mut self, child: Child, patch: bool) -> Result<usize> {
         match child {
             Child::Dirty(i) => Ok(i),
             Child::Disk(run) => {
                 let node = match self.nodes.remove(&run.page) {
                     Some((r, node)) if r == run => node,
-                    _ => self.pager.load_node(run)?.to_node(),
+                    _ => {
+                        let view = self.pager.load_node(run)?;
+                        if patch && view.is_leaf() {
+                            Node::Patched(Patch::new(view))
+                        } else {
+                            view.to_node()
+                        }
+                    }
                 };
                 self.freed.push((run, node.kind()));
                 self.arena.push(node);
                 Ok(self.arena.len() - 1)
             }
         }
+    }
+
+    /// A patch where only an ordinary node can be ([`Txn::own`] merges
+    /// them): a bug, reported instead of acted on.
+    fn patch_error(&self) -> Error {
+        Error::corruption(
+            self.pager.path(),
+            0,
+            CorruptionKind::Invariant("an unmerged leaf patch outside the put path".into()),
+        )
     }
 
     fn depth_error(&self) -> Error {
@@ -176,6 +210,7 @@ impl<'p> Txn<'p> {
                     Node::Leaf(entries) => {
                         return Ok(entries.binary_search_by(|e| e.key[..].cmp(key)).is_ok())
                     }
+                    Node::Patched(p) => return Ok(p.contains(key)),
                     Node::Branch { keys, children } => *children
                         .get(child_index(keys, key))
                         .ok_or_else(|| self.depth_error())?,
@@ -225,7 +260,7 @@ impl<'p> Txn<'p> {
             return Ok(());
         };
         let copied = matches!(root, Child::Disk(_));
-        let idx = self.own(root)?;
+        let idx = self.own_for_put(root)?;
         let (splits, _) = self.insert_rec(idx, entry, true, copied)?;
         self.grow_root(idx, splits);
         Ok(())
@@ -267,7 +302,7 @@ impl<'p> Txn<'p> {
         copied: bool,
     ) -> Result<(Splits, bool)> {
         let step = match &self.arena[idx] {
-            Node::Leaf(_) => None,
+            Node::Leaf(_) | Node::Patched(_) => None,
             Node::Branch { keys, children } => {
                 let ci = child_index(keys, &entry.key);
                 let last = ci + 1 == children.len();
@@ -282,7 +317,7 @@ impl<'p> Txn<'p> {
             None => (self.leaf_put(idx, entry), true),
             Some((ci, child, last)) => {
                 let child_copied = matches!(child, Child::Disk(_));
-                let c = self.own(child)?;
+                let c = self.own_for_put(child)?;
                 let (splits, at_end) =
                     self.insert_rec(c, entry, rightmost && last, child_copied)?;
                 let grew = !splits.is_empty();
@@ -318,10 +353,27 @@ impl<'p> Txn<'p> {
     /// Puts `entry` into leaf `idx`; true when it was added after the
     /// leaf's last key.
     fn leaf_put(&mut self, idx: usize, entry: Entry) -> bool {
-        let Node::Leaf(entries) = &mut self.arena[idx] else {
-            return false;
-        };
         let added = entry.key.len() as u64 + entry.value.len();
+        let entries = match &mut self.arena[idx] {
+            Node::Leaf(entries) => entries,
+            Node::Patched(p) => {
+                let displaced = p.put(entry);
+                match displaced.replaced_bytes {
+                    Some(old) => {
+                        self.counts.live_bytes = self.counts.live_bytes.saturating_sub(old) + added
+                    }
+                    None => {
+                        self.counts.live_keys += 1;
+                        self.counts.live_bytes += added;
+                    }
+                }
+                if let Some(run) = displaced.overflow {
+                    self.freed.push((run, Kind::Overflow));
+                }
+                return displaced.at_end;
+            }
+            Node::Branch { .. } => return false,
+        };
         let prefix = key_prefix(&entry.key);
         match entries.binary_search_by(|e| cmp_key(&e.key, &entry.key, prefix)) {
             Ok(pos) => {

@@ -78,7 +78,7 @@ pub type Decoded = (Vec<Bytes>, Vec<Child>);
 pub fn decode(body: &[u8]) -> Result<Decoded, String> {
     match NodeView::parse(Kind::Branch, body.to_vec())?.to_node() {
         Node::Branch { keys, children } => Ok((keys, children)),
-        Node::Leaf(_) => Err("a branch body parsed as a leaf".into()),
+        Node::Leaf(_) | Node::Patched(_) => Err("a branch body parsed as a leaf".into()),
     }
 }
 

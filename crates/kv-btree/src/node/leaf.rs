@@ -34,36 +34,43 @@ pub(crate) fn encode_into(
 ) {
     put_varint(out, entries.len() as u64);
     for e in entries {
-        put_varint(out, e.key.len() as u64);
-        let key = KeySpan::new(out.len(), &e.key);
-        out.extend_from_slice(&e.key);
-        let value = match &e.value {
-            Value::Inline(v) => {
-                out.push(0);
-                put_varint(out, v.len() as u64);
-                let span = Span::new(out.len(), v.len());
-                out.extend_from_slice(v);
-                SlotValue::Inline(span)
-            }
-            Value::Overflow { run, len } => {
-                out.push(1);
-                out.extend_from_slice(&run.page.to_le_bytes());
-                out.extend_from_slice(&run.txn.to_le_bytes());
-                out.extend_from_slice(&run.pages.to_le_bytes());
-                out.extend_from_slice(&len.to_le_bytes());
-                SlotValue::Overflow {
-                    run: *run,
-                    len: *len,
-                }
-            }
-            // Never encoded (see above); an empty span keeps the table in
-            // bounds.
-            Value::Pending(_) => SlotValue::Inline(Span::new(out.len(), 0)),
-        };
+        let slot = encode_entry(e, out);
         if let Some(slots) = slots.as_deref_mut() {
-            slots.push(LeafSlot { key, value });
+            slots.push(slot);
         }
     }
+}
+
+/// Appends one entry's encoding to `out` and returns where its key and
+/// value landed.
+pub(crate) fn encode_entry(e: &Entry, out: &mut Vec<u8>) -> LeafSlot {
+    put_varint(out, e.key.len() as u64);
+    let key = KeySpan::new(out.len(), &e.key);
+    out.extend_from_slice(&e.key);
+    let value = match &e.value {
+        Value::Inline(v) => {
+            out.push(0);
+            put_varint(out, v.len() as u64);
+            let span = Span::new(out.len(), v.len());
+            out.extend_from_slice(v);
+            SlotValue::Inline(span)
+        }
+        Value::Overflow { run, len } => {
+            out.push(1);
+            out.extend_from_slice(&run.page.to_le_bytes());
+            out.extend_from_slice(&run.txn.to_le_bytes());
+            out.extend_from_slice(&run.pages.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            SlotValue::Overflow {
+                run: *run,
+                len: *len,
+            }
+        }
+        // Never encoded (see [`encode`]); an empty span keeps the table in
+        // bounds.
+        Value::Pending(_) => SlotValue::Inline(Span::new(out.len(), 0)),
+    };
+    LeafSlot { key, value }
 }
 
 /// Decodes a leaf body; `Err(what)` names the first thing that is wrong.
@@ -71,7 +78,7 @@ pub(crate) fn encode_into(
 pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
     match NodeView::parse(Kind::Leaf, body.to_vec())?.to_node() {
         Node::Leaf(entries) => Ok(entries),
-        Node::Branch { .. } => Err("a leaf body parsed as a branch".into()),
+        Node::Branch { .. } | Node::Patched(_) => Err("a leaf body parsed as a branch".into()),
     }
 }
 

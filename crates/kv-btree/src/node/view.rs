@@ -43,6 +43,15 @@ impl Span {
         let from = self.off as usize;
         body.get(from..from + self.len as usize).unwrap_or_default()
     }
+
+    /// This span moved from `from` to `to` (what a range of a body copied
+    /// from offset `from` to offset `to` of another body holds).
+    fn moved(self, from: usize, to: usize) -> Self {
+        Self {
+            off: (self.off as usize + to - from) as u32,
+            len: self.len,
+        }
+    }
 }
 
 /// Where a key (or separator) is, with its first eight bytes as a
@@ -110,6 +119,23 @@ pub struct LeafSlot {
     pub key: KeySpan,
     /// The value.
     pub value: SlotValue,
+}
+
+impl LeafSlot {
+    /// This slot in a body that holds its entry's bytes copied from offset
+    /// `from` (of the body it describes, at or before the entry) to `to`.
+    pub(crate) fn moved(self, from: usize, to: usize) -> Self {
+        Self {
+            key: KeySpan {
+                span: self.key.span.moved(from, to),
+                prefix: self.key.prefix,
+            },
+            value: match self.value {
+                SlotValue::Inline(span) => SlotValue::Inline(span.moved(from, to)),
+                other => other,
+            },
+        }
+    }
 }
 
 /// A leaf entry's value, borrowed from its view.
@@ -219,6 +245,11 @@ impl NodeView {
             Node::Leaf(entries) => {
                 let mut slots = Vec::with_capacity(entries.len());
                 super::leaf::encode_into(entries, &mut body, Some(&mut slots));
+                ViewShape::Leaf(slots)
+            }
+            Node::Patched(patch) => {
+                let mut slots = Vec::with_capacity(patch.len());
+                patch.encode_into(&mut body, &mut slots);
                 ViewShape::Leaf(slots)
             }
             Node::Branch { keys, children } => {
@@ -400,6 +431,49 @@ impl NodeView {
         let from = (span.off as usize).min(self.body.len());
         let to = (from + span.len as usize).min(self.body.len());
         self.body.slice(from..to)
+    }
+
+    /// Leaf: the slot table.
+    pub(crate) fn leaf_slots(&self) -> &[LeafSlot] {
+        match &self.shape {
+            ViewShape::Leaf(slots) => slots,
+            ViewShape::Branch { .. } => &[],
+        }
+    }
+
+    /// Leaf: where entry `i` starts in the body (its key length's varint);
+    /// the body's length for `i` past the last entry. Entries are encoded
+    /// one after another, so entries `a..b` are the body bytes
+    /// `entry_start(a)..entry_start(b)`.
+    pub(crate) fn entry_start(&self, i: usize) -> usize {
+        match self.leaf_slots().get(i) {
+            Some(s) => s.key.span.off as usize - super::varint_len(u64::from(s.key.span.len)),
+            None => self.body.len(),
+        }
+    }
+
+    /// Leaf: the number of entries whose key is below `key`, and whether
+    /// the next one's key is `key`.
+    pub(crate) fn lower_bound(&self, key: &[u8]) -> (usize, bool) {
+        let prefix = key_prefix(key);
+        let slots = self.leaf_slots();
+        let i = slots.partition_point(|s| s.key.cmp_key(&self.body, key, prefix).is_lt());
+        let found = slots
+            .get(i)
+            .is_some_and(|s| s.key.span.of(&self.body) == key);
+        (i, found)
+    }
+
+    /// Leaf: entry `i` as a write transaction edits it (sharing the body).
+    pub(crate) fn entry(&self, i: usize) -> Option<Entry> {
+        let s = self.leaf_slots().get(i)?;
+        Some(Entry {
+            key: self.share(s.key.span),
+            value: match s.value {
+                SlotValue::Inline(span) => Value::Inline(self.share(span)),
+                SlotValue::Overflow { run, len } => Value::Overflow { run, len },
+            },
+        })
     }
 
     /// The node this view describes, as a write transaction edits it: its

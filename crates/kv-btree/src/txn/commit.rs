@@ -49,7 +49,12 @@ impl Txn<'_> {
             Child::Dirty(i) => i,
         };
         let mut node = std::mem::replace(&mut self.arena[i], Node::Leaf(Vec::new()));
+        if matches!(&node, Node::Patched(p) if p.has_pending()) {
+            node = node.into_plain();
+        }
         match &mut node {
+            // Encoded as it is (no value to write).
+            Node::Patched(_) => {}
             Node::Branch { children, .. } => {
                 for c in children.iter_mut() {
                     *c = Child::Disk(self.resolve(*c, space, runs));
