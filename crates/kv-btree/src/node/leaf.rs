@@ -16,7 +16,7 @@ use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 use super::view::{KeySpan, LeafSlot, NodeView, SlotValue, Span};
 use super::{Entry, Node, Value, INLINE_VALUE_MAX};
-use crate::page::{pages_for, Kind, RunRef};
+use crate::page::{pages_for, Kind};
 
 /// Appends the encoding of `entries` to `out`. Every value must be
 /// `Inline` or `Overflow` (the commit resolves `Pending` first).
@@ -57,14 +57,12 @@ pub(crate) fn encode_entry(e: &Entry, out: &mut Vec<u8>) -> LeafSlot {
         }
         Value::Overflow { run, len } => {
             out.push(1);
+            let at = out.len() as u32;
             out.extend_from_slice(&run.page.to_le_bytes());
             out.extend_from_slice(&run.txn.to_le_bytes());
             out.extend_from_slice(&run.pages.to_le_bytes());
             out.extend_from_slice(&len.to_le_bytes());
-            SlotValue::Overflow {
-                run: *run,
-                len: *len,
-            }
+            SlotValue::Overflow(at)
         }
         // Never encoded (see [`encode`]); an empty span keeps the table in
         // bounds.
@@ -114,8 +112,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
                 SlotValue::Inline(span)
             }
             1 => {
-                let page = r.u64().ok_or("overflow page is cut")?;
-                let txn = r.u64().ok_or("overflow txn is cut")?;
+                let at = r.position();
+                r.u64().ok_or("overflow page is cut")?;
+                r.u64().ok_or("overflow txn is cut")?;
                 let pages = r.u32().ok_or("overflow pages is cut")?;
                 let len = r.u32().ok_or("overflow length is cut")?;
                 if len as usize > MAX_VALUE_BYTES || pages != pages_for(len as usize) {
@@ -123,10 +122,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
                         "entry {i}: overflow of {len} bytes in {pages} pages"
                     ));
                 }
-                SlotValue::Overflow {
-                    run: RunRef { page, txn, pages },
-                    len,
-                }
+                SlotValue::Overflow(at as u32)
             }
             tag => return Err(format!("entry {i}: unknown value tag {tag}")),
         };
