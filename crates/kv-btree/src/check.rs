@@ -162,6 +162,7 @@ impl Checker<'_> {
         }
         let splittable = match &*node {
             Node::Leaf(e) => e.len() >= 2,
+            Node::Patched(p) => p.len() >= 2,
             Node::Branch { children, .. } => children.len() >= 4,
         };
         if splittable && node.body_bytes() > NODE_CAPACITY {
@@ -179,6 +180,8 @@ impl Checker<'_> {
         let keys: Vec<&[u8]> = match &*node {
             Node::Leaf(entries) => entries.iter().map(|e| &e.key[..]).collect(),
             Node::Branch { keys, .. } => keys.iter().map(|k| &k[..]).collect(),
+            // Never read from a file (only a write transaction makes one).
+            Node::Patched(_) => Vec::new(),
         };
         if !keys.windows(2).all(|w| w[0] < w[1]) {
             self.damage(offset, "keys out of order within a node".into());
@@ -193,6 +196,9 @@ impl Checker<'_> {
             );
         }
         match &*node {
+            Node::Patched(_) => {
+                self.damage(offset, "a node read as an unmerged patch".into());
+            }
             Node::Leaf(entries) => {
                 if level != self.tree.depth {
                     self.damage(

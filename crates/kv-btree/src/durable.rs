@@ -5,7 +5,9 @@
 //! 1. release the pages no reader and no commit that may still be opened
 //!    can reach (freed by the durable commit or earlier), trim free pages
 //!    off the end of the file, and place the new free list (in pages that
-//!    are free *now*, never in pages the durable commit can reach);
+//!    are free *now*, never in pages the durable commit can reach; after a
+//!    clean durable commit, whose slot vouches for its free pages, past its
+//!    end and without the trim);
 //! 2. write every dirty run and the free list;
 //! 3. write the commit slot into the page that does not hold the durable
 //!    commit, with the previous durable txn and the digest of the runs of
@@ -32,16 +34,21 @@ use crate::txn::Tree;
 use crate::writer::{release, Writer};
 use crate::written::{digest_written, written_runs};
 
-/// Places the free list of the commit `txn` in free pages (or the tail) and
-/// returns its run and bytes; `None` when nothing is free or pending.
-fn place_free_list(space: &mut FreeSpace, txn: u64) -> Option<(RunRef, Vec<u8>)> {
+/// Places the free list of the commit `txn` in free pages (or the tail;
+/// only the tail when `at_tail`) and returns its run and bytes; `None` when
+/// nothing is free or pending.
+fn place_free_list(space: &mut FreeSpace, txn: u64, at_tail: bool) -> Option<(RunRef, Vec<u8>)> {
     let extents = space.persisted_extents();
     if extents.is_empty() {
         return None;
     }
     let mut need = pages_for(freelist::encode(&extents).len());
     loop {
-        let page = space.allocate(need);
+        let page = if at_tail {
+            space.allocate_at_tail(need)
+        } else {
+            space.allocate(need)
+        };
         let body = freelist::encode(&space.persisted_extents());
         if pages_for(body.len()) <= need {
             let run = RunRef {
@@ -85,11 +92,24 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         return Ok(());
     }
     release(inner, w);
-    while w.space.trim_tail() {}
+    // A clean durable commit vouches for its free pages (each holds a
+    // sealed page that `check()` verifies), and until this commit is
+    // durable a crash brings it back, even if only this commit's slot is
+    // lost. So this commit writes nothing into them: no free extent is cut
+    // off the end, and the free list goes past the clean commit's last page
+    // (its unallocated tail, which an open after a crash cuts). Only the
+    // first commit after a clean reopen (or a clean close of a store with
+    // no free pages) meets this; its runs find no free pages anyway (after
+    // a reopen nothing is pending, and `open` writes this commit first
+    // when any page is free).
+    let vouched = w.durable_clean;
+    if !vouched {
+        while w.space.trim_tail() {}
+    }
     if let Some(old) = w.free_list.take() {
         w.space.free_later(tree.txn, old, w.durable.txn);
     }
-    let placed = place_free_list(&mut w.space, tree.txn);
+    let placed = place_free_list(&mut w.space, tree.txn, vouched);
     let mut extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();
     if clean {
         extra.extend(seal_unverified(&w.space, tree.txn));
@@ -130,6 +150,7 @@ fn finish(
     target: u64,
 ) -> Result<()> {
     w.durable_slot = target;
+    w.durable_clean = slot.clean;
     w.durable = *tree;
     w.free_list = slot.free_list;
     if slot.clean {

@@ -130,8 +130,13 @@ impl FreeSpace {
             remove_range(&mut self.unverified, start, want);
             return start;
         }
+        self.allocate_at_tail(pages)
+    }
+
+    /// Takes a run of `pages` pages at the tail, past every free extent.
+    pub fn allocate_at_tail(&mut self, pages: u32) -> u64 {
         let start = self.page_count;
-        self.page_count += want;
+        self.page_count += u64::from(pages);
         start
     }
 
@@ -253,12 +258,33 @@ impl FreeSpace {
 
     /// Every free and pending page as merged extents: what a durable commit
     /// persists.
+    ///
+    /// One merge of the free extents (ascending) with the sorted pending
+    /// ones, coalescing neighbours: no copy of the free map per commit.
     pub fn persisted_extents(&self) -> Vec<(u64, u64)> {
-        let mut set = self.free.clone();
-        for (_, s, l) in self.pending_extents() {
-            insert_extent(&mut set, s, l);
+        let mut pending: Vec<(u64, u64)> = self
+            .pending_extents()
+            .into_iter()
+            .map(|(_, s, l)| (s, l))
+            .collect();
+        pending.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.free.len() + pending.len());
+        let mut free = self.free.iter().map(|(&s, &l)| (s, l)).peekable();
+        let mut pending = pending.into_iter().peekable();
+        loop {
+            let next = match (free.peek(), pending.peek()) {
+                (Some(f), Some(p)) if f.0 <= p.0 => free.next(),
+                (Some(_), None) => free.next(),
+                (_, Some(_)) => pending.next(),
+                (None, None) => break,
+            };
+            let Some((s, l)) = next else { break };
+            match out.last_mut() {
+                Some((ls, ll)) if *ls + *ll >= s => *ll = (*ll).max(s + l - *ls),
+                _ => out.push((s, l)),
+            }
         }
-        set.into_iter().collect()
+        out
     }
 }
 
@@ -381,6 +407,37 @@ mod tests {
         while fs.trim_tail() {}
         assert_eq!(sum(&fs), (fs.free_pages(), fs.pending_pages()));
         assert_eq!(fs.pending_pages(), 0);
+    }
+
+    #[test]
+    fn persisted_extents_merge_free_and_pending_into_disjoint_runs() {
+        let mut fs = FreeSpace::new(100, &[(2, 3), (10, 1), (40, 5)]);
+        for (txn, page, pages) in [(5, 5, 2), (5, 11, 1), (6, 30, 3), (6, 45, 1), (7, 60, 2)] {
+            fs.free_later(txn, run(page, pages), 4);
+        }
+        fs.free_later(
+            8,
+            RunRef {
+                page: 33,
+                txn: 8,
+                pages: 1,
+            },
+            4,
+        );
+        let mut naive = BTreeMap::new();
+        for (s, l) in fs.free_extents() {
+            insert_extent(&mut naive, s, l);
+        }
+        for (_, s, l) in fs.pending_extents() {
+            insert_extent(&mut naive, s, l);
+        }
+        let naive: Vec<(u64, u64)> = naive.into_iter().collect();
+        assert_eq!(fs.persisted_extents(), naive);
+        assert_eq!(
+            naive,
+            vec![(2, 5), (10, 2), (30, 4), (40, 6), (60, 2)],
+            "neighbours coalesce"
+        );
     }
 
     #[test]

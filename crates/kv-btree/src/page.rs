@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use kv_core::codec::{open_block, seal_block, LeReader};
+use kv_core::codec::{open_block, LeReader};
 use kv_core::{CorruptionKind, Error, Result};
 
 /// Bytes per page.
@@ -123,27 +123,43 @@ pub fn seal_run(kind: Kind, page: u64, txn: u64, body: &[u8]) -> Vec<u8> {
 /// As [`seal_run`], padded to at least `min_pages` pages (the free list
 /// fills the run it was given).
 pub fn seal_run_pages(kind: Kind, page: u64, txn: u64, body: &[u8], min_pages: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    seal_run_into(&mut out, kind, page, txn, body, min_pages);
+    out
+}
+
+/// Appends the sealed pages of [`seal_run_pages`] to `out` (what the pager
+/// does to fill its write buffer without a buffer per page). Each page's
+/// trailer is [`kv_core::codec::seal_block`]'s: the crc32 of the page's
+/// first 4092 bytes, little endian.
+pub fn seal_run_into(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    page: u64,
+    txn: u64,
+    body: &[u8],
+    min_pages: u32,
+) {
     let pages = pages_for(body.len()).max(min_pages);
-    let mut out = Vec::with_capacity(pages as usize * PAGE_BYTES);
+    out.reserve(pages as usize * PAGE_BYTES);
     for i in 0..pages {
         let from = (i as usize * PAGE_BODY_BYTES).min(body.len());
         let to = (from + PAGE_BODY_BYTES).min(body.len());
         let chunk = body.get(from..to).unwrap_or_default();
-        let mut p = Vec::with_capacity(PAGE_BYTES);
-        p.push(kind as u8);
-        p.push(RUN_FORMAT);
-        p.extend_from_slice(&[0, 0]);
-        p.extend_from_slice(&pages.to_le_bytes());
-        p.extend_from_slice(&(page + u64::from(i)).to_le_bytes());
-        p.extend_from_slice(&txn.to_le_bytes());
-        p.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-        p.extend_from_slice(&i.to_le_bytes());
-        p.extend_from_slice(chunk);
-        p.resize(PAGE_BYTES - TRAILER_BYTES, 0);
-        seal_block(&mut p);
-        out.extend_from_slice(&p);
+        let start = out.len();
+        out.push(kind as u8);
+        out.push(RUN_FORMAT);
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&pages.to_le_bytes());
+        out.extend_from_slice(&(page + u64::from(i)).to_le_bytes());
+        out.extend_from_slice(&txn.to_le_bytes());
+        out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        out.extend_from_slice(&i.to_le_bytes());
+        out.extend_from_slice(chunk);
+        out.resize(start + PAGE_BYTES - TRAILER_BYTES, 0);
+        let crc = crc32fast::hash(out.get(start..).unwrap_or_default());
+        out.extend_from_slice(&crc.to_le_bytes());
     }
-    out
 }
 
 /// The header fields of a verified page.
@@ -332,6 +348,26 @@ mod tests {
 
     fn at(page: u64, txn: u64, pages: u32) -> RunRef {
         RunRef { page, txn, pages }
+    }
+
+    #[test]
+    fn runs_sealed_into_a_buffer_carry_seal_blocks_trailers() {
+        let mut out = vec![9u8; 3];
+        let value = vec![5; PAGE_BODY_BYTES + 10];
+        seal_run_into(&mut out, Kind::Overflow, 4, 2, &value, 1);
+        assert_eq!(
+            out.len(),
+            3 + 2 * PAGE_BYTES,
+            "appended after what was there"
+        );
+        let run = &out[3..];
+        let (_, body) = open_run(run, at(4, 2, 2), Path::new("f")).unwrap();
+        assert_eq!(&*body, &value[..]);
+        for page in run.chunks(PAGE_BYTES) {
+            let mut resealed = page[..PAGE_BYTES - TRAILER_BYTES].to_vec();
+            kv_core::codec::seal_block(&mut resealed);
+            assert_eq!(&resealed[..], page);
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use quick_cache::Weighter;
 
 use crate::node::view::NodeView;
 use crate::node::Node;
-use crate::page::{open_page, open_run, seal_run, Kind, RunRef, PAGE_BYTES};
+use crate::page::{open_page, open_run, seal_run, seal_run_into, Kind, RunRef, PAGE_BYTES};
 
 /// A run committed in memory but not yet on disk: a node's view or a
 /// value. It is sealed (headers and checksums) only when it is written, so
@@ -44,14 +44,25 @@ pub struct DirtyRun {
 }
 
 impl DirtyRun {
-    /// The run's sealed bytes, as written to the file.
-    pub fn seal(&self) -> Vec<u8> {
-        let (kind, body): (Kind, &[u8]) = match (&self.node, &self.value) {
+    /// The run's kind and body (what its pages hold once sealed).
+    fn content(&self) -> (Kind, &[u8]) {
+        match (&self.node, &self.value) {
             (Some(node), _) => (node.kind(), node.body()),
             (None, Some(value)) => (Kind::Overflow, value.as_slice()),
             (None, None) => (Kind::Overflow, &[]),
-        };
+        }
+    }
+
+    /// The run's sealed bytes, as written to the file.
+    pub fn seal(&self) -> Vec<u8> {
+        let (kind, body) = self.content();
         seal_run(kind, self.run.page, self.run.txn, body)
+    }
+
+    /// Appends the run's sealed bytes to `out` (see [`DirtyRun::seal`]).
+    fn seal_into(&self, out: &mut Vec<u8>) {
+        let (kind, body) = self.content();
+        seal_run_into(out, kind, self.run.page, self.run.txn, body, 1);
     }
 }
 
@@ -78,9 +89,6 @@ impl Weighter<u64, (RunRef, Arc<NodeView>)> for RunWeight {
         val.1.weight()
     }
 }
-
-/// Largest single write the pager issues when writing runs out.
-const MAX_WRITE_BYTES: usize = 1 << 20;
 
 /// Pages of the aligned window a miss reads while the cache has room (see
 /// [`Pager::load_node`]): 256 KiB.
@@ -349,9 +357,19 @@ impl Pager {
     }
 
     /// Writes every dirty run and `extra` (the free list) to the file, in
-    /// page order, coalescing adjacent runs into writes of up to 1 MiB. Does
-    /// not sync. Returns the crc32 of each run's bytes, by first page (for
-    /// the commit's written digest).
+    /// page order, one positioned write per run. Does not sync. Returns the
+    /// crc32 of each run's bytes, by first page (for the commit's written
+    /// digest).
+    ///
+    /// Runs are not coalesced into larger writes: a write of many pages
+    /// makes the kernel cache them in large folios (ext4 on Linux 6.x), and
+    /// a later one-page write into such a folio marks all of it dirty. The
+    /// device still receives only the dirty blocks, but the dirty-page
+    /// accounting (`/proc/self/io` `write_bytes`, writeback work per folio)
+    /// then charges every rewritten node for the whole folio: three times
+    /// the bytes written in batched random fills (`docs/btree.md`, section
+    /// 7). A node run is one page (two for a key near 4 KiB), so its pages
+    /// stay in folios of their own; an overflow run is one write.
     ///
     /// # Errors
     /// I/O failures.
@@ -364,25 +382,19 @@ impl Pager {
             .chain(extra.iter().map(|(r, b)| (r.page, None, b.as_slice())))
             .collect();
         runs.sort_by_key(|r| r.0);
-        let mut buf: Vec<u8> = Vec::new();
-        let mut buf_page = 0u64;
+        let mut buf: Vec<u8> = Vec::with_capacity(PAGE_BYTES);
         let mut crcs = HashMap::with_capacity(runs.len());
         for (page, run, sealed) in runs {
-            let sealed_now = run.map(DirtyRun::seal);
-            let bytes = sealed_now.as_deref().unwrap_or(sealed);
+            let bytes = match run {
+                Some(d) => {
+                    buf.clear();
+                    d.seal_into(&mut buf);
+                    &buf[..]
+                }
+                None => sealed,
+            };
             crcs.insert(page, crc32fast::hash(bytes));
-            let contiguous = buf_page + (buf.len() / PAGE_BYTES) as u64 == page;
-            if !buf.is_empty() && (!contiguous || buf.len() + bytes.len() > MAX_WRITE_BYTES) {
-                self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
-                buf.clear();
-            }
-            if buf.is_empty() {
-                buf_page = page;
-            }
-            buf.extend_from_slice(bytes);
-        }
-        if !buf.is_empty() {
-            self.file.write_at(&buf, buf_page * PAGE_BYTES as u64)?;
+            self.file.write_at(bytes, page * PAGE_BYTES as u64)?;
         }
         Ok(crcs)
     }

@@ -116,6 +116,7 @@ pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Bytes, 
         Cut::Append => append_parts(sizes, 3, min, capacity),
     };
     match node {
+        Node::Patched(p) => cut_node_as(Node::Leaf(p.into_entries()), capacity, how),
         Node::Leaf(entries) => {
             let sizes: Vec<usize> = entries.iter().map(entry_bytes).collect();
             let parts = parts(&sizes, 1);

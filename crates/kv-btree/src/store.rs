@@ -161,6 +161,7 @@ impl Btree {
             space: FreeSpace::new(slot.page_count, &recovered.free),
             durable: *tree,
             durable_slot: recovered.slot_index,
+            durable_clean: slot.clean,
             free_list: slot.free_list,
             snapshots: vec![Arc::downgrade(&tree)],
             last_durable: Instant::now(),

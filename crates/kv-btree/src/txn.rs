@@ -14,12 +14,15 @@
 //! under the fill threshold ([`Shape::min_fill`]) with a sibling; a root branch left with one child is
 //! replaced by it. Either way every leaf stays at the same depth.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
+use crate::node::patch::Patch;
+use crate::node::view::key_prefix;
 use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
@@ -86,7 +89,18 @@ pub struct Txn<'p> {
 
 /// The child of a branch that holds `key`.
 pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
-    keys.partition_point(|k| &k[..] <= key)
+    let prefix = key_prefix(key);
+    keys.partition_point(|k| cmp_key(k, key, prefix).is_le())
+}
+
+/// `a` compared with `b`, whose [`key_prefix`] is `b_prefix`: one integer
+/// comparison when the first eight bytes differ (most comparisons of a
+/// search), else the slices.
+pub(crate) fn cmp_key(a: &[u8], b: &[u8], b_prefix: u64) -> Ordering {
+    match key_prefix(a).cmp(&b_prefix) {
+        Ordering::Equal => a.cmp(b),
+        other => other,
+    }
 }
 
 type Splits = Vec<(Bytes, usize)>;
@@ -126,20 +140,53 @@ impl<'p> Txn<'p> {
         self.changed
     }
 
-    /// Copies `child` into the arena (freeing its run) unless it is there.
+    /// Copies `child` into the arena (freeing its run) unless it is there,
+    /// as an ordinary node: a patch ([`Node::Patched`]) is merged first.
     fn own(&mut self, child: Child) -> Result<usize> {
+        let i = self.own_as(child, false)?;
+        if matches!(self.arena[i], Node::Patched(_)) {
+            let node = std::mem::replace(&mut self.arena[i], Node::Leaf(Vec::new()));
+            self.arena[i] = node.into_plain();
+        }
+        Ok(i)
+    }
+
+    /// As [`Txn::own`] for the put path: a leaf copied from its view
+    /// becomes a patch of it, and a patch stays one.
+    fn own_for_put(&mut self, child: Child) -> Result<usize> {
+        self.own_as(child, true)
+    }
+
+    fn own_as(&mut self, child: Child, patch: bool) -> Result<usize> {
         match child {
             Child::Dirty(i) => Ok(i),
             Child::Disk(run) => {
                 let node = match self.nodes.remove(&run.page) {
                     Some((r, node)) if r == run => node,
-                    _ => self.pager.load_node(run)?.to_node(),
+                    _ => {
+                        let view = self.pager.load_node(run)?;
+                        if patch && view.is_leaf() {
+                            Node::Patched(Patch::new(view))
+                        } else {
+                            view.to_node()
+                        }
+                    }
                 };
                 self.freed.push((run, node.kind()));
                 self.arena.push(node);
                 Ok(self.arena.len() - 1)
             }
         }
+    }
+
+    /// A patch where only an ordinary node can be ([`Txn::own`] merges
+    /// them): a bug, reported instead of acted on.
+    fn patch_error(&self) -> Error {
+        Error::corruption(
+            self.pager.path(),
+            0,
+            CorruptionKind::Invariant("an unmerged leaf patch outside the put path".into()),
+        )
     }
 
     fn depth_error(&self) -> Error {
@@ -163,6 +210,7 @@ impl<'p> Txn<'p> {
                     Node::Leaf(entries) => {
                         return Ok(entries.binary_search_by(|e| e.key[..].cmp(key)).is_ok())
                     }
+                    Node::Patched(p) => return Ok(p.contains(key)),
                     Node::Branch { keys, children } => *children
                         .get(child_index(keys, key))
                         .ok_or_else(|| self.depth_error())?,
@@ -211,8 +259,9 @@ impl<'p> Txn<'p> {
             self.depth = 1;
             return Ok(());
         };
-        let idx = self.own(root)?;
-        let (splits, _) = self.insert_rec(idx, entry, true)?;
+        let copied = matches!(root, Child::Disk(_));
+        let idx = self.own_for_put(root)?;
+        let (splits, _) = self.insert_rec(idx, entry, true, copied)?;
         self.grow_root(idx, splits);
         Ok(())
     }
@@ -235,13 +284,25 @@ impl<'p> Txn<'p> {
     }
 
     /// Inserts `entry` under arena node `idx`; `rightmost` when `idx` is
-    /// the last node of its level. Returns the parts `idx` split into and
-    /// whether the key went after every key of the subtree. A node that
-    /// outgrew its page because a key was appended at the right end of the
-    /// tree is cut full-left ([`Cut::Append`]), any other evenly.
-    fn insert_rec(&mut self, idx: usize, entry: Entry, rightmost: bool) -> Result<(Splits, bool)> {
+    /// the last node of its level, `copied` when this insert copied it into
+    /// the arena. Returns the parts `idx` split into and whether the key
+    /// went after every key of the subtree. A node that outgrew its page
+    /// because a key was appended at the right end of the tree is cut
+    /// full-left ([`Cut::Append`]), any other evenly.
+    ///
+    /// A branch that was in the arena before and whose child did not split
+    /// is left as it is: it has not changed since the operation that last
+    /// edited it, which already cut it (so its size is not summed again on
+    /// every insert of a batch).
+    fn insert_rec(
+        &mut self,
+        idx: usize,
+        entry: Entry,
+        rightmost: bool,
+        copied: bool,
+    ) -> Result<(Splits, bool)> {
         let step = match &self.arena[idx] {
-            Node::Leaf(_) => None,
+            Node::Leaf(_) | Node::Patched(_) => None,
             Node::Branch { keys, children } => {
                 let ci = child_index(keys, &entry.key);
                 let last = ci + 1 == children.len();
@@ -252,15 +313,21 @@ impl<'p> Txn<'p> {
                 ))
             }
         };
-        let at_end = match step {
-            None => self.leaf_put(idx, entry),
+        let (at_end, changed) = match step {
+            None => (self.leaf_put(idx, entry), true),
             Some((ci, child, last)) => {
-                let c = self.own(child)?;
-                let (splits, at_end) = self.insert_rec(c, entry, rightmost && last)?;
+                let child_copied = matches!(child, Child::Disk(_));
+                let c = self.own_for_put(child)?;
+                let (splits, at_end) =
+                    self.insert_rec(c, entry, rightmost && last, child_copied)?;
+                let grew = !splits.is_empty();
                 self.adopt(idx, ci, c, splits);
-                last && at_end
+                (last && at_end, grew || copied)
             }
         };
+        if !changed {
+            return Ok((Vec::new(), at_end));
+        }
         let how = if rightmost && at_end {
             Cut::Append
         } else {
@@ -286,11 +353,29 @@ impl<'p> Txn<'p> {
     /// Puts `entry` into leaf `idx`; true when it was added after the
     /// leaf's last key.
     fn leaf_put(&mut self, idx: usize, entry: Entry) -> bool {
-        let Node::Leaf(entries) = &mut self.arena[idx] else {
-            return false;
-        };
         let added = entry.key.len() as u64 + entry.value.len();
-        match entries.binary_search_by(|e| e.key.cmp(&entry.key)) {
+        let entries = match &mut self.arena[idx] {
+            Node::Leaf(entries) => entries,
+            Node::Patched(p) => {
+                let displaced = p.put(entry);
+                match displaced.replaced_bytes {
+                    Some(old) => {
+                        self.counts.live_bytes = self.counts.live_bytes.saturating_sub(old) + added
+                    }
+                    None => {
+                        self.counts.live_keys += 1;
+                        self.counts.live_bytes += added;
+                    }
+                }
+                if let Some(run) = displaced.overflow {
+                    self.freed.push((run, Kind::Overflow));
+                }
+                return displaced.at_end;
+            }
+            Node::Branch { .. } => return false,
+        };
+        let prefix = key_prefix(&entry.key);
+        match entries.binary_search_by(|e| cmp_key(&e.key, &entry.key, prefix)) {
             Ok(pos) => {
                 let old = std::mem::replace(&mut entries[pos], entry);
                 self.counts.live_bytes = self

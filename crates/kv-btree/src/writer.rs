@@ -26,6 +26,10 @@ pub(crate) struct Writer {
     pub durable: Tree,
     /// The slot (0 or 1) that holds it.
     pub durable_slot: u64,
+    /// True when it was written by a clean close: its slot vouches for
+    /// every free page holding a sealed page, so the next durable commit
+    /// must not write into them (see [`crate::durable::flush`]).
+    pub durable_clean: bool,
     /// Its free-list run.
     pub free_list: Option<RunRef>,
     /// Every tree published to readers that may still be held.

@@ -43,7 +43,7 @@ fn leaves(bytes: &[u8], file: &Path, run: RunRef, out: &mut Vec<RunRef>) {
     let buf = &bytes[at..at + run.bytes()];
     let (kind, body) = open_run(buf, run, file).expect("a live run does not verify");
     match decode_body(kind, &body).expect("a live node does not decode") {
-        Node::Leaf(_) => out.push(run),
+        Node::Leaf(_) | Node::Patched(_) => out.push(run),
         Node::Branch { children, .. } => {
             for child in children {
                 if let Child::Disk(c) = child {

@@ -16,31 +16,59 @@ use kv_core::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 use super::view::{KeySpan, LeafSlot, NodeView, SlotValue, Span};
 use super::{Entry, Node, Value, INLINE_VALUE_MAX};
-use crate::page::{pages_for, Kind, RunRef};
+use crate::page::{pages_for, Kind};
 
 /// Appends the encoding of `entries` to `out`. Every value must be
 /// `Inline` or `Overflow` (the commit resolves `Pending` first).
 pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
+    encode_into(entries, out, None);
+}
+
+/// As [`encode`], and pushes to `slots` where each key and value landed in
+/// `out` (the slot table [`parse`] would find in the body, built in the
+/// same pass instead of a second one over the encoded bytes).
+pub(crate) fn encode_into(
+    entries: &[Entry],
+    out: &mut Vec<u8>,
+    mut slots: Option<&mut Vec<LeafSlot>>,
+) {
     put_varint(out, entries.len() as u64);
     for e in entries {
-        put_varint(out, e.key.len() as u64);
-        out.extend_from_slice(&e.key);
-        match &e.value {
-            Value::Inline(v) => {
-                out.push(0);
-                put_varint(out, v.len() as u64);
-                out.extend_from_slice(v);
-            }
-            Value::Overflow { run, len } => {
-                out.push(1);
-                out.extend_from_slice(&run.page.to_le_bytes());
-                out.extend_from_slice(&run.txn.to_le_bytes());
-                out.extend_from_slice(&run.pages.to_le_bytes());
-                out.extend_from_slice(&len.to_le_bytes());
-            }
-            Value::Pending(_) => {}
+        let slot = encode_entry(e, out);
+        if let Some(slots) = slots.as_deref_mut() {
+            slots.push(slot);
         }
     }
+}
+
+/// Appends one entry's encoding to `out` and returns where its key and
+/// value landed.
+pub(crate) fn encode_entry(e: &Entry, out: &mut Vec<u8>) -> LeafSlot {
+    put_varint(out, e.key.len() as u64);
+    let key = KeySpan::new(out.len(), &e.key);
+    out.extend_from_slice(&e.key);
+    let value = match &e.value {
+        Value::Inline(v) => {
+            out.push(0);
+            put_varint(out, v.len() as u64);
+            let span = Span::new(out.len(), v.len());
+            out.extend_from_slice(v);
+            SlotValue::Inline(span)
+        }
+        Value::Overflow { run, len } => {
+            out.push(1);
+            let at = out.len() as u32;
+            out.extend_from_slice(&run.page.to_le_bytes());
+            out.extend_from_slice(&run.txn.to_le_bytes());
+            out.extend_from_slice(&run.pages.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            SlotValue::Overflow(at)
+        }
+        // Never encoded (see [`encode`]); an empty span keeps the table in
+        // bounds.
+        Value::Pending(_) => SlotValue::Inline(Span::new(out.len(), 0)),
+    };
+    LeafSlot { key, value }
 }
 
 /// Decodes a leaf body; `Err(what)` names the first thing that is wrong.
@@ -48,7 +76,7 @@ pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
 pub fn decode(body: &[u8]) -> Result<Vec<Entry>, String> {
     match NodeView::parse(Kind::Leaf, body.to_vec())?.to_node() {
         Node::Leaf(entries) => Ok(entries),
-        Node::Branch { .. } => Err("a leaf body parsed as a branch".into()),
+        Node::Branch { .. } | Node::Patched(_) => Err("a leaf body parsed as a branch".into()),
     }
 }
 
@@ -84,8 +112,9 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
                 SlotValue::Inline(span)
             }
             1 => {
-                let page = r.u64().ok_or("overflow page is cut")?;
-                let txn = r.u64().ok_or("overflow txn is cut")?;
+                let at = r.position();
+                r.u64().ok_or("overflow page is cut")?;
+                r.u64().ok_or("overflow txn is cut")?;
                 let pages = r.u32().ok_or("overflow pages is cut")?;
                 let len = r.u32().ok_or("overflow length is cut")?;
                 if len as usize > MAX_VALUE_BYTES || pages != pages_for(len as usize) {
@@ -93,10 +122,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
                         "entry {i}: overflow of {len} bytes in {pages} pages"
                     ));
                 }
-                SlotValue::Overflow {
-                    run: RunRef { page, txn, pages },
-                    len,
-                }
+                SlotValue::Overflow(at as u32)
             }
             tag => return Err(format!("entry {i}: unknown value tag {tag}")),
         };

@@ -9,6 +9,7 @@
 
 pub mod branch;
 pub mod leaf;
+pub mod patch;
 pub mod view;
 
 use std::sync::Arc;
@@ -136,6 +137,11 @@ pub enum Node {
         /// Children.
         children: Vec<Child>,
     },
+    /// A leaf a write transaction only put keys into: its committed view
+    /// and the entries put, merged when the commit encodes it (see
+    /// [`patch`]). Only the put path of a transaction makes and edits one;
+    /// everything else sees it as the leaf [`Node::into_plain`] makes.
+    Patched(patch::Patch),
 }
 
 /// Encoded bytes of a varint.
@@ -169,8 +175,17 @@ impl Node {
     /// The run kind this node is written as.
     pub fn kind(&self) -> Kind {
         match self {
-            Self::Leaf(_) => Kind::Leaf,
+            Self::Leaf(_) | Self::Patched(_) => Kind::Leaf,
             Self::Branch { .. } => Kind::Branch,
+        }
+    }
+
+    /// This node with a patch merged into an ordinary leaf (any other node
+    /// as it is).
+    pub fn into_plain(self) -> Self {
+        match self {
+            Self::Patched(p) => Self::Leaf(p.into_entries()),
+            other => other,
         }
     }
 
@@ -185,6 +200,7 @@ impl Node {
                     + children.len() * REF_BYTES
                     + keys.iter().map(|k| key_bytes(k)).sum::<usize>()
             }
+            Self::Patched(p) => p.body_bytes(),
         }
     }
 
@@ -193,6 +209,7 @@ impl Node {
         match self {
             Self::Leaf(e) => e.len(),
             Self::Branch { children, .. } => children.len(),
+            Self::Patched(p) => p.len(),
         }
     }
 
@@ -219,6 +236,7 @@ pub fn encode_body(node: &Node) -> Vec<u8> {
     match node {
         Node::Leaf(entries) => leaf::encode(entries, &mut out),
         Node::Branch { keys, children } => branch::encode(keys, children, &mut out),
+        Node::Patched(p) => p.encode_into(&mut out, &mut Vec::new()),
     }
     out
 }

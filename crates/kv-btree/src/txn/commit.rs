@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{Committed, Tree, Txn};
 use crate::freelist::FreeSpace;
 use crate::node::view::NodeView;
-use crate::node::{encode_body, Child, Node, Value};
+use crate::node::{Child, Node, Value};
 use crate::page::{pages_for, Kind, RunRef};
 use crate::pager::DirtyRun;
 
@@ -49,7 +49,12 @@ impl Txn<'_> {
             Child::Dirty(i) => i,
         };
         let mut node = std::mem::replace(&mut self.arena[i], Node::Leaf(Vec::new()));
+        if matches!(&node, Node::Patched(p) if p.has_pending()) {
+            node = node.into_plain();
+        }
         match &mut node {
+            // Encoded as it is (no value to write).
+            Node::Patched(_) => {}
             Node::Branch { children, .. } => {
                 for c in children.iter_mut() {
                     *c = Child::Disk(self.resolve(*c, space, runs));
@@ -68,8 +73,8 @@ impl Txn<'_> {
                 }
             }
         }
-        let body = encode_body(&node);
-        let pages = pages_for(body.len());
+        let view = NodeView::encode(&node);
+        let pages = pages_for(view.body().len());
         let page = space.allocate(pages);
         let kind = node.kind();
         match kind {
@@ -81,12 +86,9 @@ impl Txn<'_> {
             txn: self.txn,
             pages,
         };
-        // The body was just encoded from a valid node, so it parses
-        // (`view::tests` pins the round trip).
-        let view = NodeView::parse(kind, body).ok().map(Arc::new);
         runs.push(DirtyRun {
             run,
-            node: view,
+            node: Some(Arc::new(view)),
             value: None,
         });
         // The next transaction that edits this node takes it back as it is.

@@ -65,6 +65,8 @@ impl Txn<'_> {
                 let ci = child_index(keys, key);
                 Some((ci, children.get(ci).copied()))
             }
+            // `own` merged every patch on the way here.
+            Node::Patched(_) => return Err(self.patch_error()),
         };
         if let Some((ci, child)) = step {
             let child = child.ok_or_else(|| self.depth_error())?;
@@ -82,7 +84,7 @@ impl Txn<'_> {
     fn underfull(&self, idx: usize) -> bool {
         let node = &self.arena[idx];
         match node {
-            Node::Leaf(_) => node.body_bytes() < self.shape.min_fill(),
+            Node::Leaf(_) | Node::Patched(_) => node.body_bytes() < self.shape.min_fill(),
             Node::Branch { children, .. } => {
                 children.len() < 2 || node.body_bytes() < self.shape.min_fill()
             }

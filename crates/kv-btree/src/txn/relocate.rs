@@ -33,6 +33,8 @@ impl Txn<'_> {
         let node = self.pager.load_node(run)?.to_node();
         let high = run.page + u64::from(run.pages) > boundary;
         match &node {
+            // A view's node is never a patch.
+            Node::Patched(_) => Err(self.patch_error()),
             Node::Branch { children, .. } => {
                 let mut moved = Vec::new();
                 for (i, c) in children.iter().enumerate() {
