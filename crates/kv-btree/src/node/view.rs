@@ -480,8 +480,12 @@ impl NodeView {
 
     /// Leaf: entry `i` as a write transaction edits it (sharing the body).
     pub(crate) fn entry(&self, i: usize) -> Option<Entry> {
-        let s = self.leaf_slots().get(i)?;
-        Some(Entry {
+        self.leaf_slots().get(i).map(|s| self.slot_entry(s))
+    }
+
+    /// The entry a leaf slot describes, sharing this view's body.
+    fn slot_entry(&self, s: &LeafSlot) -> Entry {
+        Entry {
             key: self.share(s.key.span),
             value: match s.value {
                 SlotValue::Inline(span) => Value::Inline(self.share(span)),
@@ -490,28 +494,16 @@ impl NodeView {
                     Value::Overflow { run, len }
                 }
             },
-        })
+        }
     }
 
     /// The node this view describes, as a write transaction edits it: its
     /// keys and inline values share this view's body (no per-entry copy).
     pub fn to_node(&self) -> Node {
         match &self.shape {
-            ViewShape::Leaf(slots) => Node::Leaf(
-                slots
-                    .iter()
-                    .map(|s| Entry {
-                        key: self.share(s.key.span),
-                        value: match s.value {
-                            SlotValue::Inline(span) => Value::Inline(self.share(span)),
-                            SlotValue::Overflow(at) => {
-                                let (run, len) = overflow_ref(&self.body, at);
-                                Value::Overflow { run, len }
-                            }
-                        },
-                    })
-                    .collect(),
-            ),
+            ViewShape::Leaf(slots) => {
+                Node::Leaf(slots.iter().map(|s| self.slot_entry(s)).collect())
+            }
             ViewShape::Branch { seps, children, .. } => Node::Branch {
                 keys: seps.iter().map(|s| self.share(s.span)).collect(),
                 children: children.iter().map(|r| Child::Disk(*r)).collect(),
