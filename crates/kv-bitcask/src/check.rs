@@ -33,6 +33,7 @@ use kv_core::{CheckReport, CorruptionKind, Error, Result};
 use crate::data_file::{decode_data_header, hint_file_name, CURRENT_HEADER_BYTES};
 use crate::entry_list::EntryList;
 use crate::hint::{open_hint, read_hint};
+use crate::keydir::Entry;
 use crate::log_scan::{scan_log, LogRange};
 use crate::resolve::{resolve, Run};
 use crate::state::FileInfo;
@@ -75,13 +76,16 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
             return Err(w.poison(e));
         }
     }
-    let st = inner.state.read();
+    // A copy of the file table: the accounting is never held while a
+    // keydir lock is requested (and with the writer lock and the merge
+    // lock held, nothing changes either meanwhile).
+    let files = inner.state.accounting().files.clone();
     let mut report = CheckReport {
         notes: inner.found_at_open.notes.clone(),
         ..CheckReport::default()
     };
-    let mut runs = Vec::with_capacity(st.files.len());
-    for (id, f) in &st.files {
+    let mut runs = Vec::with_capacity(files.len());
+    for (id, f) in &files {
         let torn_on_disk = inner.found_at_open.disk_lengths.get(id).copied();
         let is_active = *id == w.active.id;
         let file = FileUnderCheck {
@@ -93,7 +97,10 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
         runs.push(check_file(&inner.dir, &file, &mut report)?);
     }
     if report.damage.is_empty() {
-        if let Some(what) = compare_keydir(&st, &runs) {
+        if let Some(what) = inner
+            .state
+            .with_all_keys(|keydir| compare_keydir(keydir, &runs))
+        {
             report.record(Error::corruption(
                 inner.dir.path(),
                 0,
@@ -119,16 +126,22 @@ pub(crate) fn check(inner: &Inner) -> Result<CheckReport> {
     report
         .damage
         .sort_by(|a, b| (&a.file, a.offset).cmp(&(&b.file, b.offset)));
-    let expired = st.expired_at(inner.options.clock.now_unix_ms());
-    report.live_keys = (st.keydir.len() as u64).saturating_sub(expired.keys);
+    let keys = inner.state.keydir_len();
+    let expired = inner
+        .state
+        .accounting()
+        .expired_at(inner.options.clock.now_unix_ms());
+    report.live_keys = (keys as u64).saturating_sub(expired.keys);
     Ok(report)
 }
 
 /// Compares the newest record of every key across `runs` (resolved as open
 /// does) with the keydir; the first difference, if any.
-fn compare_keydir(st: &crate::state::State, runs: &[EntryList]) -> Option<String> {
+fn compare_keydir(
+    keydir: &mut dyn Iterator<Item = (&[u8], Entry)>,
+    runs: &[EntryList],
+) -> Option<String> {
     let refs: Vec<Run<'_>> = runs.iter().map(Run::Borrowed).collect();
-    let mut keydir = st.keydir.iter();
     let mut mismatch = None;
     resolve(refs, |key, tombstone, newest| {
         if mismatch.is_some() || tombstone {

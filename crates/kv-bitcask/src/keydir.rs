@@ -38,8 +38,12 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, TryLockError};
+use std::time::Instant;
 
 use crate::key_bound::{compare_keys, key_prefix, LeafBound};
+use crate::lock_hold::{Holder, LockHolds, ReadWaits, TimedHold};
 use crate::ttl::{is_ttl_seq, plain_seq};
 
 /// Most entries in one leaf.
@@ -261,12 +265,62 @@ impl Leaf {
     }
 }
 
-/// The ordered in-memory index of live keys. Not synchronized: the store
-/// wraps it in a lock.
-#[derive(Debug, Clone)]
+/// What [`Keydir::edit`]'s caller decides to do with a key, given its
+/// current entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Edit {
+    /// Leave the key as it is.
+    Keep,
+    /// Point the key at this entry (inserting it if absent).
+    Set(Entry),
+    /// Remove the key (nothing if absent).
+    Remove,
+}
+
+/// What a leaf needs after a concurrent [`Keydir::edit`]: a change of the
+/// leaf index, which only [`Keydir::reshape`] under exclusive access
+/// (`&mut`) may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Reshape {
+    /// Nothing: the leaf is within its bounds.
+    None,
+    /// The leaf is over-full and must split; the edit inserted at `at`.
+    Split {
+        /// Where the insert went (the split point depends on it).
+        at: usize,
+    },
+    /// The leaf fell under [`LEAF_MIN_ENTRIES`] and may fold into its
+    /// predecessor.
+    Fold,
+    /// The key has no leaf (the `[]` leaf is missing, which the invariants
+    /// rule out): the edit was not made, and must be made under exclusive
+    /// access ([`Keydir::edit_mut`]).
+    NoLeaf,
+}
+
+/// The ordered in-memory index of live keys.
+///
+/// # Concurrency
+/// Each leaf sits behind its own `RwLock`; the leaf index (the `BTreeMap`
+/// of leaf bounds) has no lock of its own: the store wraps the whole
+/// `Keydir` in one (`crate::shared_state`). So:
+/// - with `&self` (the store's index lock held for read), lookups take one
+///   leaf's read lock ([`Keydir::get_with`], [`Keydir::visit_range`]) and
+///   edits one leaf's write lock ([`Keydir::edit`]): an edit excludes only
+///   the readers of that one leaf (at most [`LEAF_MAX_ENTRIES`] keys);
+/// - with `&mut self` (the index lock held for write, or sole ownership),
+///   the leaf index may change: [`Keydir::reshape`] splits and folds
+///   leaves, and the `_mut` methods edit without taking leaf locks.
+///
+/// No method holds two leaf locks at once, so leaf locks cannot deadlock
+/// among themselves; lock order is the index lock, then one leaf lock,
+/// then whatever an edit's `decide` closure takes (the store's accounting
+/// mutex).
+#[derive(Debug)]
 pub struct Keydir {
-    leaves: BTreeMap<LeafBound, Leaf>,
-    len: usize,
+    leaves: BTreeMap<LeafBound, RwLock<Leaf>>,
+    len: AtomicUsize,
 }
 
 impl Default for Keydir {
@@ -275,66 +329,220 @@ impl Default for Keydir {
     }
 }
 
+/// A leaf's read lock (a poisoned lock still guards consistent data: no
+/// leaf method panics between two of its vector edits).
+fn read_leaf(cell: &RwLock<Leaf>) -> RwLockReadGuard<'_, Leaf> {
+    cell.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A leaf's read lock, the wait recorded in `waits` if it was taken.
+fn read_leaf_waiting<'a>(cell: &'a RwLock<Leaf>, waits: &ReadWaits) -> RwLockReadGuard<'a, Leaf> {
+    match cell.try_read() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            let since = Instant::now();
+            let guard = read_leaf(cell);
+            waits.record(since.elapsed());
+            guard
+        }
+    }
+}
+
+fn leaf_mut(cell: &mut RwLock<Leaf>) -> &mut Leaf {
+    cell.get_mut().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Applies `decide`'s edit to `key` in `leaf`; returns the change in the
+/// number of keys and where an insert went.
+fn apply_edit(
+    leaf: &mut Leaf,
+    key: &[u8],
+    decide: impl FnOnce(Option<Entry>) -> Edit,
+) -> (isize, Option<usize>) {
+    let found = leaf.search(key);
+    let old = found.ok().map(|i| leaf.entries[i]);
+    match (decide(old), found) {
+        (Edit::Set(e), Ok(i)) => {
+            leaf.entries[i] = e;
+            (0, None)
+        }
+        (Edit::Set(e), Err(i)) => {
+            leaf.insert_at(i, key, e);
+            (1, Some(i))
+        }
+        (Edit::Remove, Ok(i)) => {
+            leaf.remove_at(i);
+            (-1, None)
+        }
+        (Edit::Keep, _) | (Edit::Remove, Err(_)) => (0, None),
+    }
+}
+
 impl Keydir {
     /// An empty keydir.
     pub fn new() -> Self {
         let mut leaves = BTreeMap::new();
-        leaves.insert(LeafBound::empty(), Leaf::default());
-        Self { leaves, len: 0 }
+        leaves.insert(LeafBound::empty(), RwLock::new(Leaf::default()));
+        Self {
+            leaves,
+            len: AtomicUsize::new(0),
+        }
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.len
+        self.len.load(Ordering::Relaxed)
     }
 
     /// True when there are no keys.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    fn leaf_for(&self, key: &[u8]) -> Option<(&LeafBound, &Leaf)> {
+    /// Number of leaves.
+    pub fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    fn leaf_for(&self, key: &[u8]) -> Option<(&LeafBound, &RwLock<Leaf>)> {
         self.leaves
             .range((Bound::Unbounded, Bound::Included(LeafBound::new(key))))
             .next_back()
     }
 
     fn leaf_for_mut<'a>(
-        leaves: &'a mut BTreeMap<LeafBound, Leaf>,
+        leaves: &'a mut BTreeMap<LeafBound, RwLock<Leaf>>,
         key: &[u8],
     ) -> Option<(&'a LeafBound, &'a mut Leaf)> {
         leaves
             .range_mut((Bound::Unbounded, Bound::Included(LeafBound::new(key))))
             .next_back()
+            .map(|(b, cell)| (b, leaf_mut(cell)))
     }
 
-    /// The entry of `key`.
+    /// The entry of `key` (under its leaf's read lock).
     pub fn get(&self, key: &[u8]) -> Option<Entry> {
-        let (_, leaf) = self.leaf_for(key)?;
+        let (_, cell) = self.leaf_for(key)?;
+        let leaf = read_leaf(cell);
         leaf.search(key).ok().map(|i| leaf.entries[i])
+    }
+
+    /// `found(entry)` for the entry of `key`, called under its leaf's read
+    /// lock (so what `found` reads elsewhere is consistent with the entry:
+    /// a merge cannot have moved the key on meanwhile). A wait for the
+    /// lock is recorded in `waits`.
+    pub(crate) fn get_with<R>(
+        &self,
+        key: &[u8],
+        waits: &ReadWaits,
+        found: impl FnOnce(Entry) -> R,
+    ) -> Option<R> {
+        let (_, cell) = self.leaf_for(key)?;
+        let leaf = read_leaf_waiting(cell, waits);
+        let i = leaf.search(key).ok()?;
+        Some(found(leaf.entries[i]))
+    }
+
+    /// Edits `key` under its leaf's write lock (timed in `holds` as
+    /// `holder`'s): `decide` gets the key's current entry and says what to
+    /// do; it runs under the lock, so whatever it records of the change is
+    /// recorded in the order the key changed. Returns what the leaf needs
+    /// now ([`Reshape`]), to be done by [`Keydir::reshape`] under
+    /// exclusive access.
+    pub(crate) fn edit(
+        &self,
+        key: &[u8],
+        holds: &LockHolds,
+        holder: Holder,
+        decide: impl FnOnce(Option<Entry>) -> Edit,
+    ) -> Reshape {
+        let Some((bound, cell)) = self.leaf_for(key) else {
+            return Reshape::NoLeaf;
+        };
+        let guard = cell.write().unwrap_or_else(PoisonError::into_inner);
+        let mut leaf = TimedHold::new(guard, holds, holder);
+        let (grown, inserted_at) = apply_edit(&mut leaf, key, decide);
+        if grown > 0 {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        } else if grown < 0 {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        if leaf.is_over_full() {
+            Reshape::Split {
+                at: inserted_at.unwrap_or(0),
+            }
+        } else if grown < 0 && leaf.len() < LEAF_MIN_ENTRIES && !bound.key().is_empty() {
+            Reshape::Fold
+        } else {
+            Reshape::None
+        }
+    }
+
+    /// [`Keydir::edit`] with exclusive access: no leaf lock, and the leaf
+    /// reshaped at once.
+    pub(crate) fn edit_mut(&mut self, key: &[u8], decide: impl FnOnce(Option<Entry>) -> Edit) {
+        if Self::leaf_for_mut(&mut self.leaves, key).is_none() {
+            // Unreachable while the `[]` leaf exists; restore it.
+            self.leaves
+                .insert(LeafBound::empty(), RwLock::new(Leaf::default()));
+        }
+        let Some((bound, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
+            return;
+        };
+        let (grown, inserted_at) = apply_edit(leaf, key, decide);
+        let len = self.len.get_mut();
+        *len = len.saturating_add_signed(grown);
+        let reshape = if leaf.is_over_full() {
+            Reshape::Split {
+                at: inserted_at.unwrap_or(0),
+            }
+        } else if grown < 0 && leaf.len() < LEAF_MIN_ENTRIES && !bound.key().is_empty() {
+            Reshape::Fold
+        } else {
+            Reshape::None
+        };
+        self.reshape(key, reshape);
+    }
+
+    /// Does what [`Keydir::edit`] said the leaf of `key` needs, if it still
+    /// needs it: splits an over-full leaf, folds a small one into its
+    /// predecessor when both fit in one.
+    pub(crate) fn reshape(&mut self, key: &[u8], reshape: Reshape) {
+        match reshape {
+            Reshape::None | Reshape::NoLeaf => {}
+            Reshape::Split { at } => {
+                let Some((_, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
+                    return;
+                };
+                if !leaf.is_over_full() {
+                    return;
+                }
+                let mid = leaf.split_point(at.min(leaf.len() - 1));
+                let right = leaf.split_off(mid);
+                self.leaves
+                    .insert(LeafBound::new(right.key(0)), RwLock::new(right));
+            }
+            Reshape::Fold => {
+                let Some((bound, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
+                    return;
+                };
+                if leaf.len() < LEAF_MIN_ENTRIES && !bound.key().is_empty() {
+                    let bound = bound.clone();
+                    self.fold_into_predecessor(&bound);
+                }
+            }
+        }
     }
 
     /// Sets the entry of `key`; returns the entry it replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
-        let Some((_, leaf)) = Self::leaf_for_mut(&mut self.leaves, key) else {
-            // Unreachable while the `[]` leaf exists; restore it and retry.
-            self.leaves.insert(LeafBound::empty(), Leaf::default());
-            return self.insert(key, entry);
-        };
-        let at = match leaf.search(key) {
-            Ok(i) => return Some(std::mem::replace(&mut leaf.entries[i], entry)),
-            Err(i) => i,
-        };
-        leaf.insert_at(at, key, entry);
-        let right = leaf.is_over_full().then(|| {
-            let mid = leaf.split_point(at);
-            leaf.split_off(mid)
+        let mut old = None;
+        self.edit_mut(key, |current| {
+            old = current;
+            Edit::Set(entry)
         });
-        self.len += 1;
-        if let Some(right) = right {
-            self.leaves.insert(LeafBound::new(right.key(0)), right);
-        }
-        None
+        old
     }
 
     /// Sets the entry of `key` only if its current entry equals `expected`
@@ -342,39 +550,46 @@ impl Keydir {
     /// did. Merge uses this to switch only keys that still point where they
     /// did.
     pub fn replace_if(&mut self, key: &[u8], expected: Option<Entry>, new: Entry) -> bool {
-        if self.get(key) != expected {
-            return false;
-        }
-        self.insert(key, new);
-        true
+        let mut done = false;
+        self.edit_mut(key, |current| {
+            done = current == expected;
+            if done {
+                Edit::Set(new)
+            } else {
+                Edit::Keep
+            }
+        });
+        done
     }
 
     /// Removes `key`; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let (bound, leaf) = Self::leaf_for_mut(&mut self.leaves, key)?;
-        let i = leaf.search(key).ok()?;
-        let removed = leaf.remove_at(i);
-        let underfull =
-            (leaf.len() < LEAF_MIN_ENTRIES && !bound.key().is_empty()).then(|| bound.clone());
-        self.len -= 1;
-        if let Some(bound) = underfull {
-            self.fold_into_predecessor(&bound);
-        }
-        Some(removed)
+        let mut old = None;
+        self.edit_mut(key, |current| {
+            old = current;
+            Edit::Remove
+        });
+        old
     }
 
     /// Removes `key` only if its entry equals `expected`.
     pub fn remove_if(&mut self, key: &[u8], expected: Entry) -> bool {
-        if self.get(key) != Some(expected) {
-            return false;
-        }
-        self.remove(key).is_some()
+        let mut done = false;
+        self.edit_mut(key, |current| {
+            done = current == Some(expected);
+            if done {
+                Edit::Remove
+            } else {
+                Edit::Keep
+            }
+        });
+        done
     }
 
     /// Appends the leaf with lower bound `bound` to its predecessor when both
     /// fit in one leaf (or when it is empty).
     fn fold_into_predecessor(&mut self, bound: &LeafBound) {
-        let Some(small) = self.leaves.get(bound) else {
+        let Some(small) = self.leaves.get_mut(bound).map(leaf_mut) else {
             return;
         };
         let (small_len, small_bytes) = (small.len(), small.keys.len());
@@ -385,6 +600,7 @@ impl Keydir {
         else {
             return;
         };
+        let prev = leaf_mut(prev);
         let fits = prev.len() + small_len <= LEAF_MAX_ENTRIES * 3 / 4
             && prev.keys.len() + small_bytes <= LEAF_MAX_KEY_BYTES;
         if small_len != 0 && !fits {
@@ -393,6 +609,7 @@ impl Keydir {
         let Some(small) = self.leaves.remove(bound) else {
             return;
         };
+        let small = small.into_inner().unwrap_or_else(PoisonError::into_inner);
         let Some((_, prev)) = self
             .leaves
             .range_mut::<LeafBound, _>((Bound::Unbounded, Bound::Excluded(bound)))
@@ -400,6 +617,7 @@ impl Keydir {
         else {
             return;
         };
+        let prev = leaf_mut(prev);
         for i in 0..small.len() {
             prev.push(small.key(i), small.entries[i]);
         }
@@ -407,11 +625,16 @@ impl Keydir {
 
     /// Calls `visit(key, entry)` for the keys within `(start, end)`, in
     /// ascending order (or descending if `reverse`), until it returns false.
-    pub fn visit_range(
+    /// Each leaf is visited under its read lock (so `visit` runs under it),
+    /// waits recorded in `waits`; no two leaves are locked at once, so the
+    /// visit is not a snapshot: a leaf edited after it was visited is not
+    /// seen again.
+    pub(crate) fn visit_range(
         &self,
         start: Bound<&[u8]>,
         end: Bound<&[u8]>,
         reverse: bool,
+        waits: &ReadWaits,
         mut visit: impl FnMut(&[u8], Entry) -> bool,
     ) {
         let above_start = |k: &[u8]| match start {
@@ -430,8 +653,8 @@ impl Keydir {
                 Bound::Unbounded => None,
             };
             let first = first.unwrap_or_else(LeafBound::empty);
-            let leaves = self.leaves.range(first..);
-            for (_, leaf) in leaves {
+            for (_, cell) in self.leaves.range(first..) {
+                let leaf = read_leaf_waiting(cell, waits);
                 for i in leaf.lower_index(start)..leaf.len() {
                     let key = leaf.key(i);
                     if !below_end(key) || !visit(key, leaf.entries[i]) {
@@ -445,8 +668,8 @@ impl Keydir {
                 Bound::Unbounded => self.leaves.iter().next_back(),
             };
             let Some((last, _)) = last else { return };
-            let leaves = self.leaves.range(..=last);
-            for (_, leaf) in leaves.rev() {
+            for (_, cell) in self.leaves.range(..=last).rev() {
+                let leaf = read_leaf_waiting(cell, waits);
                 for i in (0..leaf.len()).rev() {
                     let key = leaf.key(i);
                     if !below_end(key) {
@@ -460,22 +683,35 @@ impl Keydir {
         }
     }
 
+    /// `f` of an iterator over every key and entry in ascending order, with
+    /// every leaf read-locked for the duration (a consistent view, as long
+    /// as nothing waits on `f` to edit the keydir).
+    pub fn with_all<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = (&[u8], Entry)>) -> R) -> R {
+        let leaves: Vec<RwLockReadGuard<'_, Leaf>> = self.leaves.values().map(read_leaf).collect();
+        let mut all = leaves
+            .iter()
+            .flat_map(|leaf| (0..leaf.len()).map(move |i| (leaf.key(i), leaf.entries[i])));
+        f(&mut all)
+    }
+
     /// Every key and entry in ascending order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Entry)> + '_ {
-        self.leaves
-            .values()
-            .flat_map(|leaf| (0..leaf.len()).map(move |i| (leaf.key(i), leaf.entries[i])))
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&[u8], Entry)> + '_ {
+        self.leaves.values_mut().flat_map(|cell| {
+            let leaf: &Leaf = leaf_mut(cell);
+            (0..leaf.len()).map(move |i| (leaf.key(i), leaf.entries[i]))
+        })
     }
 
     /// Bytes of heap memory the keydir holds: leaf vectors at their capacity,
     /// leaf bounds, and the leaf index's nodes (estimated at 1.5 times their
     /// slots, the typical B-tree fill). `tests/keydir_bytes_per_key.rs`
-    /// checks this against a counting allocator.
+    /// checks this against a counting allocator. Takes each leaf's read
+    /// lock in turn.
     pub fn heap_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(LeafBound, Leaf)>();
+        let slot = std::mem::size_of::<(LeafBound, RwLock<Leaf>)>();
         self.leaves
             .iter()
-            .map(|(bound, leaf)| leaf.heap_bytes() + bound.heap_bytes() + slot * 3 / 2)
+            .map(|(bound, cell)| read_leaf(cell).heap_bytes() + bound.heap_bytes() + slot * 3 / 2)
             .sum()
     }
 }
@@ -523,8 +759,12 @@ impl KeydirBuilder {
             self.seal();
         }
         Keydir {
-            leaves: self.leaves.into_iter().collect(),
-            len: self.len,
+            leaves: self
+                .leaves
+                .into_iter()
+                .map(|(bound, leaf)| (bound, RwLock::new(leaf)))
+                .collect(),
+            len: AtomicUsize::new(self.len),
         }
     }
 }
@@ -571,7 +811,7 @@ mod tests {
             }
             assert_eq!(kd.len(), model.len());
         }
-        let all: Vec<_> = kd.iter().map(|(k, e)| (k.to_vec(), e)).collect();
+        let all: Vec<_> = kd.iter_mut().map(|(k, e)| (k.to_vec(), e)).collect();
         let want: Vec<_> = model.iter().map(|(k, e)| (k.clone(), *e)).collect();
         assert_eq!(all, want);
         for (k, e) in &model {
@@ -612,7 +852,7 @@ mod tests {
                 .collect();
             for reverse in [false, true] {
                 let mut got = Vec::new();
-                kd.visit_range(start, end, reverse, |k, e| {
+                kd.visit_range(start, end, reverse, &ReadWaits::default(), |k, e| {
                     got.push((k.to_vec(), e));
                     true
                 });
@@ -634,7 +874,7 @@ mod tests {
         assert_eq!(kd.len(), 1000);
         assert_eq!(kd.get(&500u32.to_be_bytes()), Some(entry(500)));
         kd.insert(b"", entry(7));
-        assert_eq!(kd.iter().next().map(|(k, _)| k.to_vec()), Some(vec![]));
+        assert_eq!(kd.iter_mut().next().map(|(k, _)| k.to_vec()), Some(vec![]));
         for i in 0..1000u32 {
             assert!(kd.remove(&i.to_be_bytes()).is_some());
         }

@@ -123,6 +123,7 @@ pub mod stats;
 pub mod ttl;
 
 mod check;
+mod index_lock;
 mod lock_hold;
 mod log;
 mod maintenance;

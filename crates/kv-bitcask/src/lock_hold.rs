@@ -1,65 +1,73 @@
-//! [`TimedWrite`]: the keydir's write lock, with the longest time anyone
-//! held it recorded, overall (`stats().extra["keydir_write_lock_max_us"]`)
-//! and per holder (`keydir_write_lock_max_us.{holder}`, see [`Holder`]).
-//! A long hold is a stall for every reader, so the figure is what the
-//! merge's chunked keydir switch is judged by, and the per-holder figures
-//! say who held it: a hold far longer than its holder's work (one write's
-//! keydir updates, one file-table insert) is the holding thread waiting
-//! for a CPU, not work done under the lock.
+//! Lock timing: [`TimedHold`] wraps a held exclusive lock and records, on
+//! release, how long it was held in a [`LockHolds`], overall and per holder
+//! (see [`Holder`]); [`ReadWaits`] records how long readers waited.
 //!
+//! The store keeps two [`LockHolds`] (`crate::shared_state`):
+//! - `keydir_write_lock_*`: holds of the store-wide index lock's write
+//!   side, which exclude **every** reader: leaf splits and folds, a
+//!   batch's publication (all its keys at once), and file-table changes
+//!   (rollover, a merge adding its outputs and dropping its inputs);
+//! - `keydir_leaf_lock_*`: holds of one keydir leaf's write lock, which
+//!   exclude only the readers of that leaf (at most 128 keys): a single
+//!   put's or delete's keydir update, a deferred one under
+//!   `SyncPolicy::Always`, one key of a merge's switch.
+//!
+//! A long hold is a stall for the readers it excludes, and the per-holder
+//! figures say who held it: a hold far longer than its holder's work is
+//! the holding thread waiting for a CPU, not work done under the lock.
 //! A maximum is one event; how often long holds happen is counted too:
-//! `keydir_write_lock_holds.{holder}` (every hold) and
-//! `keydir_write_lock_holds_over_1ms.{holder}` (holds longer than
-//! [`LONG_HOLD_US`]).
+//! `{figure}_holds.{holder}` (every hold) and `{figure}_holds_over_1ms.{holder}`
+//! (holds longer than [`LONG_HOLD_US`]).
 //!
-//! # What the long `publish` holds are (issue #11)
-//! A publish does microseconds of work (at most one leaf's bytes moved, see
-//! [`crate::keydir`]), yet holds of 4 to 53 ms were measured. Reproduced by
+//! # What the long `publish` holds were (issue #11)
+//! A publish does microseconds of work, yet holds of 4 to 53 ms were
+//! measured when every publish held the one store-wide lock. Reproduced by
 //! `examples/publish_holds.rs` (4M random puts, then 4M overwrites, niced on
 //! the shared 2-core VM) with a probe reading `getrusage(RUSAGE_THREAD)`
 //! around each hold: 1,978 of 8M publish holds passed 1 ms (max 40 ms);
 //! 1,970 of them contained an involuntary context switch (the other 8, at
 //! most 4.1 ms, likely the VM's vCPU descheduled), none a major fault,
 //! and their lengths cluster at multiples of the 4 ms scheduler tick
-//! (1,502 within -50..+150 µs of one). Leaf splits (18) and vector growths
-//! (242) inside them occur at their base rate per insert. So the long holds
-//! are the writer preempted while it holds the lock, not work: the figure
-//! measures the machine's load (`docs/bitcask.md`, section 11).
+//! (1,502 within -50..+150 µs of one). So the long holds are the writer
+//! preempted while it holds the lock, not work; their number is about the
+//! total time the lock is held times the preemption rate. That is why a
+//! single-key publish now holds only its leaf's lock (session 8,
+//! `docs/bitcask.md`): the store-wide lock is held only for the rare
+//! structural changes, so far fewer preemptions land inside it.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLockWriteGuard;
 use std::time::{Duration, Instant};
-
-use crate::state::State;
 
 /// A hold longer than this many microseconds is counted as long
 /// (`keydir_write_lock_holds_over_1ms.{holder}`).
 pub const LONG_HOLD_US: u64 = 1_000;
 
-/// Who takes the state's write lock, and how much work one hold does.
+/// Who takes an exclusive lock (the index lock's write side, or a leaf's),
+/// and how much work one hold does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Holder {
-    /// A write's keydir updates (one put or delete, or one batch).
+    /// A write's keydir update: one put's or delete's (a leaf hold), one
+    /// batch's (an index hold), or a leaf split or fold after one (an
+    /// index hold).
     Publish,
-    /// The deferred keydir updates of one group sync (`SyncPolicy::Always`).
+    /// A deferred keydir update applied after a group sync
+    /// (`SyncPolicy::Always`): as [`Holder::Publish`].
     PublishDurable,
-    /// A rollover's file-table insert of the new active file.
+    /// A rollover's file-table insert of the new active file (an index
+    /// hold).
     Rollover,
-    /// Recording a written hint's size in the file table.
-    HintSize,
-    /// One chunk of a merge's keydir switch (`SWITCH_CHUNK_KEYS` keys), or
-    /// a merge's file-table update.
+    /// One key of a merge's keydir switch (a leaf hold), a fold after one,
+    /// or a merge's file-table update (index holds).
     MergeSwitch,
 }
 
 impl Holder {
     /// Every holder, in the order of [`LockHolds`]' figures.
-    pub const ALL: [Holder; 5] = [
+    pub const ALL: [Holder; 4] = [
         Holder::Publish,
         Holder::PublishDurable,
         Holder::Rollover,
-        Holder::HintSize,
         Holder::MergeSwitch,
     ];
 
@@ -69,7 +77,6 @@ impl Holder {
             Holder::Publish => "publish",
             Holder::PublishDurable => "publish_durable",
             Holder::Rollover => "rollover",
-            Holder::HintSize => "hint_size",
             Holder::MergeSwitch => "merge_switch",
         }
     }
@@ -79,7 +86,7 @@ impl Holder {
     }
 }
 
-/// The longest hold of the state's write lock, overall and per holder, in
+/// The longest hold of a kind of exclusive lock, overall and per holder, in
 /// microseconds; and per holder, how many holds there were and how many
 /// were longer than [`LONG_HOLD_US`].
 #[derive(Debug, Default)]
@@ -122,9 +129,9 @@ impl LockHolds {
     }
 }
 
-/// Readers that found the state's lock taken: how many, and the longest
-/// wait, in microseconds (`keydir_read_lock_waits`,
-/// `keydir_read_lock_wait_max_us`). An uncontended read is not counted.
+/// Readers that found a lock taken: how many, and the longest wait, in
+/// microseconds (`keydir_read_lock_waits`, `keydir_read_lock_wait_max_us`,
+/// one per lock a read can wait on). An uncontended read is not counted.
 #[derive(Debug, Default)]
 pub struct ReadWaits {
     waits: AtomicU64,
@@ -150,18 +157,19 @@ impl ReadWaits {
     }
 }
 
-/// A held write lock of the state; on drop, the hold's length (in
-/// microseconds) raises the longest figures if it was longer.
-pub(crate) struct TimedWrite<'a> {
-    guard: RwLockWriteGuard<'a, State>,
+/// A held exclusive lock (any guard `G`); on drop, the hold's length (in
+/// microseconds, from when the lock was acquired) raises the longest
+/// figures of `holds` if it was longer, and is counted.
+pub(crate) struct TimedHold<'a, G> {
+    guard: G,
     since: Instant,
     holds: &'a LockHolds,
     holder: Holder,
 }
 
-impl<'a> TimedWrite<'a> {
+impl<'a, G> TimedHold<'a, G> {
     /// Wraps a guard just acquired by `holder`.
-    pub fn new(guard: RwLockWriteGuard<'a, State>, holds: &'a LockHolds, holder: Holder) -> Self {
+    pub fn new(guard: G, holds: &'a LockHolds, holder: Holder) -> Self {
         Self {
             guard,
             since: Instant::now(),
@@ -171,21 +179,21 @@ impl<'a> TimedWrite<'a> {
     }
 }
 
-impl Deref for TimedWrite<'_> {
-    type Target = State;
+impl<G: Deref> Deref for TimedHold<'_, G> {
+    type Target = G::Target;
 
-    fn deref(&self) -> &State {
+    fn deref(&self) -> &G::Target {
         &self.guard
     }
 }
 
-impl DerefMut for TimedWrite<'_> {
-    fn deref_mut(&mut self) -> &mut State {
+impl<G: DerefMut> DerefMut for TimedHold<'_, G> {
+    fn deref_mut(&mut self) -> &mut G::Target {
         &mut self.guard
     }
 }
 
-impl Drop for TimedWrite<'_> {
+impl<G> Drop for TimedHold<'_, G> {
     fn drop(&mut self) {
         let held = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.holds.record(self.holder, held);

@@ -17,7 +17,8 @@
 //! released, it waits for the group sync that covers it when the policy
 //! says so ([`GroupCommit::wait_durable`], [`Log::sync_group`]). Keydir
 //! updates happen under the writer lock, so in sequence order. Lock order:
-//! writer, then state, then the group-commit queue's own lock.
+//! writer, then the state's locks (in the order `crate::shared_state`
+//! gives), then the group-commit queue's own lock.
 //!
 //! # Group commit
 //!
@@ -79,8 +80,8 @@ use crate::lock_hold::Holder;
 use crate::log_scan::{scan_log, LogRange};
 use crate::maintenance::Signal;
 use crate::options::BitcaskOptions;
-use crate::shared_state::SharedState;
-use crate::state::FileInfo;
+use crate::shared_state::{Change, SharedState};
+use crate::state::{Appended, FileInfo};
 use crate::stats::EngineCounters;
 use crate::store_dir::StoreDir;
 use crate::unflushed::UnflushedTail;
@@ -198,7 +199,7 @@ impl Log {
     fn write_locked(&self, w: &mut Writer, op: WriteOp<'_>) -> Result<(bool, Option<u64>)> {
         w.check_usable()?;
         if let WriteOp::Delete { key } = op {
-            if self.state.read().keydir.get(key).is_none() && !w.has_unpublished(key) {
+            if self.state.entry(key).is_none() && !w.has_unpublished(key) {
                 return Ok((false, None)); // nothing on disk can resurrect it: no tombstone needed
             }
         }
@@ -323,90 +324,123 @@ impl Log {
 
     /// Accounts the encoded write in `w.pending` in the file table, and
     /// applies it to the keydir now, or, if `defer`, once a sync covered it
-    /// (see [`Unpublished`] and [`Log::publish_durable`]).
+    /// (see [`Unpublished`] and [`Log::publish_durable`]). A single put or
+    /// delete is applied under its key's leaf lock; a batch under the index
+    /// write side, so a reader sees all of it or none (see
+    /// [`crate::shared_state`]).
     fn publish(&self, w: &mut Writer, op: WriteOp<'_>, first_seq: u64, defer: bool) {
         let last_seq = first_seq + op.sequence_numbers() - 1;
         w.min_seq = w.min_seq.min(first_seq);
         w.max_seq = w.max_seq.max(last_seq);
         w.records += op.sequence_numbers();
         let end = w.log_end();
-        let mut st = self.state.write(Holder::Publish);
-        if let Some(f) = st.files.get_mut(&w.active.id) {
-            f.total_bytes = w.logical_len();
-            f.records = w.records;
-            f.note_seq(first_seq);
-            f.note_seq(last_seq);
-        }
+        let appended = Appended {
+            file_id: w.active.id,
+            total_bytes: w.logical_len(),
+            records: w.records,
+            seqs: (first_seq, last_seq),
+        };
         let Writer {
             pending,
             tombstones,
             unpublished,
             ..
         } = w;
-        let mut apply = |key: &[u8], delete: bool, e: Entry, expiry_unix_ms: Option<u64>| {
-            if defer {
-                unpublished.push(Unpublished {
-                    key: key.to_vec(),
-                    entry: e,
-                    delete,
-                    expiry_unix_ms,
-                    end,
-                });
-            } else if delete {
-                st.apply_delete(key, e);
-                tombstones.push(key, true, e);
+        let change = |delete: bool, e: Entry, expiry_unix_ms: Option<u64>| {
+            if delete {
+                Change::Delete { tombstone: e }
             } else {
-                st.apply_put(key, e, expiry_unix_ms);
+                Change::Put {
+                    entry: e,
+                    expiry_unix_ms,
+                }
             }
         };
+        let mut changes: Vec<(&[u8], bool, Entry, Option<u64>)> = Vec::new();
         match op {
             WriteOp::Put {
                 key,
                 expiry_unix_ms,
                 ..
-            } => {
-                if let Some(e) = pending.first() {
-                    apply(key, false, *e, expiry_unix_ms);
-                }
-            }
+            } => changes.extend(pending.first().map(|e| (key, false, *e, expiry_unix_ms))),
             WriteOp::Delete { key } => {
-                if let Some(e) = pending.first() {
-                    apply(key, true, *e, None);
-                }
+                changes.extend(pending.first().map(|e| (key, true, *e, None)))
             }
             WriteOp::Batch(batch) => {
                 for (op, e) in batch.ops().iter().zip(pending.iter()) {
                     match op {
-                        BatchOp::Put { key, .. } => apply(key, false, *e, None),
-                        BatchOp::Delete { key } => apply(key, true, *e, None),
+                        BatchOp::Put { key, .. } => changes.push((key, false, *e, None)),
+                        BatchOp::Delete { key } => changes.push((key, true, *e, None)),
                     }
                 }
             }
+        }
+        if defer {
+            self.state.accounting().on_append(&appended);
+            for &(key, delete, entry, expiry_unix_ms) in &changes {
+                unpublished.push(Unpublished {
+                    key: key.to_vec(),
+                    entry,
+                    delete,
+                    expiry_unix_ms,
+                    end,
+                });
+            }
+            return;
+        }
+        for &(key, delete, e, _) in &changes {
+            if delete {
+                tombstones.push(key, true, e);
+            }
+        }
+        if let [(key, delete, e, expiry)] = changes[..] {
+            let change = change(delete, e, expiry);
+            self.state
+                .apply(Holder::Publish, key, change, Some(&appended));
+        } else {
+            let all = changes.iter().map(|&(k, d, e, x)| (k, change(d, e, x)));
+            self.state.apply_all(Holder::Publish, all, Some(&appended));
         }
     }
 
     /// Applies to the keydir, in order, the deferred records of the writes
     /// that end at or before log position `durable` (a completed sync
-    /// covered them). Called under the writer lock before the sync is
-    /// reported to the group-commit queue, so a writer finds its write
-    /// published when it returns.
+    /// covered them): each single-key write under its leaf lock, each batch
+    /// (the records sharing an end) under one index write hold. Called
+    /// under the writer lock before the sync is reported to the
+    /// group-commit queue, so a writer finds its write published when it
+    /// returns.
     fn publish_durable(&self, w: &mut Writer, durable: u64) {
         let covered = w.unpublished.partition_point(|u| u.end <= durable);
         if covered == 0 {
             return;
         }
-        let mut st = self.state.write(Holder::PublishDurable);
         let Writer {
             unpublished,
             tombstones,
             ..
         } = w;
-        for u in unpublished.drain(..covered) {
+        let done: Vec<Unpublished> = unpublished.drain(..covered).collect();
+        for u in done.iter().filter(|u| u.delete) {
+            tombstones.push(&u.key, true, u.entry);
+        }
+        let change = |u: &Unpublished| {
             if u.delete {
-                st.apply_delete(&u.key, u.entry);
-                tombstones.push(&u.key, true, u.entry);
+                Change::Delete { tombstone: u.entry }
             } else {
-                st.apply_put(&u.key, u.entry, u.expiry_unix_ms);
+                Change::Put {
+                    entry: u.entry,
+                    expiry_unix_ms: u.expiry_unix_ms,
+                }
+            }
+        };
+        for write in done.chunk_by(|a, b| a.end == b.end) {
+            if let [u] = write {
+                self.state
+                    .apply(Holder::PublishDurable, &u.key, change(u), None);
+            } else {
+                let all = write.iter().map(|u| (u.key.as_slice(), change(u)));
+                self.state.apply_all(Holder::PublishDurable, all, None);
             }
         }
     }
@@ -488,9 +522,7 @@ impl Log {
         }
         let total = w.logical_len();
         self.state
-            .write(Holder::Rollover)
-            .files
-            .insert(id, FileInfo::new(handle, total));
+            .add_files(Holder::Rollover, vec![FileInfo::new(handle, total)]);
         // The new file is listed (and its name durable: the record's write
         // syncs the directory) before anything is appended to it.
         if let Err(e) = self.record_file_set(w) {
@@ -505,8 +537,9 @@ impl Log {
     /// [`crate::file_set`]). REQUIRES: the writer lock (`w`), which
     /// serializes the record's writers.
     pub(crate) fn record_file_set(&self, w: &Writer) -> io::Result<()> {
-        self.dir
-            .record_file_set(&self.state.read().files, w.active.id)
+        // A copy, so no write waits on the accounting across the record's I/O.
+        let files = self.state.accounting().files.clone();
+        self.dir.record_file_set(&files, w.active.id)
     }
 
     /// Writes the hint of the active file, covering what is flushed. Best
@@ -547,7 +580,7 @@ impl Log {
         match written {
             Ok(_) => {
                 w.hint_covers = w.flushed_len;
-                if let Some(f) = self.state.write(Holder::HintSize).files.get_mut(&id) {
+                if let Some(f) = self.state.accounting().files.get_mut(&id) {
                     f.hint_bytes = bytes.len() as u64;
                 }
             }

@@ -21,9 +21,9 @@
 //!    ([`crate::merge_commit`]), durably.
 //! 4. Switch: add the outputs to the file table, then move every copied
 //!    key whose entry still points at the record copied (the same stored
-//!    sequence number), walking the outputs' hint entries in chunks of
-//!    [`SWITCH_CHUNK_KEYS`] per hold of the keydir's write lock; then drop
-//!    the inputs from the file table. The hint entries are the only list
+//!    sequence number), walking the outputs' hint entries one key at a
+//!    time, each under its leaf's write lock; then drop the inputs from the
+//!    file table. The hint entries are the only list
 //!    of copied keys a merge keeps in memory.
 //! 5. Delete the inputs (hint, then data), sync the directory, remove the
 //!    commit record. A crash in between leaves the record, and open
@@ -50,7 +50,7 @@ use crate::merge_health::MergeHealth;
 use crate::merge_output::{Output, Outputs};
 use crate::options::{BitcaskOptions, MergePolicy};
 use crate::shared_state::SharedState;
-use crate::state::{FileInfo, State};
+use crate::state::{Accounting, FileInfo};
 use crate::stats::EngineCounters;
 use crate::store_dir::StoreDir;
 use crate::ttl::split_expiry;
@@ -199,7 +199,7 @@ impl Merger {
         if selection == Selection::All && w.has_records() {
             let active_dead = self
                 .state
-                .read()
+                .accounting()
                 .files
                 .get(&w.active.id)
                 .map_or(0, FileInfo::dead_bytes);
@@ -207,7 +207,7 @@ impl Merger {
                 log.rollover(&mut w)?;
             }
         }
-        let st = self.state.read();
+        let st = self.state.accounting();
         let active = w.active.id;
         let ids: Vec<u32> = match selection {
             Selection::All => st
@@ -278,7 +278,7 @@ impl Merger {
                 len,
                 stored_seq: rec.seq,
             };
-            let current = self.state.read().keydir.get(rec.key);
+            let current = self.state.entry(rec.key);
             // Could a surviving file hold an older record of this key?
             let older_may_survive = old.seq() >= plan.survivors_min_seq;
             match rec.kind {
@@ -362,13 +362,15 @@ impl Merger {
         Ok(())
     }
 
-    /// Step 4: points the keydir at the committed outputs, in chunks of
-    /// [`SWITCH_CHUNK_KEYS`] keys per hold of the write lock. Between chunks
-    /// every key is consistent on its own: it points at an input (still in the
-    /// file table and on disk until step 5) or at an output (added first); a
-    /// key written meanwhile keeps its newer entry.
+    /// Step 4: points the keydir at the committed outputs, one key at a
+    /// time under that key's leaf lock (each hold excludes only the readers
+    /// of one leaf), each key moved only if it still points at the record
+    /// copied. Every key is consistent on its own throughout: it points at
+    /// an input (still in the file table and on disk until step 5) or at an
+    /// output (added first); a key written meanwhile keeps its newer entry.
+    /// The inputs leave the file table only after every key was visited.
     fn switch(&self, plan: &Plan, outputs: &[Output], moves: &Moves) {
-        // Summarized before the lock is taken: that reads every hint entry.
+        // Summarized before any lock is taken: that reads every hint entry.
         let infos: Vec<FileInfo> = outputs
             .iter()
             .map(|o| {
@@ -378,37 +380,19 @@ impl Merger {
                 FileInfo::summarized(handle, o.len, bounds, o.records, o.hint_bytes, &o.hint)
             })
             .collect();
-        {
-            let mut st = self.state.write(Holder::MergeSwitch);
-            for info in infos {
-                st.files.insert(info.handle.id, info);
-            }
-        }
+        self.state.add_files(Holder::MergeSwitch, infos);
         for o in outputs {
-            for start in (0..o.hint.len()).step_by(SWITCH_CHUNK_KEYS) {
-                let mut st = self.state.write(Holder::MergeSwitch);
-                for i in start..(start + SWITCH_CHUNK_KEYS).min(o.hint.len()) {
-                    let (key, tombstone, copy) = o.hint.get(i);
-                    if !tombstone {
-                        st.switch_to_copy(key, copy);
-                    }
+            for (key, tombstone, copy) in o.hint.iter() {
+                if !tombstone {
+                    self.state.switch_to_copy(key, copy);
                 }
             }
         }
-        for start in (0..moves.expired.len()).step_by(SWITCH_CHUNK_KEYS) {
-            let mut st = self.state.write(Holder::MergeSwitch);
-            for i in start..(start + SWITCH_CHUNK_KEYS).min(moves.expired.len()) {
-                let (key, _, old) = moves.expired.get(i);
-                st.remove_if_unchanged(key, old);
-            }
+        for (key, _, old) in moves.expired.iter() {
+            self.state.remove_if_unchanged(key, old);
         }
-        let removed: Vec<FileInfo> = {
-            let mut st = self.state.write(Holder::MergeSwitch);
-            plan.inputs
-                .iter()
-                .filter_map(|input| st.files.remove(&input.id))
-                .collect()
-        };
+        let input_ids: Vec<u32> = plan.inputs.iter().map(|i| i.id).collect();
+        let removed = self.state.remove_files(Holder::MergeSwitch, &input_ids);
         // Dropped with the lock released: the last handle of a file closes it.
         drop(removed);
     }
@@ -416,7 +400,7 @@ impl Merger {
 
 /// Bytes a merge of `f` alone would surely reclaim: its dead bytes, minus
 /// its tombstones when an older file might still need them.
-fn reclaimable(st: &State, id: u32, f: &FileInfo) -> u64 {
+fn reclaimable(st: &Accounting, id: u32, f: &FileInfo) -> u64 {
     let pinned = st
         .files
         .iter()
@@ -430,7 +414,7 @@ fn reclaimable(st: &State, id: u32, f: &FileInfo) -> u64 {
 
 /// The inputs of an automatic merge: none unless some immutable file meets
 /// a trigger; then every immutable file that meets a threshold.
-fn auto_inputs(st: &State, active: u32, policy: &MergePolicy) -> Vec<u32> {
+fn auto_inputs(st: &Accounting, active: u32, policy: &MergePolicy) -> Vec<u32> {
     let meets = |id: u32, f: &FileInfo, percent: u32, bytes: u64| {
         let dead = reclaimable(st, id, f);
         let payload = f
@@ -462,9 +446,3 @@ fn auto_inputs(st: &State, active: u32, policy: &MergePolicy) -> Vec<u32> {
         .map(|(id, _)| *id)
         .collect()
 }
-
-/// Keys moved per hold of the keydir's write lock while a merge switches
-/// the keydir to its output: readers and writers wait at most for this
-/// many keydir updates (well under a millisecond), whatever the merge's
-/// size.
-pub const SWITCH_CHUNK_KEYS: usize = 1024;

@@ -100,26 +100,23 @@ impl ChunkedScan<'_> {
         self.pos = 0;
         let limit = self.chunk_keys;
         {
-            let st = self.source.state.read();
-            let chunk = &mut self.chunk;
-            st.keydir.visit_range(
-                as_slice(&self.start),
-                as_slice(&self.end),
-                self.reverse,
-                |k, e| {
+            let (chunk, handles) = (&mut self.chunk, &mut self.handles);
+            let range = (as_slice(&self.start), as_slice(&self.end));
+            // Each key's handle is taken under its leaf's lock, with its
+            // entry: a merge drops a file only after moving every key off it.
+            self.source
+                .state
+                .visit_range(range, self.reverse, |k, e, open| {
                     chunk.push(k, false, e);
-                    chunk.len() < limit
-                },
-            );
-            for (_, _, e) in self.chunk.iter() {
-                if let std::collections::btree_map::Entry::Vacant(slot) =
-                    self.handles.entry(e.file_id)
-                {
-                    if let Some(h) = st.handle(e.file_id) {
-                        slot.insert(h);
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
+                        handles.entry(e.file_id)
+                    {
+                        if let Some(h) = open.get(&e.file_id) {
+                            slot.insert(Arc::clone(h));
+                        }
                     }
-                }
-            }
+                    chunk.len() < limit
+                });
         }
         if self.chunk.len() < limit {
             self.exhausted = true;

@@ -1,7 +1,9 @@
-//! The shared in-memory state: the keydir, the table of data files with
-//! their live and dead byte counts, and the store-wide totals. One
-//! `RwLock<State>` guards it; critical sections are short (a lookup, or the
-//! keydir updates of one write).
+//! The in-memory state: the keydir, the table of data files with their
+//! live and dead byte counts, and the store-wide totals. Recovery builds a
+//! [`State`]; an open store splits it into the keydir (with the file
+//! handles, behind the index lock and per-leaf locks) and the
+//! [`Accounting`] (behind a mutex no read takes); see
+//! `crate::shared_state`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -125,7 +127,9 @@ pub fn payload_bytes(entry: &Entry) -> u64 {
     u64::from(entry.len).saturating_sub((HEADER_BYTES + prefix) as u64)
 }
 
-/// The keydir, the file table and the totals.
+/// The keydir, the file table and the totals, as recovery builds them
+/// (single-threaded); an open store splits them with [`State::into_parts`]
+/// into the keydir and the [`Accounting`] (see `crate::shared_state`).
 #[derive(Debug, Default)]
 pub struct State {
     /// Every live key.
@@ -140,6 +144,40 @@ pub struct State {
 }
 
 impl State {
+    /// The handle of data file `id`.
+    pub fn handle(&self, id: u32) -> Option<Arc<DataFile>> {
+        self.files.get(&id).map(|f| Arc::clone(&f.handle))
+    }
+
+    /// The keydir, and everything else.
+    pub fn into_parts(self) -> (Keydir, Accounting) {
+        let accounting = Accounting {
+            files: self.files,
+            live_payload_bytes: self.live_payload_bytes,
+            expiring: self.expiring,
+        };
+        (self.keydir, accounting)
+    }
+}
+
+/// What is known about the data files and the live keys besides where each
+/// key is: the file table with its per-file counts, the payload total and
+/// the expiry index. No read (`get`, `scan`) ever needs it; writes update it
+/// with every keydir change they make, *while they hold the changed key's
+/// leaf lock* (so changes of one key are accounted in the order they were
+/// made), through the `on_*` methods, which take the entry the key had.
+#[derive(Debug, Default)]
+pub struct Accounting {
+    /// Every data file of the store, by id.
+    pub files: BTreeMap<u32, FileInfo>,
+    /// Sum of key plus value bytes over the live keys (expired TTL puts
+    /// included, until a merge drops them).
+    pub live_payload_bytes: u64,
+    /// When each live TTL put expires.
+    pub expiring: ExpiryIndex,
+}
+
+impl Accounting {
     /// Forgets the live record `old` of `key`: its counts and its expiry.
     fn forget(&mut self, key: &[u8], old: Entry) {
         if old.has_ttl() {
@@ -164,10 +202,16 @@ impl State {
         self.live_payload_bytes += payload_bytes(&new);
     }
 
-    /// Points `key` at a new put, keeping the per-file counts right;
+    /// `key`, which pointed at `old`, now points at a new put `entry`;
     /// `expiry_unix_ms` is the put's expiry if it is a TTL put.
-    pub fn apply_put(&mut self, key: &[u8], entry: Entry, expiry_unix_ms: Option<u64>) {
-        if let Some(old) = self.keydir.insert(key, entry) {
+    pub fn on_put(
+        &mut self,
+        key: &[u8],
+        old: Option<Entry>,
+        entry: Entry,
+        expiry_unix_ms: Option<u64>,
+    ) {
+        if let Some(old) = old {
             self.forget(key, old);
         }
         self.adopt(entry);
@@ -176,9 +220,10 @@ impl State {
         }
     }
 
-    /// Removes `key` because of a tombstone written at `tombstone`.
-    pub fn apply_delete(&mut self, key: &[u8], tombstone: Entry) {
-        if let Some(old) = self.keydir.remove(key) {
+    /// `key`, which pointed at `old`, is removed because of a tombstone
+    /// written at `tombstone`.
+    pub fn on_delete(&mut self, key: &[u8], old: Option<Entry>, tombstone: Entry) {
+        if let Some(old) = old {
             self.forget(key, old);
         }
         if let Some(f) = self.files.get_mut(&tombstone.file_id) {
@@ -186,38 +231,16 @@ impl State {
         }
     }
 
-    /// Moves `key` from `old` to `new` only if it still points at `old`
-    /// (merge, which copies the record verbatim: its expiry, if any, stays
-    /// as indexed). Returns true if it moved.
-    pub fn switch_if_unchanged(&mut self, key: &[u8], old: Entry, new: Entry) -> bool {
-        if !self.keydir.replace_if(key, Some(old), new) {
-            return false;
-        }
+    /// A key moved from `old` to `new`, a merge's verbatim copy of the same
+    /// record (its expiry, if any, stays as indexed).
+    pub fn on_switch(&mut self, old: Entry, new: Entry) {
         self.drop_counts(old);
         self.adopt(new);
-        true
     }
 
-    /// Moves `key` to `copy`, a merge's verbatim copy of its record, only
-    /// if the key still points at that record (the same stored sequence
-    /// number, elsewhere: sequence numbers are never reused, and only a
-    /// merge copies a record). Returns true if it moved.
-    pub fn switch_to_copy(&mut self, key: &[u8], copy: Entry) -> bool {
-        match self.keydir.get(key) {
-            Some(old) if old.stored_seq == copy.stored_seq && old != copy => {
-                self.switch_if_unchanged(key, old, copy)
-            }
-            _ => false,
-        }
-    }
-
-    /// Removes `key` only if it still points at `old` (expired by merge).
-    pub fn remove_if_unchanged(&mut self, key: &[u8], old: Entry) -> bool {
-        if !self.keydir.remove_if(key, old) {
-            return false;
-        }
+    /// `key`, which pointed at `old`, is removed (expired, by a merge).
+    pub fn on_removed(&mut self, key: &[u8], old: Entry) {
         self.forget(key, old);
-        true
     }
 
     /// The live TTL puts that have expired at `now_unix_ms`: in the keydir
@@ -229,5 +252,30 @@ impl State {
     /// The handle of data file `id`.
     pub fn handle(&self, id: u32) -> Option<Arc<DataFile>> {
         self.files.get(&id).map(|f| Arc::clone(&f.handle))
+    }
+}
+
+/// What one write appended to the active file, for its file-table entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Appended {
+    /// The active file.
+    pub file_id: u32,
+    /// Its length now (see [`FileInfo::total_bytes`]).
+    pub total_bytes: u64,
+    /// Its records now.
+    pub records: u64,
+    /// The write's first and last sequence numbers.
+    pub seqs: (u64, u64),
+}
+
+impl Accounting {
+    /// Records `appended` in its file's entry.
+    pub(crate) fn on_append(&mut self, appended: &Appended) {
+        if let Some(f) = self.files.get_mut(&appended.file_id) {
+            f.total_bytes = appended.total_bytes;
+            f.records = appended.records;
+            f.note_seq(appended.seqs.0);
+            f.note_seq(appended.seqs.1);
+        }
     }
 }

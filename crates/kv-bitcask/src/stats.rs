@@ -7,15 +7,19 @@
 //! figures count records, so an expired put stays in its file's
 //! `live_bytes` until a merge drops it.
 //!
-//! `keydir_write_lock_max_us` is the longest hold of the keydir's write
-//! lock since open, and `keydir_write_lock_max_us.{holder}` the longest by
-//! each holder (`publish`, `publish_durable`, `rollover`, `hint_size`,
-//! `merge_switch`; see `crate::lock_hold`); `keydir_write_lock_holds.{holder}`
-//! counts each holder's holds and `keydir_write_lock_holds_over_1ms.{holder}`
-//! those longer than 1 ms (how often a reader could have waited that long).
-//! `keydir_read_lock_waits` counts the reads that found that lock taken and
-//! `keydir_read_lock_wait_max_us` is the longest such wait (see
-//! `crate::shared_state`: a reader gets in between two holds).
+//! `keydir_write_lock_max_us` is the longest hold since open of the index
+//! lock's write side, which excludes every reader (leaf splits and folds,
+//! batches, file-table changes), and `keydir_leaf_lock_max_us` the longest
+//! hold of one leaf's write lock, which excludes only the readers of that
+//! leaf; `{lock}_max_us.{holder}` is the longest by each holder (`publish`,
+//! `publish_durable`, `rollover`, `merge_switch`; see `crate::lock_hold`),
+//! `{lock}_holds.{holder}` counts each holder's holds and
+//! `{lock}_holds_over_1ms.{holder}` those longer than 1 ms (how often a
+//! reader could have waited that long). `keydir_read_lock_waits` counts the
+//! reads that found a lock they needed taken and
+//! `keydir_read_lock_wait_max_us` is the longest such wait, over both
+//! locks a read takes; `.index` and `.leaf` give each lock's (see
+//! `crate::shared_state`). `keydir_leaves` is the number of keydir leaves.
 //!
 //! `stats().extra` holds, besides the store-wide figures, per data file
 //! `file.{id:010}.total_bytes`, `.live_bytes`, `.live_keys`, `.dead_bytes`,
@@ -35,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kv_core::Stats;
 
 use crate::lock_hold::{Holder, LockHolds, ReadWaits};
-use crate::state::State;
+use crate::state::Accounting;
 
 /// Engine counters since open (and what open found).
 #[derive(Debug, Default)]
@@ -61,10 +65,16 @@ pub struct EngineCounters {
     pub data_files_scanned: AtomicU64,
     /// Hint files written at open for data files that had none.
     pub hints_rebuilt: AtomicU64,
-    /// The longest holds of the keydir's write lock.
+    /// The holds of the index lock's write side (they exclude every
+    /// reader).
     pub keydir_write_lock: LockHolds,
-    /// The readers that found the keydir's lock taken.
-    pub keydir_read_waits: ReadWaits,
+    /// The holds of keydir leaves' write locks (each excludes the readers
+    /// of one leaf).
+    pub keydir_leaf_lock: LockHolds,
+    /// The readers that found the index lock taken.
+    pub keydir_index_read_waits: ReadWaits,
+    /// The readers that found their leaf's lock taken.
+    pub keydir_leaf_read_waits: ReadWaits,
 }
 
 impl EngineCounters {
@@ -101,7 +111,7 @@ struct FileTotals {
 }
 
 /// Adds the per-file figures to `extra` and returns their sums.
-fn per_file_figures(state: &State, extra: &mut BTreeMap<String, u64>) -> FileTotals {
+fn per_file_figures(state: &Accounting, extra: &mut BTreeMap<String, u64>) -> FileTotals {
     let mut totals = FileTotals::default();
     for (id, f) in &state.files {
         let preallocated = f.handle.preallocated_bytes();
@@ -122,6 +132,10 @@ fn per_file_figures(state: &State, extra: &mut BTreeMap<String, u64>) -> FileTot
 /// Adds the figures of the counters (what open found, merges, hints, the
 /// keydir's write-lock holds) to `extra`.
 fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>) {
+    let (index_waits, leaf_waits) = (
+        &counters.keydir_index_read_waits,
+        &counters.keydir_leaf_read_waits,
+    );
     let figures = [
         (
             "preallocated_bytes_trimmed_at_open",
@@ -131,11 +145,25 @@ fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>)
             "keydir_write_lock_max_us",
             counters.keydir_write_lock.longest_us(),
         ),
-        ("keydir_read_lock_waits", counters.keydir_read_waits.waits()),
+        (
+            "keydir_leaf_lock_max_us",
+            counters.keydir_leaf_lock.longest_us(),
+        ),
+        (
+            "keydir_read_lock_waits",
+            index_waits.waits() + leaf_waits.waits(),
+        ),
         (
             "keydir_read_lock_wait_max_us",
-            counters.keydir_read_waits.longest_us(),
+            index_waits.longest_us().max(leaf_waits.longest_us()),
         ),
+        ("keydir_read_lock_waits.index", index_waits.waits()),
+        (
+            "keydir_read_lock_wait_max_us.index",
+            index_waits.longest_us(),
+        ),
+        ("keydir_read_lock_waits.leaf", leaf_waits.waits()),
+        ("keydir_read_lock_wait_max_us.leaf", leaf_waits.longest_us()),
         ("merges_run", counters.merges_run.load(Relaxed)),
         ("merge_failures", counters.merge_failures.load(Relaxed)),
         (
@@ -165,26 +193,40 @@ fn counter_figures(counters: &EngineCounters, extra: &mut BTreeMap<String, u64>)
     for (name, value) in figures {
         extra.insert(name.to_string(), value);
     }
-    for holder in Holder::ALL {
-        extra.insert(
-            format!("keydir_write_lock_max_us.{}", holder.name()),
-            counters.keydir_write_lock.longest_us_by(holder),
-        );
-        extra.insert(
-            format!("keydir_write_lock_holds.{}", holder.name()),
-            counters.keydir_write_lock.holds_by(holder),
-        );
-        extra.insert(
-            format!("keydir_write_lock_holds_over_1ms.{}", holder.name()),
-            counters.keydir_write_lock.long_holds_by(holder),
-        );
+    let locks = [
+        ("keydir_write_lock", &counters.keydir_write_lock),
+        ("keydir_leaf_lock", &counters.keydir_leaf_lock),
+    ];
+    for (lock, holds) in locks {
+        for holder in Holder::ALL {
+            let name = holder.name();
+            extra.insert(format!("{lock}_max_us.{name}"), holds.longest_us_by(holder));
+            extra.insert(format!("{lock}_holds.{name}"), holds.holds_by(holder));
+            extra.insert(
+                format!("{lock}_holds_over_1ms.{name}"),
+                holds.long_holds_by(holder),
+            );
+        }
     }
 }
 
-/// Builds the report from the state and counters at `now_unix_ms` (the
-/// store's clock: TTL puts expired by then are not live). No I/O.
+/// What `stats()` reports of the keydir itself, read under its locks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeydirFigures {
+    /// Keys (expired TTL puts included).
+    pub keys: usize,
+    /// Heap bytes ([`crate::keydir::Keydir::heap_bytes`]).
+    pub heap_bytes: usize,
+    /// Leaves.
+    pub leaves: usize,
+}
+
+/// Builds the report from the accounting, the keydir's figures and the
+/// counters at `now_unix_ms` (the store's clock: TTL puts expired by then
+/// are not live). No I/O.
 pub fn build_stats(
-    state: &State,
+    state: &Accounting,
+    keydir: KeydirFigures,
     counters: &EngineCounters,
     io: kv_core::IoCounters,
     now_unix_ms: u64,
@@ -195,7 +237,7 @@ pub fn build_stats(
         dead_bytes,
         preallocated_bytes,
     } = per_file_figures(state, &mut extra);
-    let keydir_bytes = state.keydir.heap_bytes() as u64;
+    let keydir_bytes = keydir.heap_bytes as u64;
     let expired = state.expired_at(now_unix_ms);
     let figures = [
         ("files", state.files.len() as u64),
@@ -204,6 +246,7 @@ pub fn build_stats(
         ("dead_bytes", dead_bytes),
         ("preallocated_bytes", preallocated_bytes),
         ("keydir_bytes", keydir_bytes),
+        ("keydir_leaves", keydir.leaves as u64),
     ];
     for (name, value) in figures {
         extra.insert(name.to_string(), value);
@@ -213,7 +256,7 @@ pub fn build_stats(
     // has not dropped yet; the expiry index counts the latter exactly, so
     // `live_keys` is exact (the `Stats::new` default).
     let mut stats = Stats::new(crate::data_file::ENGINE_NAME);
-    stats.live_keys = (state.keydir.len() as u64).saturating_sub(expired.keys);
+    stats.live_keys = (keydir.keys as u64).saturating_sub(expired.keys);
     stats.live_bytes = state
         .live_payload_bytes
         .saturating_sub(expired.payload_bytes);

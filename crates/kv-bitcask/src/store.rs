@@ -24,7 +24,7 @@ use crate::options::BitcaskOptions;
 use crate::read::read_value;
 use crate::scan::ScanSource;
 use crate::shared_state::SharedState;
-use crate::stats::{build_stats, EngineCounters};
+use crate::stats::{build_stats, EngineCounters, KeydirFigures};
 use crate::store_dir::StoreDir;
 use crate::ttl::{expiry_after, EXPIRY_PREFIX_BYTES};
 use crate::writer::WriteOp;
@@ -233,11 +233,10 @@ impl Store for Bitcask {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
         let (entry, handle) = {
-            let st = self.inner.state.read();
-            let Some(entry) = st.keydir.get(key) else {
+            let Some((entry, handle)) = self.inner.state.lookup(key) else {
                 return Ok(None);
             };
-            let handle = st.handle(entry.file_id).ok_or_else(|| {
+            let handle = handle.ok_or_else(|| {
                 Error::corruption(
                     self.inner.dir.path(),
                     0,
@@ -301,10 +300,18 @@ impl Store for Bitcask {
     }
 
     fn stats(&self) -> Stats {
-        let st = self.inner.state.read();
+        // The keydir's figures first: the accounting is never held while a
+        // keydir lock is requested.
+        let (keys, heap_bytes, leaves) = self.inner.state.keydir_figures();
+        let keydir = KeydirFigures {
+            keys,
+            heap_bytes,
+            leaves,
+        };
+        let st = self.inner.state.accounting();
         let now = self.inner.options.clock.now_unix_ms();
         let io = self.inner.dir.fs().counters();
-        build_stats(&st, &self.inner.counters, io, now)
+        build_stats(&st, keydir, &self.inner.counters, io, now)
     }
 
     /// Flushes the write buffer, trims the active file's preallocated space,

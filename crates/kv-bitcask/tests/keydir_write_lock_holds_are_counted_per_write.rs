@@ -1,10 +1,13 @@
 //! `stats().extra["keydir_write_lock_holds.{holder}"]` counts every hold of
-//! the keydir's write lock by its holder, and
-//! `keydir_write_lock_holds_over_1ms.{holder}` the long ones among them: a
-//! write publishes under one hold (a batch too, whatever its size), a
-//! delete of an absent key takes none, and a rollover takes one. (Issue
-//! #11: the long `publish` holds were the writer preempted; these counts
-//! say how often a reader could have waited that long.)
+//! the store-wide index lock's write side (which excludes every reader) by
+//! its holder, `keydir_leaf_lock_holds.{holder}` every hold of one keydir
+//! leaf's write lock (which excludes only that leaf's readers), and the
+//! `_over_1ms` figures the long ones among them. A single put publishes
+//! under one leaf hold and takes the store-wide lock only when its leaf
+//! splits; a batch publishes under one store-wide hold, whatever its size;
+//! a delete of an absent key takes none; a rollover takes one store-wide
+//! hold. (Issue #11: the long holds were the writer preempted; these counts
+//! say how often, and which readers, could have waited that long.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -21,7 +24,7 @@ fn figure(store: &dyn Store, name: &str) -> u64 {
 }
 
 #[test]
-fn every_write_is_one_publish_hold_and_every_rollover_one_rollover_hold() {
+fn a_put_holds_one_leaf_and_only_splits_batches_and_rollovers_hold_the_store_wide_lock() {
     let sim = SimFs::new(11); // no crash or fault is injected: the seed picks nothing here
     let store = open(&sim, 4096);
     for i in 0..300 {
@@ -33,13 +36,26 @@ fn every_write_is_one_publish_hold_and_every_rollover_one_rollover_hold() {
         batch.put(key(i), value(i, 1, 40));
     }
     store.write(&batch).unwrap();
+    let leaf = figure(&store, "keydir_leaf_lock_holds.publish");
+    assert_eq!(
+        leaf, 300,
+        "one leaf hold per put; the batch takes none, nor the no-op delete"
+    );
+    // No key was removed, so every leaf but the first came from a split,
+    // and the batch (which only overwrites) split none.
+    let splits = figure(&store, "keydir_leaves") - 1;
+    assert!(splits > 0, "the test needs leaf splits");
     let publish = figure(&store, "keydir_write_lock_holds.publish");
     assert_eq!(
-        publish, 301,
-        "300 puts and one batch; the no-op delete takes no hold"
+        publish,
+        1 + splits,
+        "one store-wide hold for the batch and one per leaf split"
     );
-    let long = figure(&store, "keydir_write_lock_holds_over_1ms.publish");
-    assert!(long <= publish, "{long} long holds of {publish}");
+    for lock in ["keydir_write_lock", "keydir_leaf_lock"] {
+        let long = figure(&store, &format!("{lock}_holds_over_1ms.publish"));
+        let all = figure(&store, &format!("{lock}_holds.publish"));
+        assert!(long <= all, "{lock}: {long} long holds of {all}");
+    }
     let files = figure(&store, "files");
     assert!(files > 2, "the test needs rollovers: {files} files");
     assert_eq!(
@@ -47,5 +63,7 @@ fn every_write_is_one_publish_hold_and_every_rollover_one_rollover_hold() {
         files - 1,
         "one hold per file after the first"
     );
+    assert_eq!(figure(&store, "keydir_leaf_lock_holds.rollover"), 0);
     assert_eq!(figure(&store, "keydir_write_lock_holds.merge_switch"), 0);
+    assert_eq!(figure(&store, "keydir_leaf_lock_holds.merge_switch"), 0);
 }
