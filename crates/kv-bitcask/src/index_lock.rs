@@ -106,6 +106,14 @@ impl<T> IndexLock<T> {
 }
 
 #[cfg(test)]
+impl<T> IndexLock<T> {
+    /// The lock itself, for tests that probe it with `try_` calls.
+    pub fn lock_for_tests(&self) -> &RwLock<T> {
+        &self.lock
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;

@@ -90,8 +90,10 @@ impl Entry {
     }
 }
 
+/// Up to [`LEAF_MAX_ENTRIES`] keys in ascending order with their entries
+/// (see the module docs for the layout).
 #[derive(Debug, Default, Clone)]
-struct Leaf {
+pub(crate) struct Leaf {
     /// The keys back to back.
     keys: Vec<u8>,
     /// End offset of key `i` in `keys`.
@@ -233,6 +235,37 @@ impl Leaf {
         }
     }
 
+    /// A copy of entries `from..to`, in vectors of exactly their size.
+    fn copy_range(&self, from: usize, to: usize) -> Leaf {
+        let (cut, end) = (self.start(from), self.start(to));
+        Leaf {
+            keys: self.keys[cut..end].to_vec(),
+            ends: self.ends[from..to]
+                .iter()
+                .map(|e| (usize::from(*e) - cut) as u16)
+                .collect(),
+            prefixes: self.prefixes[from..to].to_vec(),
+            entries: self.entries[from..to].to_vec(),
+        }
+    }
+
+    /// True if this leaf holds exactly `left`'s entries followed by
+    /// `right`'s (same keys, key boundaries and entries).
+    fn is_concat_of(&self, left: &Leaf, right: &Leaf) -> bool {
+        let (n, cut) = (left.len(), left.keys.len());
+        self.len() == n + right.len()
+            && self.keys.len() == cut + right.keys.len()
+            && self.entries[..n] == left.entries[..]
+            && self.entries[n..] == right.entries[..]
+            && self.keys[..cut] == left.keys[..]
+            && self.keys[cut..] == right.keys[..]
+            && self.ends[..n] == left.ends[..]
+            && self.ends[n..]
+                .iter()
+                .zip(&right.ends)
+                .all(|(e, r)| usize::from(*e) == cut + usize::from(*r))
+    }
+
     fn shrink_to_fit(&mut self) {
         self.keys.shrink_to_fit();
         self.ends.shrink_to_fit();
@@ -297,6 +330,19 @@ pub(crate) enum Reshape {
     /// rule out): the edit was not made, and must be made under exclusive
     /// access ([`Keydir::edit_mut`]).
     NoLeaf,
+}
+
+/// A split of one over-full leaf, copied under the leaf's read lock by
+/// [`Keydir::prepare_split`], so that [`Keydir::install_split`]'s exclusive
+/// section only checks the copy, swaps it in and indexes the new leaf.
+#[derive(Debug)]
+pub(crate) struct PreparedSplit {
+    /// The split leaf's lower bound.
+    bound: LeafBound,
+    /// Its entries below the split point.
+    left: Leaf,
+    /// Its entries from the split point on: the new leaf.
+    right: Leaf,
 }
 
 /// The ordered in-memory index of live keys.
@@ -535,6 +581,46 @@ impl Keydir {
         }
     }
 
+    /// Copies the split that the over-full leaf of `key` needs (`at`: where
+    /// the insert that over-filled it went), under the leaf's read lock:
+    /// readers of the leaf are not excluded. `None` if it needs none.
+    pub(crate) fn prepare_split(&self, key: &[u8], at: usize) -> Option<PreparedSplit> {
+        let (bound, cell) = self.leaf_for(key)?;
+        let leaf = read_leaf(cell);
+        if !leaf.is_over_full() {
+            return None;
+        }
+        let mid = leaf.split_point(at.min(leaf.len() - 1));
+        Some(PreparedSplit {
+            bound: bound.clone(),
+            left: leaf.copy_range(0, mid),
+            right: leaf.copy_range(mid, leaf.len()),
+        })
+    }
+
+    /// Installs `split` if the leaf of `key` is still exactly what it was
+    /// copied from: the leaf becomes the lower half and the upper half is
+    /// indexed as a new leaf. Otherwise (a merge edited the leaf between the
+    /// copy and now) the leaf is split from scratch. Either way the work
+    /// done here is bounded by one leaf's bytes. Returns the replaced
+    /// vectors, to be freed after the exclusive section.
+    pub(crate) fn install_split(
+        &mut self,
+        key: &[u8],
+        split: PreparedSplit,
+        at: usize,
+    ) -> Option<Leaf> {
+        let (bound, leaf) = Self::leaf_for_mut(&mut self.leaves, key)?;
+        if *bound != split.bound || !leaf.is_concat_of(&split.left, &split.right) {
+            self.reshape(key, Reshape::Split { at });
+            return None;
+        }
+        let old = std::mem::replace(leaf, split.left);
+        let right_bound = LeafBound::new(split.right.key(0));
+        self.leaves.insert(right_bound, RwLock::new(split.right));
+        Some(old)
+    }
+
     /// Sets the entry of `key`; returns the entry it replaced.
     pub fn insert(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let mut old = None;
@@ -716,6 +802,15 @@ impl Keydir {
     }
 }
 
+#[cfg(test)]
+impl Keydir {
+    /// True if the leaf of `key` is write-locked right now.
+    pub(crate) fn leaf_write_locked_for_tests(&self, key: &[u8]) -> bool {
+        self.leaf_for(key)
+            .is_some_and(|(_, cell)| matches!(cell.try_read(), Err(TryLockError::WouldBlock)))
+    }
+}
+
 /// Builds a [`Keydir`] from keys pushed in strictly ascending order, filling
 /// leaves to 112 entries (room to grow): O(n), no searching.
 #[derive(Debug, Default)]
@@ -861,6 +956,98 @@ mod tests {
                 }
                 assert_eq!(got, want, "range {start:?}..{end:?} reverse {reverse}");
             }
+        }
+    }
+
+    #[test]
+    fn leaf_edits_with_deferred_reshapes_match_a_btreemap() {
+        let guard = kv_core::testkit::SeedGuard::new("keydir_leaf_edits_match_btreemap");
+        let mut rng = StdRng::seed_from_u64(guard.seed());
+        let holds = LockHolds::default();
+        let mut kd = Keydir::new();
+        let mut model = BTreeMap::new();
+        for step in 0..20_000u32 {
+            let len = rng.random_range(0..6usize);
+            let mut key: Vec<u8> = (0..len).map(|_| rng.random_range(0..5u8)).collect();
+            if rng.random_range(0..50u32) == 0 {
+                key = vec![key.first().copied().unwrap_or(1); 3000];
+            }
+            let edit = match rng.random_range(0..3u32) {
+                0 => Edit::Remove,
+                1 => Edit::Keep,
+                _ => Edit::Set(entry(step)),
+            };
+            let mut seen = None;
+            let reshape = kd.edit(&key, &holds, Holder::Publish, |old| {
+                seen = Some(old);
+                edit
+            });
+            assert_eq!(seen, Some(model.get(&key).copied()), "step {step}");
+            match edit {
+                Edit::Remove => {
+                    model.remove(&key);
+                }
+                Edit::Set(e) => {
+                    model.insert(key.clone(), e);
+                }
+                Edit::Keep => {}
+            }
+            assert_ne!(reshape, Reshape::NoLeaf);
+            match reshape {
+                // Every other split through the copy-then-install path.
+                Reshape::Split { at } if step % 2 == 0 => {
+                    let split = kd.prepare_split(&key, at).unwrap();
+                    assert!(kd.install_split(&key, split, at).is_some());
+                }
+                _ => kd.reshape(&key, reshape),
+            }
+            assert_eq!(kd.len(), model.len());
+        }
+        let all: Vec<_> = kd.iter_mut().map(|(k, e)| (k.to_vec(), e)).collect();
+        let want: Vec<_> = model.iter().map(|(k, e)| (k.clone(), *e)).collect();
+        assert_eq!(all, want);
+        // Every leaf is within its bounds after its reshape.
+        for cell in kd.leaves.values_mut() {
+            assert!(!leaf_mut(cell).is_over_full());
+        }
+        assert_eq!(holds.holds_by(Holder::Publish), 20_000);
+    }
+
+    #[test]
+    fn a_prepared_split_is_installed_only_onto_the_leaf_it_was_copied_from() {
+        let holds = LockHolds::default();
+        for edited in [false, true] {
+            let mut kd = Keydir::new();
+            let mut model = BTreeMap::new();
+            for i in 0..LEAF_MAX_ENTRIES as u32 {
+                kd.insert(&(i * 2).to_be_bytes(), entry(i));
+                model.insert((i * 2).to_be_bytes().to_vec(), entry(i));
+            }
+            let key = 7u32.to_be_bytes();
+            let reshape = kd.edit(&key, &holds, Holder::Publish, |_| Edit::Set(entry(7)));
+            model.insert(key.to_vec(), entry(7));
+            let Reshape::Split { at } = reshape else {
+                panic!("the leaf must be over-full: {reshape:?}")
+            };
+            let split = kd.prepare_split(&key, at).unwrap();
+            if edited {
+                // A merge's edit between the copy and the install.
+                let moved = 10u32.to_be_bytes();
+                let _ = kd.edit(&moved, &holds, Holder::MergeSwitch, |_| {
+                    Edit::Set(entry(99))
+                });
+                model.insert(moved.to_vec(), entry(99));
+            }
+            let installed = kd.install_split(&key, split, at);
+            assert_eq!(
+                installed.is_some(),
+                !edited,
+                "a stale copy is never installed"
+            );
+            assert_eq!(kd.leaf_count(), 2);
+            let all: Vec<_> = kd.iter_mut().map(|(k, e)| (k.to_vec(), e)).collect();
+            let want: Vec<_> = model.iter().map(|(k, e)| (k.clone(), *e)).collect();
+            assert_eq!(all, want, "edited: {edited}");
         }
     }
 

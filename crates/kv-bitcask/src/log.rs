@@ -356,28 +356,36 @@ impl Log {
                 }
             }
         };
-        let mut changes: Vec<(&[u8], bool, Entry, Option<u64>)> = Vec::new();
-        match op {
+        // (key, is a tombstone, entry, expiry): no allocation for one key.
+        type Rec<'k> = (&'k [u8], bool, Entry, Option<u64>);
+        let single: Option<Rec<'_>> = match op {
             WriteOp::Put {
                 key,
                 expiry_unix_ms,
                 ..
-            } => changes.extend(pending.first().map(|e| (key, false, *e, expiry_unix_ms))),
-            WriteOp::Delete { key } => {
-                changes.extend(pending.first().map(|e| (key, true, *e, None)))
-            }
-            WriteOp::Batch(batch) => {
-                for (op, e) in batch.ops().iter().zip(pending.iter()) {
-                    match op {
-                        BatchOp::Put { key, .. } => changes.push((key, false, *e, None)),
-                        BatchOp::Delete { key } => changes.push((key, true, *e, None)),
-                    }
-                }
-            }
-        }
+            } => pending.first().map(|e| (key, false, *e, expiry_unix_ms)),
+            WriteOp::Delete { key } => pending.first().map(|e| (key, true, *e, None)),
+            WriteOp::Batch(_) => None,
+        };
+        let batch: Vec<Rec<'_>> = match op {
+            WriteOp::Batch(batch) => batch
+                .ops()
+                .iter()
+                .zip(pending.iter())
+                .map(|(op, e)| match op {
+                    BatchOp::Put { key, .. } => (key.as_slice(), false, *e, None),
+                    BatchOp::Delete { key } => (key.as_slice(), true, *e, None),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let changes: &[Rec<'_>] = match &single {
+            Some(rec) => std::slice::from_ref(rec),
+            None => &batch,
+        };
         if defer {
             self.state.accounting().on_append(&appended);
-            for &(key, delete, entry, expiry_unix_ms) in &changes {
+            for &(key, delete, entry, expiry_unix_ms) in changes {
                 unpublished.push(Unpublished {
                     key: key.to_vec(),
                     entry,
@@ -388,12 +396,12 @@ impl Log {
             }
             return;
         }
-        for &(key, delete, e, _) in &changes {
+        for &(key, delete, e, _) in changes {
             if delete {
                 tombstones.push(key, true, e);
             }
         }
-        if let [(key, delete, e, expiry)] = changes[..] {
+        if let [(key, delete, e, expiry)] = *changes {
             let change = change(delete, e, expiry);
             self.state
                 .apply(Holder::Publish, key, change, Some(&appended));

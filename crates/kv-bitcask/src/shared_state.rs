@@ -195,7 +195,9 @@ impl SharedState {
 
     /// Edits `key` under its leaf's write lock (`decide` runs under it, see
     /// [`Keydir::edit`]), then reshapes its leaf under the index write side
-    /// if it needs it.
+    /// if it needs it. A split is copied first under the index read side
+    /// and the leaf's read lock ([`Keydir::prepare_split`]), so the
+    /// exclusive section only checks and swaps it in.
     fn edit_key(&self, key: &[u8], holder: Holder, decide: impl Fn(Option<Entry>) -> Edit) {
         let reshape = {
             let index = self.read_index();
@@ -205,7 +207,17 @@ impl SharedState {
         match reshape {
             Reshape::None => {}
             Reshape::NoLeaf => self.write_index(holder).keydir.edit_mut(key, &decide),
-            needed => self.write_index(holder).keydir.reshape(key, needed),
+            Reshape::Split { at } => {
+                let Some(split) = self.read_index().keydir.prepare_split(key, at) else {
+                    return;
+                };
+                let replaced = self
+                    .write_index(holder)
+                    .keydir
+                    .install_split(key, split, at);
+                drop(replaced); // freed outside the exclusive section
+            }
+            Reshape::Fold => self.write_index(holder).keydir.reshape(key, reshape),
         }
     }
 
@@ -303,3 +315,15 @@ impl SharedState {
             .collect()
     }
 }
+
+#[cfg(test)]
+impl SharedState {
+    /// True if the leaf of `key` is write-locked right now.
+    fn leaf_write_locked_for_tests(&self, key: &[u8]) -> bool {
+        self.read_index().keydir.leaf_write_locked_for_tests(key)
+    }
+}
+
+#[cfg(test)]
+#[path = "shared_state_tests.rs"]
+mod tests;
