@@ -9,7 +9,7 @@
 //! entries; a small `BTreeMap` indexes the leaves by their lower bound:
 //!
 //! ```text
-//! leaves: BTreeMap<LeafBound, Leaf>          (one slot per ~100 keys)
+//! leaves: BTreeMap<LeafBound, RwLock<Leaf>>  (one slot per ~100 keys)
 //! Leaf { keys:     k0 k1 k2 ...              (keys back to back, one allocation)
 //!        ends:     [u16; n]                  (end offset of key i in `keys`)
 //!        prefixes: [u64; n]                  (first 8 bytes of key i, big-endian)
@@ -28,7 +28,9 @@
 //! leaf, read sequentially); keys are compared only to break prefix ties.
 //! On a keydir far larger than the CPU caches a lookup costs a handful of
 //! cache misses; that, not the comparisons, is what the layout minimizes.
-//! Inserts and removes move at most one leaf's bytes.
+//! Inserts and removes move at most one leaf's bytes. Each leaf has its own
+//! lock, so an edit excludes only that leaf's readers (see [`Keydir`]'s
+//! `# Concurrency`).
 //!
 //! Invariants: the leaf with lower bound `[]` (the empty key, the smallest
 //! key) always exists; every key of a leaf is `>=` its lower bound and `<`

@@ -33,7 +33,7 @@ use crate::{check, recovery, scan};
 /// The parts of an open store, shared by its handle, its scans and its
 /// background thread. It has no behaviour: each part is a type of its own
 /// with its methods beside it (the write path in `log.rs`, merges in
-/// `merge.rs`, the state lock in `shared_state.rs`, the directory in
+/// `merge.rs`, the state's locks in `shared_state.rs`, the directory in
 /// `store_dir.rs`).
 #[derive(Debug)]
 pub(crate) struct Inner {
