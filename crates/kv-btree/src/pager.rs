@@ -237,6 +237,32 @@ impl Pager {
         Ok(node)
     }
 
+    /// The node at `run` for a write transaction that copies it (and so
+    /// frees `run`): as [`Pager::load_node`], but a miss is not cached and
+    /// reads no window around it. The copied version is replaced by the
+    /// commit, so caching it would only evict a node that is still in the
+    /// tree (in a batched random fill about as many stale copies as live
+    /// nodes went through the cache between two durable commits); a reader
+    /// of an older snapshot that still wants it reads it from the file,
+    /// which keeps it until no reader can reach it.
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_node_to_copy(&self, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
+            return Ok(node);
+        }
+        if let Some((cached, node)) = self.cache.get(&run.page) {
+            if cached == run {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(node);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let buf = self.read_run(run)?;
+        Ok(Arc::new(self.decode_node(run, &buf)?))
+    }
+
     /// Child `i` of the branch view `parent`, whose reference is `run`
     /// ([`NodeView::child`]): the view `parent` remembers when it is still
     /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
@@ -416,7 +442,7 @@ impl Pager {
                 None => sealed,
             };
             if covered {
-                crcs.push((run, crc32fast::hash(bytes)));
+                crcs.push((run, crate::written::sealed_run_crc(bytes)));
             }
             self.file.write_at(bytes, run.page * PAGE_BYTES as u64)?;
         }

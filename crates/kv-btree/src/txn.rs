@@ -56,20 +56,22 @@ pub struct Committed {
     pub nodes: NodeTable,
 }
 
-/// Owned copies of nodes committed in memory, by first page, each with
-/// the exact run it was committed as: the writer's dirty-node table.
+/// Owned copies of the branches committed in memory, by first page, each
+/// with the exact run it was committed as: the writer's dirty-node table.
 ///
 /// A transaction that edits a node copies it into its arena. When the node
-/// was written by an earlier commit since the last durable one, its owned
-/// form is taken from this table (moved, not decoded), so a run of single
-/// puts that keeps editing the same root, branches and leaves allocates
-/// nothing per key for them. The run itself stays immutable: readers of
-/// older snapshots keep reading its view in the pager, and the edited node
-/// is committed as a new run. An entry matches only the exact reference
-/// (page *and* transaction), so a reused page never hands out stale
-/// content. The writer empties the table at every durable commit, which
-/// bounds it by the dirty budget (about as many bytes again as the dirty
-/// runs).
+/// is a branch written by an earlier commit since the last durable one, its
+/// owned form is taken from this table (moved, not decoded), so a run of
+/// commits that keeps editing the same root and branches allocates nothing
+/// per separator for them. Leaves are not kept: a put into a leaf an earlier
+/// commit wrote patches that commit's view ([`Patch`], no decode either
+/// way), and a patch's entries are freed by the commit that encoded them,
+/// while they are still in the CPU's caches. The run itself stays
+/// immutable: readers of older snapshots keep reading its view in the
+/// pager, and the edited node is committed as a new run. An entry matches
+/// only the exact reference (page *and* transaction), so a reused page
+/// never hands out stale content. The writer empties the table at every
+/// durable commit, which bounds it by the dirty budget.
 pub type NodeTable = HashMap<u64, (RunRef, Node)>;
 
 /// An open write transaction.
@@ -163,7 +165,7 @@ impl<'p> Txn<'p> {
                 let node = match self.nodes.remove(&run.page) {
                     Some((r, node)) if r == run => node,
                     _ => {
-                        let view = self.pager.load_node(run)?;
+                        let view = self.pager.load_node_to_copy(run)?;
                         if patch && view.is_leaf() {
                             Node::Patched(Patch::new(view))
                         } else {

@@ -36,7 +36,7 @@ pub(crate) struct Writer {
     pub snapshots: Vec<Weak<Tree>>,
     /// When the last durable commit was made (for `SyncPolicy::Interval`).
     pub last_durable: Instant,
-    /// Owned nodes committed since the last durable commit (see
+    /// Owned branches committed since the last durable commit (see
     /// [`NodeTable`]; emptied by every durable commit).
     pub nodes: NodeTable,
 }

@@ -16,7 +16,7 @@
 use kv_core::Result;
 
 use crate::node::view::ValueRef;
-use crate::page::RunRef;
+use crate::page::{RunRef, PAGE_BYTES, TRAILER_BYTES};
 use crate::pager::Pager;
 
 /// The runs reachable from `root` written after `prev_txn`, plus the
@@ -93,6 +93,32 @@ pub fn digest_sorted(runs: &[(RunRef, u32)]) -> u32 {
     h.finalize()
 }
 
+/// The crc32 of a sealed run's bytes (what the digest takes of each run),
+/// from the checksum each page already carries in its trailer: every page
+/// ends with the crc32 of its first `PAGE_BYTES - 4` bytes, so the page's
+/// crc32 is that value continued over the trailer's four bytes, and the
+/// pages' crc32s combine into the run's. One pass over the run's bytes (the
+/// sealing) instead of two. Equal to `crc32fast::hash(sealed)` for every
+/// sealed run (`sealed_run_crc_equals_the_hash_of_its_bytes`); bytes that
+/// are not whole pages are hashed as they are.
+pub(crate) fn sealed_run_crc(sealed: &[u8]) -> u32 {
+    let body = PAGE_BYTES - TRAILER_BYTES;
+    if sealed.is_empty() || sealed.len() % PAGE_BYTES != 0 {
+        return crc32fast::hash(sealed);
+    }
+    let mut run = crc32fast::Hasher::new();
+    for page in sealed.chunks_exact(PAGE_BYTES) {
+        let (head, trailer) = page.split_at(body);
+        let Some(stored) = trailer.first_chunk::<4>() else {
+            return crc32fast::hash(sealed);
+        };
+        let mut h = crc32fast::Hasher::new_with_initial_len(u32::from_le_bytes(*stored), head.len() as u64);
+        h.update(trailer);
+        run.combine(&h);
+    }
+    run.finalize()
+}
+
 /// The digest of `runs` as they are on disk (what open recomputes).
 ///
 /// # Errors
@@ -132,4 +158,22 @@ pub(crate) fn digest_written(
         );
     }
     Ok(digest_sorted(written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::{seal_run, Kind};
+
+    #[test]
+    fn sealed_run_crc_equals_the_hash_of_its_bytes() {
+        for len in [0usize, 1, 100, 4060, 4061, 9000, 3 * 4060] {
+            let body: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            for kind in [Kind::Leaf, Kind::Overflow] {
+                let sealed = seal_run(kind, 7 + len as u64, 42, &body);
+                assert_eq!(sealed_run_crc(&sealed), crc32fast::hash(&sealed), "{len}");
+            }
+        }
+        assert_eq!(sealed_run_crc(b"not a page"), crc32fast::hash(b"not a page"));
+    }
 }

@@ -1,6 +1,6 @@
 //! The commit: give every copied node and new value its pages, encode
 //! them (sealing waits for the write, see [`crate::pager::DirtyRun`]),
-//! keep the owned nodes for the next transaction ([`super::NodeTable`]),
+//! keep the owned branches for the next transaction ([`super::NodeTable`]),
 //! and record the freed runs as pending.
 
 use std::sync::Arc;
