@@ -29,10 +29,10 @@ use kv_core::Result;
 use crate::commit_slot::CommitSlot;
 use crate::freelist::{self, FreeSpace};
 use crate::page::{pages_for, seal_run_pages, Kind, RunRef, PAGE_BYTES};
+use crate::pager::ExtraRun;
 use crate::store::Inner;
 use crate::txn::Tree;
 use crate::writer::{release, Writer};
-use crate::pager::ExtraRun;
 use crate::written::digest_written;
 
 /// Places the free list of the commit `txn` in free pages (or the tail;

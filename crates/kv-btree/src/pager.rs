@@ -427,7 +427,11 @@ impl Pager {
             .runs
             .values()
             .map(|d| (d.run, Some(d), &[][..], !unreachable.contains(&d.run)))
-            .chain(extra.iter().map(|e| (e.run, None, e.sealed.as_slice(), e.covered)))
+            .chain(
+                extra
+                    .iter()
+                    .map(|e| (e.run, None, e.sealed.as_slice(), e.covered)),
+            )
             .collect();
         runs.sort_unstable_by_key(|r| r.0.page);
         let mut buf: Vec<u8> = Vec::with_capacity(PAGE_BYTES);

@@ -103,7 +103,7 @@ pub fn digest_sorted(runs: &[(RunRef, u32)]) -> u32 {
 /// are not whole pages are hashed as they are.
 pub(crate) fn sealed_run_crc(sealed: &[u8]) -> u32 {
     let body = PAGE_BYTES - TRAILER_BYTES;
-    if sealed.is_empty() || sealed.len() % PAGE_BYTES != 0 {
+    if sealed.is_empty() || !sealed.len().is_multiple_of(PAGE_BYTES) {
         return crc32fast::hash(sealed);
     }
     let mut run = crc32fast::Hasher::new();
@@ -112,7 +112,8 @@ pub(crate) fn sealed_run_crc(sealed: &[u8]) -> u32 {
         let Some(stored) = trailer.first_chunk::<4>() else {
             return crc32fast::hash(sealed);
         };
-        let mut h = crc32fast::Hasher::new_with_initial_len(u32::from_le_bytes(*stored), head.len() as u64);
+        let mut h =
+            crc32fast::Hasher::new_with_initial_len(u32::from_le_bytes(*stored), head.len() as u64);
         h.update(trailer);
         run.combine(&h);
     }
@@ -174,6 +175,9 @@ mod tests {
                 assert_eq!(sealed_run_crc(&sealed), crc32fast::hash(&sealed), "{len}");
             }
         }
-        assert_eq!(sealed_run_crc(b"not a page"), crc32fast::hash(b"not a page"));
+        assert_eq!(
+            sealed_run_crc(b"not a page"),
+            crc32fast::hash(b"not a page")
+        );
     }
 }

@@ -18,7 +18,8 @@ use rand::{RngExt, SeedableRng};
 
 #[test]
 fn a_node_replaced_between_syncs_is_freed_at_once_unless_a_reader_holds_it() {
-    let guard = SeedGuard::new("a_node_replaced_between_syncs_is_freed_at_once_unless_a_reader_holds_it");
+    let guard =
+        SeedGuard::new("a_node_replaced_between_syncs_is_freed_at_once_unless_a_reader_holds_it");
     let mut rng = StdRng::seed_from_u64(guard.seed());
     let sim = SimFs::new(guard.seed());
     let store = open(&sim, SyncPolicy::Manual, small_shape());

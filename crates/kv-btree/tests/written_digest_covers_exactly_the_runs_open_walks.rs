@@ -4,7 +4,8 @@
 //! it must name exactly the runs open walks, or open would take a good
 //! commit for a torn one. A `sync()` made while a reader holds versions a
 //! later commit replaced (written, but no longer in the tree) is cut at
-//! every operation: the reopened store is the synced tree or the one
+//! every operation, under every crash mode (reordered writeback with torn
+//! sectors included): the reopened store is the synced tree or the one
 //! before it, never anything else, it is the synced tree whenever `sync()`
 //! returned, and open never falls back over a commit whose sync returned.
 //! (Debug builds also check every durable commit's runs against the walk.)
@@ -13,14 +14,18 @@
 mod common;
 
 use common::{figure, key, open, read_all, small_shape, value};
-use kv_core::testkit::{Model, SeedGuard, SimFs};
+use kv_core::testkit::{CrashMode, Model, SeedGuard, SimFs, UnsyncedData};
 use kv_core::{Direction, KeyRange, Store, SyncPolicy};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-/// Pairs before the sync, pairs after it, and the sync's outcome, for a
-/// power cut after `cut` operations of the sync (`None`: no cut).
-fn run(seed: u64, cut: Option<u64>) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, Vec<u8>)>, SimFs, bool) {
+/// Every pair of a store.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Pairs before the sync, pairs after it, the file system, and whether the
+/// sync returned with the power on, for a power cut after `cut` operations
+/// of the sync (`None`: no cut).
+fn run(seed: u64, cut: Option<u64>) -> (Pairs, Pairs, SimFs, bool) {
     let mut rng = StdRng::seed_from_u64(seed);
     let sim = SimFs::new(seed);
     let store = open(&sim, SyncPolicy::Manual, small_shape());
@@ -58,9 +63,12 @@ fn run(seed: u64, cut: Option<u64>) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<(Vec<u8>, V
     let synced = store.sync().is_ok() && !sim.is_powered_off();
     if cut.is_none() {
         let mut seen = vec![first];
-        seen.extend(scan.map(|r| r.unwrap()));
+        seen.extend(scan.by_ref().map(|r| r.unwrap()));
         assert_eq!(seen, held, "the reader must read its own tree");
     }
+    drop(scan);
+    // No close: what a crash finds is what the sync left.
+    std::mem::forget(store);
     (durable, model.pairs(), sim, synced)
 }
 
@@ -71,24 +79,52 @@ fn written_digest_covers_exactly_the_runs_open_walks() {
     let (_, after, sim, synced) = run(seed, None);
     assert!(synced);
     let reopened = open(&sim.crash(), SyncPolicy::Manual, small_shape());
-    assert_eq!(read_all(&reopened), after);
+    assert!(read_all(&reopened) == after, "the synced tree was lost");
     assert_eq!(figure(&reopened, "torn_commit_fell_back"), 0);
     assert!(reopened.check().unwrap().is_clean());
+    let modes = [
+        CrashMode::default(),
+        CrashMode {
+            unsynced: UnsyncedData::Kept,
+            forget_unsynced_dir_entries: true,
+        },
+        CrashMode {
+            unsynced: UnsyncedData::Random,
+            forget_unsynced_dir_entries: true,
+        },
+        CrashMode {
+            unsynced: UnsyncedData::Reordered { tear_sectors: true },
+            forget_unsynced_dir_entries: true,
+        },
+    ];
     let mut cut = 0;
     loop {
         let (before, after, sim, synced) = run(seed, Some(cut));
-        let reopened = open(&sim.crash(), SyncPolicy::Manual, small_shape());
-        let got = read_all(&reopened);
-        assert!(
-            got == before || got == after,
-            "cut {cut}: the store is neither the synced tree nor the one before"
-        );
-        if synced {
-            assert_eq!(got, after, "cut {cut}: sync returned, its tree was lost");
-            assert_eq!(figure(&reopened, "torn_commit_fell_back"), 0, "cut {cut}");
+        for mode in modes {
+            let reopened = open(&sim.crash_with(mode), SyncPolicy::Manual, small_shape());
+            let got = read_all(&reopened);
+            assert!(
+                got == before || got == after,
+                "cut {cut}, {mode:?}: the store is neither the synced tree nor the one before"
+            );
+            if synced {
+                assert!(
+                    got == after,
+                    "cut {cut}, {mode:?}: sync returned, its tree was lost"
+                );
+                assert_eq!(
+                    figure(&reopened, "torn_commit_fell_back"),
+                    0,
+                    "cut {cut}, {mode:?}"
+                );
+            }
+            let report = reopened.check().unwrap();
+            assert!(
+                report.damage.is_empty(),
+                "cut {cut}, {mode:?}: {:?}",
+                report.damage
+            );
         }
-        let report = reopened.check().unwrap();
-        assert!(report.damage.is_empty(), "cut {cut}: {:?}", report.damage);
         if synced {
             break;
         }
