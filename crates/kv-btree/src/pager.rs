@@ -239,12 +239,13 @@ impl Pager {
 
     /// The node at `run` for a write transaction that copies it (and so
     /// frees `run`): as [`Pager::load_node`], but a miss is not cached and
-    /// reads no window around it. The copied version is replaced by the
-    /// commit, so caching it would only evict a node that is still in the
-    /// tree (in a batched random fill about as many stale copies as live
-    /// nodes went through the cache between two durable commits); a reader
-    /// of an older snapshot that still wants it reads it from the file,
-    /// which keeps it until no reader can reach it.
+    /// reads no window around it, and a hit leaves the cache. The copied
+    /// version is replaced by the commit, so keeping it cached would only
+    /// evict nodes that are still in the tree (in a batched random fill
+    /// about as many dead copies as live nodes went through the cache
+    /// between two durable commits); a reader of an older snapshot that
+    /// still wants it reads it from the file, which keeps it until no
+    /// reader can reach it (section 5 of `docs/btree.md`).
     ///
     /// # Errors
     /// As [`Pager::load_node`].
@@ -252,11 +253,12 @@ impl Pager {
         if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
             return Ok(node);
         }
-        if let Some((cached, node)) = self.cache.get(&run.page) {
-            if cached == run {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(node);
-            }
+        if let Some((_, (_, node))) = self
+            .cache
+            .remove_if(&run.page, |(cached, _)| *cached == run)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(node);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let buf = self.read_run(run)?;
