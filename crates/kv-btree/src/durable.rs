@@ -29,10 +29,11 @@ use kv_core::Result;
 use crate::commit_slot::CommitSlot;
 use crate::freelist::{self, FreeSpace};
 use crate::page::{pages_for, seal_run_pages, Kind, RunRef, PAGE_BYTES};
+use crate::pager::ExtraRun;
 use crate::store::Inner;
 use crate::txn::Tree;
 use crate::writer::{release, Writer};
-use crate::written::{digest_written, written_runs};
+use crate::written::digest_written;
 
 /// Places the free list of the commit `txn` in free pages (or the tail;
 /// only the tail when `at_tail`) and returns its run and bytes; `None` when
@@ -65,7 +66,7 @@ fn place_free_list(space: &mut FreeSpace, txn: u64, at_tail: bool) -> Option<(Ru
 
 /// Sealed pages of kind `Free` over every unverified free extent, so that
 /// a clean close leaves only sealed pages below the page count.
-fn seal_unverified(space: &FreeSpace, txn: u64) -> Vec<(RunRef, Vec<u8>)> {
+fn seal_unverified(space: &FreeSpace, txn: u64) -> Vec<ExtraRun> {
     space
         .unverified_extents()
         .into_iter()
@@ -76,7 +77,11 @@ fn seal_unverified(space: &FreeSpace, txn: u64) -> Vec<(RunRef, Vec<u8>)> {
                 txn,
                 pages: 1,
             };
-            (run, seal_run_pages(Kind::Free, page, txn, &[], 1))
+            ExtraRun {
+                run,
+                sealed: seal_run_pages(Kind::Free, page, txn, &[], 1),
+                covered: false,
+            }
         })
         .collect()
 }
@@ -110,19 +115,25 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         w.space.free_later(tree.txn, old, w.durable.txn);
     }
     let placed = place_free_list(&mut w.space, tree.txn, vouched);
-    let mut extra: Vec<(RunRef, Vec<u8>)> = placed.iter().cloned().collect();
+    let mut extra: Vec<ExtraRun> = placed
+        .iter()
+        .map(|(run, sealed)| ExtraRun {
+            run: *run,
+            sealed: sealed.clone(),
+            covered: true,
+        })
+        .collect();
     if clean {
         extra.extend(seal_unverified(&w.space, tree.txn));
     }
     let file = inner.pager.file();
-    let crcs = inner.pager.write_dirty(&extra)?;
+    let written = inner.pager.write_dirty(&extra, &w.space.volatile_runs())?;
     // A clean close's sealed free pages are not among the runs open
     // verifies, so they must be on disk before the slot that vouches for them.
     if clean || inner.options.two_fsync_commit {
         file.sync()?;
     }
     let free_list = placed.as_ref().map(|p| p.0);
-    let runs = written_runs(&inner.pager, tree.root, free_list, w.durable.txn, false)?;
     let slot = CommitSlot {
         txn: tree.txn,
         root: tree.root,
@@ -132,7 +143,11 @@ pub(crate) fn flush(inner: &Inner, w: &mut Writer, tree: &Tree, clean: bool) -> 
         counts: tree.counts,
         clean,
         prev_txn: w.durable.txn,
-        digest: digest_written(&inner.pager, &runs, &crcs)?,
+        digest: digest_written(
+            &inner.pager,
+            &written,
+            (tree.root, free_list, w.durable.txn),
+        )?,
     };
     let target = 1 - w.durable_slot;
     file.write_at(&slot.encode(), target * PAGE_BYTES as u64)?;

@@ -22,7 +22,7 @@
 //! ```
 //! Extents are ascending, non-overlapping and non-adjacent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use kv_core::codec::{put_varint, LeReader};
 
@@ -184,6 +184,16 @@ impl FreeSpace {
             Some((t, list)) if *t == txn => list.push(extent),
             _ => self.pending.push((txn, vec![extent])),
         }
+    }
+
+    /// The runs freed since the last durable commit that no durable commit
+    /// reached and that are still pending (a reader may hold them): dirty
+    /// runs the tree no longer reaches.
+    pub fn volatile_runs(&self) -> HashSet<RunRef> {
+        self.volatile
+            .iter()
+            .flat_map(|(_, runs)| runs.iter().copied())
+            .collect()
     }
 
     /// Moves to the free extents the pages freed by transactions no newer

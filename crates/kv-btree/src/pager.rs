@@ -15,7 +15,7 @@
 //! is never stale for a reader that can reach it (and every hit is checked
 //! against the reference's transaction anyway).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -64,6 +64,19 @@ impl DirtyRun {
         let (kind, body) = self.content();
         seal_run_into(out, kind, self.run.page, self.run.txn, body, 1);
     }
+}
+
+/// A sealed run a durable commit writes besides the dirty runs (see
+/// [`Pager::write_dirty`]).
+#[derive(Debug, Clone)]
+pub struct ExtraRun {
+    /// Where it goes.
+    pub run: RunRef,
+    /// Its sealed bytes.
+    pub sealed: Vec<u8>,
+    /// True when the commit's written digest covers it (the free list);
+    /// false for what open does not walk (a clean close's free pages).
+    pub covered: bool,
 }
 
 /// The dirty runs by first page, and the bytes they will take on disk.
@@ -224,6 +237,34 @@ impl Pager {
         Ok(node)
     }
 
+    /// The node at `run` for a write transaction that copies it (and so
+    /// frees `run`): as [`Pager::load_node`], but a miss is not cached and
+    /// reads no window around it, and a hit leaves the cache. The copied
+    /// version is replaced by the commit, so keeping it cached would only
+    /// evict nodes that are still in the tree (in a batched random fill
+    /// about as many dead copies as live nodes went through the cache
+    /// between two durable commits); a reader of an older snapshot that
+    /// still wants it reads it from the file, which keeps it until no
+    /// reader can reach it (section 5 of `docs/btree.md`).
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_node_to_copy(&self, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some(node) = self.dirty_run(run).and_then(|d| d.node) {
+            return Ok(node);
+        }
+        if let Some((_, (_, node))) = self
+            .cache
+            .remove_if(&run.page, |(cached, _)| *cached == run)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(node);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let buf = self.read_run(run)?;
+        Ok(Arc::new(self.decode_node(run, &buf)?))
+    }
+
     /// Child `i` of the branch view `parent`, whose reference is `run`
     /// ([`NodeView::child`]): the view `parent` remembers when it is still
     /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
@@ -356,10 +397,15 @@ impl Pager {
             .bytes
     }
 
-    /// Writes every dirty run and `extra` (the free list) to the file, in
-    /// page order, one positioned write per run. Does not sync. Returns the
-    /// crc32 of each run's bytes, by first page (for the commit's written
-    /// digest).
+    /// Writes every dirty run and `extra` (the free list, a clean close's
+    /// sealed free pages) to the file, in page order, one positioned write
+    /// per run. Does not sync. Returns `(run, crc32 of its bytes)` in page
+    /// order for the runs the commit's written digest covers
+    /// ([`crate::written`]): every dirty run but those in `unreachable`
+    /// (freed by a commit since the last durable one and still held by a
+    /// reader: written, since a reader may read them after [`Pager::settle`],
+    /// but no longer reachable from the tree), and each `extra` marked as
+    /// covered.
     ///
     /// Runs are not coalesced into larger writes: a write of many pages
     /// makes the kernel cache them in large folios (ext4 on Linux 6.x), and
@@ -373,19 +419,27 @@ impl Pager {
     ///
     /// # Errors
     /// I/O failures.
-    pub fn write_dirty(&self, extra: &[(RunRef, Vec<u8>)]) -> Result<HashMap<u64, u32>> {
+    pub fn write_dirty(
+        &self,
+        extra: &[ExtraRun],
+        unreachable: &HashSet<RunRef>,
+    ) -> Result<Vec<(RunRef, u32)>> {
         let dirty = self.dirty.read().unwrap_or_else(PoisonError::into_inner);
-        let mut runs: Vec<(u64, Option<&DirtyRun>, &[u8])> = dirty
+        let mut runs: Vec<(RunRef, Option<&DirtyRun>, &[u8], bool)> = dirty
             .runs
             .values()
-            .map(|d| (d.run.page, Some(d), &[][..]))
-            .chain(extra.iter().map(|(r, b)| (r.page, None, b.as_slice())))
+            .map(|d| (d.run, Some(d), &[][..], !unreachable.contains(&d.run)))
+            .chain(
+                extra
+                    .iter()
+                    .map(|e| (e.run, None, e.sealed.as_slice(), e.covered)),
+            )
             .collect();
-        runs.sort_by_key(|r| r.0);
+        runs.sort_unstable_by_key(|r| r.0.page);
         let mut buf: Vec<u8> = Vec::with_capacity(PAGE_BYTES);
-        let mut crcs = HashMap::with_capacity(runs.len());
-        for (page, run, sealed) in runs {
-            let bytes = match run {
+        let mut crcs = Vec::with_capacity(runs.len());
+        for (run, dirty_run, sealed, covered) in runs {
+            let bytes = match dirty_run {
                 Some(d) => {
                     buf.clear();
                     d.seal_into(&mut buf);
@@ -393,8 +447,10 @@ impl Pager {
                 }
                 None => sealed,
             };
-            crcs.insert(page, crc32fast::hash(bytes));
-            self.file.write_at(bytes, page * PAGE_BYTES as u64)?;
+            if covered {
+                crcs.push((run, crate::written::sealed_run_crc(bytes)));
+            }
+            self.file.write_at(bytes, run.page * PAGE_BYTES as u64)?;
         }
         Ok(crcs)
     }

@@ -22,8 +22,7 @@ use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
 use crate::node::patch::Patch;
-use crate::node::view::key_prefix;
-use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
+use crate::node::{prefix_of, Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
 use crate::split::{cut_node_as, Cut};
@@ -57,20 +56,22 @@ pub struct Committed {
     pub nodes: NodeTable,
 }
 
-/// Owned copies of nodes committed in memory, by first page, each with
-/// the exact run it was committed as: the writer's dirty-node table.
+/// Owned copies of the branches committed in memory, by first page, each
+/// with the exact run it was committed as: the writer's dirty-node table.
 ///
 /// A transaction that edits a node copies it into its arena. When the node
-/// was written by an earlier commit since the last durable one, its owned
-/// form is taken from this table (moved, not decoded), so a run of single
-/// puts that keeps editing the same root, branches and leaves allocates
-/// nothing per key for them. The run itself stays immutable: readers of
-/// older snapshots keep reading its view in the pager, and the edited node
-/// is committed as a new run. An entry matches only the exact reference
-/// (page *and* transaction), so a reused page never hands out stale
-/// content. The writer empties the table at every durable commit, which
-/// bounds it by the dirty budget (about as many bytes again as the dirty
-/// runs).
+/// is a branch written by an earlier commit since the last durable one, its
+/// owned form is taken from this table (moved, not decoded), so a run of
+/// commits that keeps editing the same root and branches allocates nothing
+/// per separator for them. Leaves are not kept: a put into a leaf an earlier
+/// commit wrote patches that commit's view ([`Patch`], no decode either
+/// way), and a patch's entries are freed by the commit that encoded them,
+/// while they are still in the CPU's caches. The run itself stays
+/// immutable: readers of older snapshots keep reading its view in the
+/// pager, and the edited node is committed as a new run. An entry matches
+/// only the exact reference (page *and* transaction), so a reused page
+/// never hands out stale content. The writer empties the table at every
+/// durable commit, which bounds it by the dirty budget.
 pub type NodeTable = HashMap<u64, (RunRef, Node)>;
 
 /// An open write transaction.
@@ -89,15 +90,15 @@ pub struct Txn<'p> {
 
 /// The child of a branch that holds `key`.
 pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
-    let prefix = key_prefix(key);
+    let prefix = prefix_of(key);
     keys.partition_point(|k| cmp_key(k, key, prefix).is_le())
 }
 
-/// `a` compared with `b`, whose [`key_prefix`] is `b_prefix`: one integer
+/// `a` compared with `b`, whose [`prefix_of`] is `b_prefix`: one integer
 /// comparison when the first eight bytes differ (most comparisons of a
 /// search), else the slices.
 pub(crate) fn cmp_key(a: &[u8], b: &[u8], b_prefix: u64) -> Ordering {
-    match key_prefix(a).cmp(&b_prefix) {
+    match prefix_of(a).cmp(&b_prefix) {
         Ordering::Equal => a.cmp(b),
         other => other,
     }
@@ -164,7 +165,7 @@ impl<'p> Txn<'p> {
                 let node = match self.nodes.remove(&run.page) {
                     Some((r, node)) if r == run => node,
                     _ => {
-                        let view = self.pager.load_node(run)?;
+                        let view = self.pager.load_node_to_copy(run)?;
                         if patch && view.is_leaf() {
                             Node::Patched(Patch::new(view))
                         } else {
@@ -374,7 +375,7 @@ impl<'p> Txn<'p> {
             }
             Node::Branch { .. } => return false,
         };
-        let prefix = key_prefix(&entry.key);
+        let prefix = prefix_of(&entry.key);
         match entries.binary_search_by(|e| cmp_key(&e.key, &entry.key, prefix)) {
             Ok(pos) => {
                 let old = std::mem::replace(&mut entries[pos], entry);

@@ -36,7 +36,7 @@ pub(crate) struct Writer {
     pub snapshots: Vec<Weak<Tree>>,
     /// When the last durable commit was made (for `SyncPolicy::Interval`).
     pub last_durable: Instant,
-    /// Owned nodes committed since the last durable commit (see
+    /// Owned branches committed since the last durable commit (see
     /// [`NodeTable`]; emptied by every durable commit).
     pub nodes: NodeTable,
 }
@@ -114,6 +114,12 @@ pub(crate) fn write(inner: &Inner, ops: impl FnOnce(&mut Txn<'_>) -> Result<()>)
     }
     w.snapshots.push(Arc::downgrade(&tree));
     inner.set_newest(tree);
+    // The runs this commit replaced that no durable commit reached are
+    // reachable only from older trees: with no reader holding one (`base`
+    // was the writer's own handle), release them now, so that their
+    // in-memory versions are freed at once and not one commit later.
+    drop(base);
+    release(inner, &mut w);
     inner.figures.commit(&w);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The commit: give every copied node and new value its pages, encode
 //! them (sealing waits for the write, see [`crate::pager::DirtyRun`]),
-//! keep the owned nodes for the next transaction ([`super::NodeTable`]),
+//! keep the owned branches for the next transaction ([`super::NodeTable`]),
 //! and record the freed runs as pending.
 
 use std::sync::Arc;
@@ -91,8 +91,13 @@ impl Txn<'_> {
             node: Some(Arc::new(view)),
             value: None,
         });
-        // The next transaction that edits this node takes it back as it is.
-        self.nodes.insert(page, (run, node));
+        // The next transaction that edits this branch takes it back as it
+        // is. A leaf is not kept: the next put into it patches the view just
+        // encoded (no decode either way), and its entries are freed now, while
+        // they are still in the CPU's caches, instead of at the durable commit.
+        if kind == Kind::Branch {
+            self.nodes.insert(page, (run, node));
+        }
         run
     }
 }
