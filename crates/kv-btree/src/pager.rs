@@ -226,13 +226,14 @@ impl Pager {
 
     /// Child `i` of the branch view `parent`, whose reference is `run`
     /// ([`NodeView::child`]): the view `parent` remembers when it is still
-    /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
-    /// which `parent` then remembers.
+    /// in memory (a hit without a cache lookup, its lines prefetched: see
+    /// [`NodeView::prefetch_child`]), else [`Pager::load_node`], which
+    /// `parent` then remembers.
     ///
     /// # Errors
     /// As [`Pager::load_node`].
     pub fn load_child(&self, parent: &NodeView, i: usize, run: RunRef) -> Result<Arc<NodeView>> {
-        if let Some(view) = parent.child_view(i) {
+        if let Some(view) = parent.prefetch_child(i) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(view);
         }
