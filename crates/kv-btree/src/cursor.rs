@@ -75,7 +75,7 @@ impl<'p> Cursor<'p> {
     fn load(&self, run: RunRef, index: Option<usize>) -> Result<Arc<NodeView>> {
         match (index, self.stack.last()) {
             (Some(i), Some((parent, _))) => self.pager.load_child(parent, i, run),
-            _ => self.pager.load_node(run),
+            _ => self.pager.load_root(run),
         }
     }
 

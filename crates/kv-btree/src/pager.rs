@@ -107,6 +107,8 @@ pub struct Pager {
     dirty_runs: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// The root the last read started from (see [`Pager::load_root`]).
+    root: RwLock<Option<(RunRef, Arc<NodeView>)>>,
 }
 
 impl std::fmt::Debug for Pager {
@@ -145,6 +147,7 @@ impl Pager {
             dirty_runs: AtomicUsize::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            root: RwLock::new(None),
         }
     }
 
@@ -164,6 +167,14 @@ impl Pager {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
         )
+    }
+
+    /// Counts `hits` cache hits that did not go through the cache (a read
+    /// that followed remembered children counts them once, at its end).
+    pub fn count_hits(&self, hits: u64) {
+        if hits > 0 {
+            self.hits.fetch_add(hits, Ordering::Relaxed);
+        }
     }
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
@@ -222,6 +233,28 @@ impl Pager {
         let node = Arc::new(self.decode_node(run, &buf)?);
         self.cache.insert(run.page, (run, Arc::clone(&node)));
         Ok(node)
+    }
+
+    /// The root node at `run`, as [`Pager::load_node`], kept beside the
+    /// cache: every read starts at the newest root, so it is looked up
+    /// under one lock instead of hashed into the cache. A reference names
+    /// one content (runs are immutable and every lookup compares page and
+    /// transaction), so the kept root is the node at `run` whenever the
+    /// references match; it is replaced by the next read of another root
+    /// (the slot holds one view the cache does not weigh).
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_root(&self, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some((kept, view)) = &*self.root.read().unwrap_or_else(PoisonError::into_inner) {
+            if *kept == run {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Arc::clone(view));
+            }
+        }
+        let view = self.load_node(run)?;
+        *self.root.write().unwrap_or_else(PoisonError::into_inner) = Some((run, Arc::clone(&view)));
+        Ok(view)
     }
 
     /// Child `i` of the branch view `parent`, whose reference is `run`
@@ -434,5 +467,6 @@ impl Pager {
     /// Forgets every cached node (after vacuum moved pages).
     pub fn clear_cache(&self) {
         self.cache.clear();
+        *self.root.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
