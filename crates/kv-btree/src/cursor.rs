@@ -172,13 +172,12 @@ impl<'p> Cursor<'p> {
                 }),
                 Direction::Reverse => pos.checked_sub(1).inspect(|p| *pos = *p),
             };
-            let Some((i, value)) = at.and_then(|i| node.value(i).map(|v| (i, v))) else {
+            let Some((key, value)) = at.and_then(|i| node.key_value(i)) else {
                 if !self.next_leaf()? {
                     return Ok(None);
                 }
                 continue;
             };
-            let key = node.key(i);
             if !self.range.contains(key) {
                 return Ok(None);
             }

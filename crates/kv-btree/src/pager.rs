@@ -205,7 +205,7 @@ impl Pager {
     /// Parses a verified node run.
     fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<NodeView> {
         let (kind, body) = open_run(buf, run, &self.path)?;
-        NodeView::parse(kind, body.into_owned()).map_err(|what| {
+        NodeView::parse_slice(kind, &body).map_err(|what| {
             Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what))
         })
     }

@@ -283,9 +283,15 @@ impl NodeView {
     /// Parses a node body of `kind`; `Err(what)` for a malformed body or a
     /// kind that is not a node (the decoders' messages).
     pub fn parse(kind: Kind, body: Vec<u8>) -> Result<Self, String> {
+        Self::parse_slice(kind, &body)
+    }
+
+    /// As [`NodeView::parse`], from borrowed bytes (the view copies them
+    /// into its allocation once, after its tables).
+    pub fn parse_slice(kind: Kind, body: &[u8]) -> Result<Self, String> {
         match kind {
-            Kind::Leaf => Ok(Self::leaf(&body, &super::leaf::parse(&body)?)),
-            Kind::Branch => Ok(Self::branch(&body, &super::branch::parse(&body)?.0)),
+            Kind::Leaf => Ok(Self::leaf(body, &super::leaf::parse(body)?)),
+            Kind::Branch => Ok(Self::branch(body, &super::branch::parse(body)?.0)),
             other => Err(format!("a {other:?} run where a node was expected")),
         }
     }
@@ -412,13 +418,25 @@ impl NodeView {
 
     /// Leaf: the value of entry `i`.
     pub fn value(&self, i: usize) -> Option<ValueRef<'_>> {
-        self.slot(i).map(|s| match s.value {
+        self.slot(i).map(|s| self.slot_value(s.value))
+    }
+
+    /// Leaf: the key and value of entry `i` (one decode of its slot, for
+    /// a scan that wants both).
+    pub fn key_value(&self, i: usize) -> Option<(&[u8], ValueRef<'_>)> {
+        self.slot(i)
+            .map(|s| (s.key.span.of(self.body()), self.slot_value(s.value)))
+    }
+
+    /// The value a slot describes, borrowed from the body.
+    fn slot_value(&self, value: SlotValue) -> ValueRef<'_> {
+        match value {
             SlotValue::Inline(span) => ValueRef::Inline(span.of(self.body())),
             SlotValue::Overflow(at) => {
                 let (run, len) = overflow_ref(self.body(), at);
                 ValueRef::Overflow { run, len }
             }
-        })
+        }
     }
 
     /// The first of `0..n` for which `below` is false, for a `below` true
@@ -848,7 +866,10 @@ mod tests {
             let slot = view.slot(i).unwrap();
             assert_eq!(slot.key.prefix, layout::prefix(&view.data, i));
             assert_eq!(view.entry_start(i), slot.key.span.off as usize - 1);
+            assert_eq!(view.key_value(i), Some((view.key(i), view.value(i).unwrap())));
         }
+        assert_eq!(view.key_value(view.len()), None);
+        assert_eq!(NodeView::parse_slice(Kind::Leaf, view.body()).unwrap(), view);
         assert_eq!(view.entry_start(view.len()), view.body().len());
         // The slots a view decodes are the ones the parse found, so a
         // patch copies the same slot table as before.
