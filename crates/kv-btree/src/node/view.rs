@@ -176,16 +176,29 @@ pub enum ValueRef<'a> {
 /// and a branch's child references never change, so a remembered view is
 /// always the exact run its reference names.
 ///
-/// `tables` is where the child's tables are in memory, kept as a plain
-/// address: it is only ever handed to [`prefetch`], which reads nothing,
-/// so the child's lines are on their way while the weak reference is
-/// upgraded (a locked write to the child's count that no later load can
-/// pass). It may name freed memory once the child is gone; it is never
-/// dereferenced.
+/// `hint` is where the child's tables are in memory, kept as a plain
+/// number: the address rounded down to 16 bytes, with how many cache
+/// lines to ask for in the low four bits. It is only ever handed to
+/// [`prefetch`], which reads nothing, so the child's lines are on their
+/// way while the weak reference is upgraded (a locked write to the
+/// child's count that no later load can pass). It may name freed memory
+/// once the child is gone; it is never dereferenced. A slot is 24 bytes.
 struct Remembered {
     view: Weak<NodeView>,
-    tables: usize,
-    table_bytes: usize,
+    hint: usize,
+}
+
+/// Most cache lines of a child's tables [`NodeView::prefetch_child`]
+/// asks for (what fits in a hint's low bits: a leaf's whole table up to
+/// 80 entries, a branch's first part).
+const PREFETCH_MAX_LINES: usize = 15;
+
+/// The prefetch hint of `view` (see [`Remembered`]).
+fn prefetch_hint(view: &NodeView) -> usize {
+    let lines = (view.body_at as usize)
+        .div_ceil(64)
+        .clamp(1, PREFETCH_MAX_LINES);
+    (view.data.as_ptr() as usize & !15) | lines
 }
 
 /// A branch's remembered children, one slot per child, each set once.
@@ -220,10 +233,6 @@ impl std::fmt::Debug for ChildViews {
     }
 }
 
-/// Most bytes of a child's tables [`NodeView::prefetch_child`] asks for:
-/// sixteen cache lines (a leaf's whole table, a branch's first part).
-const PREFETCH_MAX_BYTES: usize = 1024;
-
 /// Asks the CPU to bring the cache lines of `bytes` bytes from `addr` into
 /// its caches, without reading them.
 #[inline]
@@ -255,7 +264,7 @@ pub struct NodeView {
     /// Where the body starts in `data`.
     body_at: u32,
     /// Branch: the children's remembered views; `None` for a leaf.
-    views: Option<Box<ChildViews>>,
+    views: Option<ChildViews>,
 }
 
 impl NodeView {
@@ -276,7 +285,7 @@ impl NodeView {
             data: Bytes::from(layout::build_branch(body, seps)),
             count: children as u32,
             body_at: layout::table_bytes(seps.len(), children) as u32,
-            views: Some(Box::new(ChildViews::new(children))),
+            views: Some(ChildViews::new(children)),
         }
     }
 
@@ -375,8 +384,7 @@ impl NodeView {
     pub fn weight(&self) -> u64 {
         let counts = 2 * std::mem::size_of::<usize>();
         let views = self.views.as_ref().map_or(0, |v| {
-            std::mem::size_of::<ChildViews>()
-                + v.0.len() * std::mem::size_of::<OnceLock<Remembered>>()
+            v.0.len() * std::mem::size_of::<OnceLock<Remembered>>()
         });
         (self.data.len() + std::mem::size_of::<Self>() + counts + views) as u64
     }
@@ -568,7 +576,8 @@ impl NodeView {
     pub fn prefetch_child(&self, i: usize) -> Option<Arc<NodeView>> {
         let remembered = self.views.as_ref()?.0.get(i)?.get()?;
         prefetch(remembered.view.as_ptr() as usize, 64);
-        prefetch(remembered.tables, remembered.table_bytes);
+        let lines = remembered.hint & 15;
+        prefetch(remembered.hint & !15, lines * 64);
         remembered.view.upgrade()
     }
 
@@ -579,8 +588,7 @@ impl NodeView {
         if let Some(slot) = self.views.as_ref().and_then(|v| v.0.get(i)) {
             let _ = slot.set(Remembered {
                 view: Arc::downgrade(view),
-                tables: view.data.as_ptr() as usize,
-                table_bytes: (view.body_at as usize).min(PREFETCH_MAX_BYTES),
+                hint: prefetch_hint(view),
             });
         }
     }
@@ -866,10 +874,16 @@ mod tests {
             let slot = view.slot(i).unwrap();
             assert_eq!(slot.key.prefix, layout::prefix(&view.data, i));
             assert_eq!(view.entry_start(i), slot.key.span.off as usize - 1);
-            assert_eq!(view.key_value(i), Some((view.key(i), view.value(i).unwrap())));
+            assert_eq!(
+                view.key_value(i),
+                Some((view.key(i), view.value(i).unwrap()))
+            );
         }
         assert_eq!(view.key_value(view.len()), None);
-        assert_eq!(NodeView::parse_slice(Kind::Leaf, view.body()).unwrap(), view);
+        assert_eq!(
+            NodeView::parse_slice(Kind::Leaf, view.body()).unwrap(),
+            view
+        );
         assert_eq!(view.entry_start(view.len()), view.body().len());
         // The slots a view decodes are the ones the parse found, so a
         // patch copies the same slot table as before.
@@ -896,9 +910,7 @@ mod tests {
             let slots = if view.is_leaf() {
                 0
             } else {
-                (std::mem::size_of::<ChildViews>()
-                    + view.len() * std::mem::size_of::<OnceLock<Remembered>>())
-                    as u64
+                (view.len() * std::mem::size_of::<OnceLock<Remembered>>()) as u64
             };
             assert_eq!(
                 view.weight(),
@@ -913,6 +925,22 @@ mod tests {
                 view.len() - 1
             };
             assert_eq!(tables, 8 * prefixes + 4 * view.len());
+        }
+    }
+
+    #[test]
+    fn a_remembered_slot_takes_24_bytes_and_hints_the_tables() {
+        assert_eq!(std::mem::size_of::<OnceLock<Remembered>>(), 24);
+        for view in [NodeView::encode(&leaf()), NodeView::empty_leaf()] {
+            let hint = prefetch_hint(&view);
+            let at = view.data.as_ptr() as usize;
+            assert!(
+                hint & !15 <= at && at - (hint & !15) < 16,
+                "the tables' address"
+            );
+            let lines = hint & 15;
+            assert!((1..=PREFETCH_MAX_LINES).contains(&lines));
+            assert!(lines == PREFETCH_MAX_LINES || lines * 64 >= view.body_at as usize);
         }
     }
 
