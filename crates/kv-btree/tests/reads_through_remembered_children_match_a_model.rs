@@ -31,7 +31,7 @@ const SEEK_ITEMS: usize = 12;
 /// Key `i`: even indices share the prefix `tiedkey:` (the first eight
 /// bytes), odd ones differ in their first bytes.
 fn key(i: u64) -> Vec<u8> {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("tiedkey:{i:06}").into_bytes()
     } else {
         format!("{:08x}-{i}", i.wrapping_mul(0x9e37_79b9) % 0xffff_ffff).into_bytes()
