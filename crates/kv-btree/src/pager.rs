@@ -6,9 +6,9 @@
 //! sized by `cache_bytes` and weighted by the bytes each entry holds), then
 //! the file: one positioned read per run, verified by
 //! [`crate::page::open_run`] against the reference followed (page number,
-//! transaction, length) before use. Both hold nodes as
-//! [`NodeView`]s (the body plus a slot table, searched in place), so a miss
-//! costs one read, one checksum and one pass over the body.
+//! transaction, length) before use. Both hold nodes as [`NodeView`]s
+//! (search tables and the body in one allocation, searched in place), so
+//! a miss costs one read, one checksum and one pass over the body.
 //!
 //! Runs are immutable once committed: a page number is only reused after no
 //! reader and no durable commit can reach its old content, so a cached node
