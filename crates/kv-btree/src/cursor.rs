@@ -69,41 +69,55 @@ impl<'p> Cursor<'p> {
         }
     }
 
-    /// Descends from `run` to a leaf: toward `bound` or to the edge.
-    fn descend(&mut self, mut run: RunRef, bound: Option<&Bound<Vec<u8>>>) -> Result<()> {
+    /// The node at `run`: child `index` of the node on top of the stack
+    /// (through the view that node remembers, as gets follow it: see
+    /// [`Pager::load_child`]) or, for `None`, the root.
+    fn load(&self, run: RunRef, index: Option<usize>) -> Result<Arc<NodeView>> {
+        match (index, self.stack.last()) {
+            (Some(i), Some((parent, _))) => self.pager.load_child(parent, i, run),
+            _ => self.pager.load_root(run),
+        }
+    }
+
+    /// Descends from `run` (child `index` of the node on top of the stack,
+    /// or the root for `None`) to a leaf: toward `bound` or to the edge.
+    fn descend(
+        &mut self,
+        mut run: RunRef,
+        mut index: Option<usize>,
+        bound: Option<&Bound<Vec<u8>>>,
+    ) -> Result<()> {
         let forward = self.direction == Direction::Forward;
         loop {
-            let loaded = self.pager.load_node(run);
+            let loaded = self.load(run, index);
             let node = match self.salvaged(loaded)? {
                 Some(node) => node,
                 None => Arc::new(NodeView::empty_leaf()),
             };
             if node.is_leaf() {
+                // Forward: the first key at (Included) or after
+                // (Excluded) the bound; reverse: one past the last key at
+                // or before (Included), or before (Excluded), it.
                 let pos = match bound {
-                    Some(Bound::Included(k)) if forward => {
-                        node.partition_point(|e| e < k.as_slice())
-                    }
-                    Some(Bound::Excluded(k)) if forward => {
-                        node.partition_point(|e| e <= k.as_slice())
-                    }
-                    Some(Bound::Included(k)) => node.partition_point(|e| e <= k.as_slice()),
-                    Some(Bound::Excluded(k)) => node.partition_point(|e| e < k.as_slice()),
+                    Some(Bound::Included(k)) => node.keys_below(k, !forward),
+                    Some(Bound::Excluded(k)) => node.keys_below(k, forward),
                     _ if forward => 0,
                     _ => node.len(),
                 };
                 self.stack.push((node, pos));
                 return Ok(());
             }
+            // The child that holds the bound: separators at or below it;
+            // reverse Excluded, those below it (the last key before a
+            // separator lies in the child left of it).
             let i = match bound {
-                Some(Bound::Included(k)) => node.sep_partition_point(|s| s <= k.as_slice()),
-                Some(Bound::Excluded(k)) if forward => {
-                    node.sep_partition_point(|s| s <= k.as_slice())
-                }
-                Some(Bound::Excluded(k)) => node.sep_partition_point(|s| s < k.as_slice()),
+                Some(Bound::Included(k)) => node.seps_below(k, true),
+                Some(Bound::Excluded(k)) => node.seps_below(k, forward),
                 _ if forward => 0,
                 _ => node.len().saturating_sub(1),
             };
             run = child(self.pager, &node, i)?;
+            index = Some(i);
             let next = if forward { i + 1 } else { i };
             self.stack.push((node, next));
         }
@@ -125,7 +139,7 @@ impl<'p> Cursor<'p> {
             if let Some(i) = next {
                 let run = child(self.pager, &node, i)?;
                 self.stack.push((node, if forward { i + 1 } else { i }));
-                self.descend(run, None)?;
+                self.descend(run, Some(i), None)?;
                 return Ok(true);
             }
         }
@@ -142,7 +156,7 @@ impl<'p> Cursor<'p> {
                 Direction::Forward => self.range.start.clone(),
                 Direction::Reverse => self.range.end.clone(),
             };
-            self.descend(root, Some(&bound))?;
+            self.descend(root, None, Some(&bound))?;
         }
         loop {
             let Some((node, pos)) = self.stack.last_mut() else {
@@ -158,13 +172,12 @@ impl<'p> Cursor<'p> {
                 }),
                 Direction::Reverse => pos.checked_sub(1).inspect(|p| *pos = *p),
             };
-            let Some((i, value)) = at.and_then(|i| node.value(i).map(|v| (i, v))) else {
+            let Some((key, value)) = at.and_then(|i| node.key_value(i)) else {
                 if !self.next_leaf()? {
                     return Ok(None);
                 }
                 continue;
             };
-            let key = node.key(i);
             if !self.range.contains(key) {
                 return Ok(None);
             }

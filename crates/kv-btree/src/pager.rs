@@ -6,9 +6,9 @@
 //! sized by `cache_bytes` and weighted by the bytes each entry holds), then
 //! the file: one positioned read per run, verified by
 //! [`crate::page::open_run`] against the reference followed (page number,
-//! transaction, length) before use. Both hold nodes as
-//! [`NodeView`]s (the body plus a slot table, searched in place), so a miss
-//! costs one read, one checksum and one pass over the body.
+//! transaction, length) before use. Both hold nodes as [`NodeView`]s
+//! (search tables and the body in one allocation, searched in place), so
+//! a miss costs one read, one checksum and one pass over the body.
 //!
 //! Runs are immutable once committed: a page number is only reused after no
 //! reader and no durable commit can reach its old content, so a cached node
@@ -120,6 +120,8 @@ pub struct Pager {
     dirty_runs: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// The root the last read started from (see [`Pager::load_root`]).
+    root: RwLock<Option<(RunRef, Arc<NodeView>)>>,
 }
 
 impl std::fmt::Debug for Pager {
@@ -158,6 +160,7 @@ impl Pager {
             dirty_runs: AtomicUsize::new(0),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            root: RwLock::new(None),
         }
     }
 
@@ -177,6 +180,14 @@ impl Pager {
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
         )
+    }
+
+    /// Counts `hits` cache hits that did not go through the cache (a read
+    /// that followed remembered children counts them once, at its end).
+    pub fn count_hits(&self, hits: u64) {
+        if hits > 0 {
+            self.hits.fetch_add(hits, Ordering::Relaxed);
+        }
     }
 
     fn dirty_run(&self, run: RunRef) -> Option<DirtyRun> {
@@ -207,7 +218,7 @@ impl Pager {
     /// Parses a verified node run.
     fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<NodeView> {
         let (kind, body) = open_run(buf, run, &self.path)?;
-        NodeView::parse(kind, body.into_owned()).map_err(|what| {
+        NodeView::parse_slice(kind, &body).map_err(|what| {
             Error::corruption(&self.path, run.offset(), CorruptionKind::Invariant(what))
         })
     }
@@ -265,15 +276,38 @@ impl Pager {
         Ok(Arc::new(self.decode_node(run, &buf)?))
     }
 
+    /// The root node at `run`, as [`Pager::load_node`], kept beside the
+    /// cache: every read starts at the newest root, so it is looked up
+    /// under one lock instead of hashed into the cache. A reference names
+    /// one content (runs are immutable and every lookup compares page and
+    /// transaction), so the kept root is the node at `run` whenever the
+    /// references match; it is replaced by the next read of another root
+    /// (the slot holds one view the cache does not weigh).
+    ///
+    /// # Errors
+    /// As [`Pager::load_node`].
+    pub fn load_root(&self, run: RunRef) -> Result<Arc<NodeView>> {
+        if let Some((kept, view)) = &*self.root.read().unwrap_or_else(PoisonError::into_inner) {
+            if *kept == run {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Arc::clone(view));
+            }
+        }
+        let view = self.load_node(run)?;
+        *self.root.write().unwrap_or_else(PoisonError::into_inner) = Some((run, Arc::clone(&view)));
+        Ok(view)
+    }
+
     /// Child `i` of the branch view `parent`, whose reference is `run`
     /// ([`NodeView::child`]): the view `parent` remembers when it is still
-    /// in memory (a hit without a cache lookup), else [`Pager::load_node`],
-    /// which `parent` then remembers.
+    /// in memory (a hit without a cache lookup, its lines prefetched: see
+    /// [`NodeView::prefetch_child`]), else [`Pager::load_node`], which
+    /// `parent` then remembers.
     ///
     /// # Errors
     /// As [`Pager::load_node`].
     pub fn load_child(&self, parent: &NodeView, i: usize, run: RunRef) -> Result<Arc<NodeView>> {
-        if let Some(view) = parent.child_view(i) {
+        if let Some(view) = parent.prefetch_child(i) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(view);
         }
@@ -489,5 +523,6 @@ impl Pager {
     /// Forgets every cached node (after vacuum moved pages).
     pub fn clear_cache(&self) {
         self.cache.clear();
+        *self.root.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }

@@ -1,8 +1,8 @@
 //! Point reads: descend from the snapshot's root to the leaf that holds
 //! the key. One node per level, searched in place (see
-//! [`crate::node::view`]): the root from the page cache, each node below
-//! it through the pointer its parent's view remembers
-//! ([`Pager::load_child`]) or from the cache; and, for a large value, one
+//! [`crate::node::view`]): the root from the pager's root slot
+//! ([`Pager::load_root`]), each node below it through the pointer its
+//! parent's view remembers ([`Pager::load_child`]) or from the cache; and, for a large value, one
 //! read of its overflow run.
 
 use std::sync::Arc;
@@ -45,15 +45,27 @@ fn leaf_for(pager: &Pager, tree: &Tree, key: &[u8]) -> Result<Option<Arc<NodeVie
     let Some(mut run) = tree.root else {
         return Ok(None);
     };
-    let mut node = pager.load_node(run)?;
+    let mut node = pager.load_root(run)?;
+    // Hits through remembered children, counted once at the end (a count
+    // per level would be a locked add per level).
+    let mut hits = 0;
     for _ in 0..tree.depth {
         if node.is_leaf() {
-            return Ok(Some(node));
+            break;
         }
         let i = node.child_index(key);
-        run = child(pager, &node, i)?;
-        node = pager.load_child(&node, i, run)?;
+        node = match node.prefetch_child(i) {
+            Some(view) => {
+                hits += 1;
+                view
+            }
+            None => {
+                run = child(pager, &node, i)?;
+                pager.load_child(&node, i, run)?
+            }
+        };
     }
+    pager.count_hits(hits);
     if node.is_leaf() {
         return Ok(Some(node));
     }

@@ -60,7 +60,7 @@ fn walk(pager: &Pager, run: RunRef, how: (u64, bool), out: &mut Vec<RunRef>) -> 
     } else {
         for c in view.children() {
             if c.txn > prev_txn {
-                walk(pager, *c, how, out)?;
+                walk(pager, c, how, out)?;
             }
         }
     }

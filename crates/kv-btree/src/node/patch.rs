@@ -191,8 +191,8 @@ impl Patch {
         let (start, end) = (self.base.entry_start(from), self.base.entry_start(to));
         let dest = out.len();
         out.extend_from_slice(self.base.body().get(start..end).unwrap_or_default());
-        let moved = self.base.leaf_slots().get(from..to).unwrap_or_default();
-        slots.extend(moved.iter().map(|s| s.moved(start, dest)));
+        let moved = self.base.leaf_slot_range(from, to);
+        slots.extend(moved.map(|s| s.moved(start, dest)));
     }
 }
 

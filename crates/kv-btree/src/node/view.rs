@@ -1,24 +1,33 @@
 //! [`NodeView`]: a committed node as the read path uses it: its verified
-//! body bytes plus the position of every key, value and child, found in
+//! body bytes plus tables that find every key, value and child, built in
 //! one pass when the run is read.
 //!
 //! A [`Node`] owns a `Vec` per key and per value (about 70 allocations
-//! for a leaf of 16-byte keys and 100-byte values); a view owns two
-//! allocations (the body and its slot table), so a cache miss costs one
-//! pass over the body instead of a heap allocation per entry, and a hit
-//! searches the body in place (binary search over the slot table, keys
-//! compared as slices of the body). The page cache and the dirty runs hold
-//! views; a write transaction turns the nodes it edits into [`Node`]s
-//! with [`NodeView::to_node`].
+//! for a leaf of 16-byte keys and 100-byte values); a view is one
+//! allocation holding its search tables and then its body ([`layout`]:
+//! 8 bytes of key prefix and 4 bytes of offset an entry), so a cache miss
+//! costs one pass over the body instead of a heap allocation per entry,
+//! and a hit searches in place: a linear pass over the few lines of
+//! prefixes, then the one key and value the match points at. The page
+//! cache and the dirty runs hold views; a write transaction turns the
+//! nodes it edits into [`Node`]s with [`NodeView::to_node`].
 //!
 //! The parse is the decoders' validation ([`super::leaf::decode`] and
 //! [`super::branch::decode`] are built on it), so a view exists only for a
 //! body that decodes, and every accessor is in bounds.
 
+mod layout;
+
 use std::sync::{Arc, OnceLock, Weak};
+
+use kv_core::codec::LeReader;
 
 use super::{Bytes, Child, Entry, Node, Value};
 use crate::page::{Kind, RunRef};
+
+/// Bytes of a child reference in a branch body (page u64, txn u64, pages
+/// u32).
+const REF_BYTES: usize = 20;
 
 /// A range of a node body: `off..off + len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,22 +97,15 @@ impl KeySpan {
             prefix: key_prefix(key),
         }
     }
-
-    /// This key (in `body`) compared with `key`, whose prefix is `prefix`.
-    fn cmp_key(&self, body: &[u8], key: &[u8], prefix: u64) -> std::cmp::Ordering {
-        match self.prefix.cmp(&prefix) {
-            std::cmp::Ordering::Equal => self.span.of(body).cmp(key),
-            other => other,
-        }
-    }
 }
 
 /// Where a leaf entry's value is.
 ///
 /// An overflow reference is kept as where its 24 encoded bytes are in the
 /// body (checked when the body was parsed), not decoded: a slot is then 32
-/// bytes instead of 48, so the page cache, which weighs a view by its body
-/// and its slot table, holds about a tenth more leaves in the same bytes.
+/// bytes instead of 48. Slots are what the parse and the encoders hand
+/// over to a view (and what a patch copies); the view keeps only its
+/// 12-byte table entries ([`layout`]) and decodes a slot when asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotValue {
     /// In the body.
@@ -163,19 +165,47 @@ pub enum ValueRef<'a> {
     },
 }
 
-/// Where a branch view remembers the views of its children once a read
-/// loaded them: a read that descends through a cached branch then follows
-/// a pointer to the child (as LMDB follows one into its map) instead of
-/// looking it up in the page cache.
+/// What a branch view remembers of a child's view once a read loaded it:
+/// a read that descends through a cached branch then follows a pointer to
+/// the child (as LMDB follows one into its map) instead of looking it up
+/// in the page cache.
 ///
-/// The references are weak, so a remembered child still leaves the cache
+/// The reference is weak, so a remembered child still leaves the cache
 /// when it is evicted (the cache alone decides what stays in memory); a
 /// dead reference sends the read back to the cache. Views are immutable
 /// and a branch's child references never change, so a remembered view is
-/// always the exact run its reference names. Slots are not part of a
-/// view's value: clones start empty and comparisons ignore them.
+/// always the exact run its reference names.
+///
+/// `hint` is where the child's tables are in memory, kept as a plain
+/// number: the address rounded down to 16 bytes, with how many cache
+/// lines to ask for in the low four bits. It is only ever handed to
+/// [`prefetch`], which reads nothing, so the child's lines are on their
+/// way while the weak reference is upgraded (a locked write to the
+/// child's count that no later load can pass). It may name freed memory
+/// once the child is gone; it is never dereferenced. A slot is 24 bytes.
+struct Remembered {
+    view: Weak<NodeView>,
+    hint: usize,
+}
+
+/// Most cache lines of a child's tables [`NodeView::prefetch_child`]
+/// asks for (what fits in a hint's low bits: a leaf's whole table up to
+/// 80 entries, a branch's first part).
+const PREFETCH_MAX_LINES: usize = 15;
+
+/// The prefetch hint of `view` (see [`Remembered`]).
+fn prefetch_hint(view: &NodeView) -> usize {
+    let lines = (view.body_at as usize)
+        .div_ceil(64)
+        .clamp(1, PREFETCH_MAX_LINES);
+    (view.data.as_ptr() as usize & !15) | lines
+}
+
+/// A branch's remembered children, one slot per child, each set once.
+/// Slots are not part of a view's value: clones start empty and
+/// comparisons ignore them.
 #[derive(Default)]
-struct ChildViews(Box<[OnceLock<Weak<NodeView>>]>);
+struct ChildViews(Box<[OnceLock<Remembered>]>);
 
 impl ChildViews {
     fn new(children: usize) -> Self {
@@ -203,65 +233,95 @@ impl std::fmt::Debug for ChildViews {
     }
 }
 
-/// A committed node: its body and where its parts are (see the module
-/// docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeView {
-    body: Bytes,
-    shape: ViewShape,
+/// Asks the CPU to bring the cache lines of `bytes` bytes from `addr` into
+/// its caches, without reading them.
+#[inline]
+fn prefetch(addr: usize, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for line in (0..bytes).step_by(64) {
+            // SAFETY: PREFETCHT0 is a hint, not an access: it never
+            // faults, reads nothing into the program and is dropped for
+            // an address that is not mapped, so any address value is
+            // sound (`addr` may name memory freed since; nothing is
+            // dereferenced). SSE is part of the x86_64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(addr.wrapping_add(line) as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (addr, bytes);
 }
 
+/// A committed node: its search tables and body in one allocation (see
+/// the module docs and [`layout`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ViewShape {
-    Leaf(Vec<LeafSlot>),
-    Branch {
-        /// Separator `i` sits between child `i` and child `i + 1`.
-        seps: Vec<KeySpan>,
-        children: Vec<RunRef>,
-        /// The children's views, once loaded (see [`ChildViews`]).
-        views: ChildViews,
-    },
+pub struct NodeView {
+    /// The tables, then the body ([`layout`]).
+    data: Bytes,
+    /// Entries (leaf) or children (branch).
+    count: u32,
+    /// Where the body starts in `data`.
+    body_at: u32,
+    /// Branch: the children's remembered views; `None` for a leaf.
+    views: Option<ChildViews>,
 }
 
 impl NodeView {
+    /// A leaf view of `body`, whose entries `slots` describes.
+    fn leaf(body: &[u8], slots: &[LeafSlot]) -> Self {
+        Self {
+            data: Bytes::from(layout::build_leaf(body, slots)),
+            count: slots.len() as u32,
+            body_at: layout::table_bytes(slots.len(), slots.len()) as u32,
+            views: None,
+        }
+    }
+
+    /// A branch view of `body`, whose separators `seps` describes.
+    fn branch(body: &[u8], seps: &[KeySpan]) -> Self {
+        let children = seps.len() + 1;
+        Self {
+            data: Bytes::from(layout::build_branch(body, seps)),
+            count: children as u32,
+            body_at: layout::table_bytes(seps.len(), children) as u32,
+            views: Some(ChildViews::new(children)),
+        }
+    }
+
     /// Parses a node body of `kind`; `Err(what)` for a malformed body or a
     /// kind that is not a node (the decoders' messages).
     pub fn parse(kind: Kind, body: Vec<u8>) -> Result<Self, String> {
-        let shape = match kind {
-            Kind::Leaf => ViewShape::Leaf(super::leaf::parse(&body)?),
-            Kind::Branch => {
-                let (seps, children) = super::branch::parse(&body)?;
-                let views = ChildViews::new(children.len());
-                ViewShape::Branch {
-                    seps,
-                    children,
-                    views,
-                }
-            }
-            other => return Err(format!("a {other:?} run where a node was expected")),
-        };
-        Ok(Self {
-            body: Bytes::from(body),
-            shape,
-        })
+        Self::parse_slice(kind, &body)
     }
 
-    /// The view of `node` encoded: its body and slot table built in one
-    /// pass, equal to what [`NodeView::parse`] finds in the encoded body
-    /// (what a commit makes of every node it writes; every reference of
-    /// `node` must be resolved, as for [`super::encode_body`]).
+    /// As [`NodeView::parse`], from borrowed bytes (the view copies them
+    /// into its allocation once, after its tables).
+    pub fn parse_slice(kind: Kind, body: &[u8]) -> Result<Self, String> {
+        match kind {
+            Kind::Leaf => Ok(Self::leaf(body, &super::leaf::parse(body)?)),
+            Kind::Branch => Ok(Self::branch(body, &super::branch::parse(body)?.0)),
+            other => Err(format!("a {other:?} run where a node was expected")),
+        }
+    }
+
+    /// The view of `node` encoded: its body and tables built from one
+    /// encoding pass, equal to what [`NodeView::parse`] finds in the
+    /// encoded body (what a commit makes of every node it writes; every
+    /// reference of `node` must be resolved, as for
+    /// [`super::encode_body`]).
     pub fn encode(node: &Node) -> Self {
         let mut body = Vec::with_capacity(node.body_bytes());
-        let shape = match node {
+        match node {
             Node::Leaf(entries) => {
                 let mut slots = Vec::with_capacity(entries.len());
                 super::leaf::encode_into(entries, &mut body, Some(&mut slots));
-                ViewShape::Leaf(slots)
+                Self::leaf(&body, &slots)
             }
             Node::Patched(patch) => {
                 let mut slots = Vec::with_capacity(patch.len());
                 patch.encode_into(&mut body, &mut slots);
-                ViewShape::Leaf(slots)
+                Self::leaf(&body, &slots)
             }
             Node::Branch { keys, children } => {
                 let mut table = (
@@ -269,38 +329,25 @@ impl NodeView {
                     Vec::with_capacity(children.len()),
                 );
                 super::branch::encode_into(keys, children, &mut body, Some(&mut table));
-                let (seps, children) = table;
-                let views = ChildViews::new(children.len());
-                ViewShape::Branch {
-                    seps,
-                    children,
-                    views,
-                }
+                Self::branch(&body, &table.0)
             }
-        };
-        Self {
-            body: Bytes::from(body),
-            shape,
         }
     }
 
     /// A leaf with no entries (what a salvaging cursor reads in place of
     /// a damaged node).
     pub fn empty_leaf() -> Self {
-        Self {
-            body: Bytes::from_static(&[0]),
-            shape: ViewShape::Leaf(Vec::new()),
-        }
+        Self::leaf(&[0], &[])
     }
 
     /// The node's encoded body (what its run holds).
     pub fn body(&self) -> &[u8] {
-        &self.body
+        self.data.get(self.body_at as usize..).unwrap_or_default()
     }
 
     /// True for a leaf.
     pub fn is_leaf(&self) -> bool {
-        matches!(self.shape, ViewShape::Leaf(_))
+        self.views.is_none()
     }
 
     /// The run kind of this node.
@@ -314,10 +361,7 @@ impl NodeView {
 
     /// Entries (leaf) or children (branch).
     pub fn len(&self) -> usize {
-        match &self.shape {
-            ViewShape::Leaf(slots) => slots.len(),
-            ViewShape::Branch { children, .. } => children.len(),
-        }
+        self.count as usize
     }
 
     /// True for a node with no entries or children.
@@ -325,134 +369,252 @@ impl NodeView {
         self.len() == 0
     }
 
-    /// Bytes this view holds in memory (what the page cache weighs).
+    /// Prefixes in the table: one per key (leaf) or separator (branch).
+    fn prefixes(&self) -> usize {
+        if self.is_leaf() {
+            self.len()
+        } else {
+            self.len().saturating_sub(1)
+        }
+    }
+
+    /// Bytes this view holds in memory (what the page cache weighs): the
+    /// allocation of tables and body, the view itself and its reference
+    /// counts, and a branch's remembered-child slots.
     pub fn weight(&self) -> u64 {
-        let table = match &self.shape {
-            ViewShape::Leaf(slots) => slots.len() * std::mem::size_of::<LeafSlot>(),
-            ViewShape::Branch { seps, children, .. } => {
-                seps.len() * std::mem::size_of::<KeySpan>()
-                    + children.len()
-                        * (std::mem::size_of::<RunRef>()
-                            + std::mem::size_of::<OnceLock<Weak<NodeView>>>())
-            }
-        };
-        (self.body.len() + table + std::mem::size_of::<Self>()) as u64
+        let counts = 2 * std::mem::size_of::<usize>();
+        let views = self.views.as_ref().map_or(0, |v| {
+            v.0.len() * std::mem::size_of::<OnceLock<Remembered>>()
+        });
+        (self.data.len() + std::mem::size_of::<Self>() + counts + views) as u64
+    }
+
+    /// Where body offset `off` of this view's (validated) entry `i`
+    /// starts: a reader over the body from there.
+    fn reader_at(&self, off: usize) -> LeReader<'_> {
+        LeReader::new(self.body().get(off..).unwrap_or_default())
     }
 
     /// Leaf: the key of entry `i` (empty past the end or on a branch).
     pub fn key(&self, i: usize) -> &[u8] {
-        match &self.shape {
-            ViewShape::Leaf(slots) => slots.get(i).map_or(&[][..], |s| s.key.span.of(&self.body)),
-            ViewShape::Branch { .. } => &[],
+        if !self.is_leaf() || i >= self.len() {
+            return &[];
         }
+        let mut r = self.reader_at(layout::offset(&self.data, self.len(), i));
+        let len = r.varint().unwrap_or_default() as usize;
+        r.bytes(len).unwrap_or_default()
+    }
+
+    /// Leaf: slot `i` decoded from the body (where its key and value are).
+    fn slot(&self, i: usize) -> Option<LeafSlot> {
+        if !self.is_leaf() || i >= self.len() {
+            return None;
+        }
+        let start = layout::offset(&self.data, self.len(), i);
+        let mut r = self.reader_at(start);
+        let key_len = r.varint()? as usize;
+        let key = KeySpan::new(start + r.position(), r.bytes(key_len)?);
+        let value = match r.u8()? {
+            0 => {
+                let len = r.varint()? as usize;
+                SlotValue::Inline(Span::new(start + r.position(), len))
+            }
+            _ => SlotValue::Overflow((start + r.position()) as u32),
+        };
+        Some(LeafSlot { key, value })
     }
 
     /// Leaf: the value of entry `i`.
     pub fn value(&self, i: usize) -> Option<ValueRef<'_>> {
-        let ViewShape::Leaf(slots) = &self.shape else {
-            return None;
-        };
-        slots.get(i).map(|s| match s.value {
-            SlotValue::Inline(span) => ValueRef::Inline(span.of(&self.body)),
+        self.slot(i).map(|s| self.slot_value(s.value))
+    }
+
+    /// Leaf: the key and value of entry `i` (one decode of its slot, for
+    /// a scan that wants both).
+    pub fn key_value(&self, i: usize) -> Option<(&[u8], ValueRef<'_>)> {
+        self.slot(i)
+            .map(|s| (s.key.span.of(self.body()), self.slot_value(s.value)))
+    }
+
+    /// The value a slot describes, borrowed from the body.
+    fn slot_value(&self, value: SlotValue) -> ValueRef<'_> {
+        match value {
+            SlotValue::Inline(span) => ValueRef::Inline(span.of(self.body())),
             SlotValue::Overflow(at) => {
-                let (run, len) = overflow_ref(&self.body, at);
+                let (run, len) = overflow_ref(self.body(), at);
                 ValueRef::Overflow { run, len }
             }
-        })
+        }
+    }
+
+    /// The first of `0..n` for which `below` is false, for a `below` true
+    /// on a prefix of them (a binary search).
+    fn first_not(n: usize, below: impl Fn(usize) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if below(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Leaf: the number of entries whose key satisfies `pred`, for a `pred`
     /// true on a prefix of the (ascending) entries.
     pub fn partition_point(&self, pred: impl Fn(&[u8]) -> bool) -> usize {
-        match &self.shape {
-            ViewShape::Leaf(slots) => slots.partition_point(|s| pred(s.key.span.of(&self.body))),
-            ViewShape::Branch { .. } => 0,
+        if !self.is_leaf() {
+            return 0;
         }
+        Self::first_not(self.len(), |i| pred(self.key(i)))
+    }
+
+    /// The number of table keys (leaf keys or branch separators) below
+    /// `key` (`or_equal`: at or below it), found by prefix: one linear pass
+    /// over the prefixes (see [`layout`]), then whole keys compared only
+    /// where a prefix equals `key`'s.
+    fn count_below<'a>(
+        &'a self,
+        key: &[u8],
+        or_equal: bool,
+        at: impl Fn(usize) -> &'a [u8],
+    ) -> usize {
+        let prefix = key_prefix(key);
+        let n = self.prefixes();
+        let mut i = layout::prefixes_below(&self.data, n, prefix);
+        while i < n && layout::prefix(&self.data, i) == prefix {
+            match at(i).cmp(key) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Equal => return i + usize::from(or_equal),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        i
+    }
+
+    /// Leaf: the number of entries whose key is below `key` (`or_equal`:
+    /// at or below it); 0 on a branch.
+    pub fn keys_below(&self, key: &[u8], or_equal: bool) -> usize {
+        if !self.is_leaf() {
+            return 0;
+        }
+        self.count_below(key, or_equal, |i| self.key(i))
     }
 
     /// Leaf: the entry holding `key`, or `None`.
     pub fn find(&self, key: &[u8]) -> Option<usize> {
-        match &self.shape {
-            ViewShape::Leaf(slots) => {
-                let prefix = key_prefix(key);
-                slots
-                    .binary_search_by(|s| s.key.cmp_key(&self.body, key, prefix))
-                    .ok()
-            }
-            ViewShape::Branch { .. } => None,
+        let (i, found) = self.lower_bound(key);
+        found.then_some(i)
+    }
+
+    /// Branch: where separator `i` is in the body (after child `i`'s
+    /// reference and its own length); `None` past the end or on a leaf.
+    fn sep_span(&self, i: usize) -> Option<Span> {
+        if self.is_leaf() || i >= self.prefixes() {
+            return None;
         }
+        let at = layout::offset(&self.data, self.prefixes(), i) + REF_BYTES;
+        let mut r = self.reader_at(at);
+        let len = r.varint()? as usize;
+        Some(Span::new(at + r.position(), len))
+    }
+
+    /// Branch: separator `i` (empty past the end or on a leaf).
+    fn sep(&self, i: usize) -> &[u8] {
+        self.sep_span(i).map_or(&[][..], |s| s.of(self.body()))
     }
 
     /// Branch: the number of separators that satisfy `pred`, for a `pred`
     /// true on a prefix of the (ascending) separators.
     pub fn sep_partition_point(&self, pred: impl Fn(&[u8]) -> bool) -> usize {
-        match &self.shape {
-            ViewShape::Branch { seps, .. } => seps.partition_point(|s| pred(s.span.of(&self.body))),
-            ViewShape::Leaf(_) => 0,
+        if self.is_leaf() {
+            return 0;
         }
+        Self::first_not(self.prefixes(), |i| pred(self.sep(i)))
+    }
+
+    /// Branch: the number of separators below `key` (`or_equal`: at or
+    /// below it); 0 on a leaf.
+    pub fn seps_below(&self, key: &[u8], or_equal: bool) -> usize {
+        if self.is_leaf() {
+            return 0;
+        }
+        self.count_below(key, or_equal, |i| self.sep(i))
     }
 
     /// Branch: the child that holds `key` (child `i` holds the keys `k`
     /// with `sep[i-1] <= k < sep[i]`).
     pub fn child_index(&self, key: &[u8]) -> usize {
-        match &self.shape {
-            ViewShape::Branch { seps, .. } => {
-                let prefix = key_prefix(key);
-                seps.partition_point(|s| s.cmp_key(&self.body, key, prefix).is_le())
-            }
-            ViewShape::Leaf(_) => 0,
-        }
+        self.seps_below(key, true)
     }
 
     /// Branch: child `i`.
     pub fn child(&self, i: usize) -> Option<RunRef> {
-        match &self.shape {
-            ViewShape::Branch { children, .. } => children.get(i).copied(),
-            ViewShape::Leaf(_) => None,
+        if self.is_leaf() || i >= self.len() {
+            return None;
         }
+        let mut r = self.reader_at(layout::offset(&self.data, self.prefixes(), i));
+        Some(RunRef {
+            page: r.u64()?,
+            txn: r.u64()?,
+            pages: r.u32()?,
+        })
     }
 
     /// Branch: the view of child `i` if a read remembered it and it is
-    /// still in memory (see [`ChildViews`]).
+    /// still in memory (see [`Remembered`]).
     pub fn child_view(&self, i: usize) -> Option<Arc<NodeView>> {
-        match &self.shape {
-            ViewShape::Branch { views, .. } => views.0.get(i)?.get()?.upgrade(),
-            ViewShape::Leaf(_) => None,
-        }
+        self.views.as_ref()?.0.get(i)?.get()?.view.upgrade()
+    }
+
+    /// Branch: as [`NodeView::child_view`], after asking the CPU for the
+    /// child's first lines and tables (see [`Remembered`]): the misses of
+    /// a child not touched lately then overlap instead of following one
+    /// another.
+    pub fn prefetch_child(&self, i: usize) -> Option<Arc<NodeView>> {
+        let remembered = self.views.as_ref()?.0.get(i)?.get()?;
+        prefetch(remembered.view.as_ptr() as usize, 64);
+        let lines = remembered.hint & 15;
+        prefetch(remembered.hint & !15, lines * 64);
+        remembered.view.upgrade()
     }
 
     /// Branch: remembers `view` as the view of child `i` (the caller
     /// loaded it through the reference [`NodeView::child`] returned).
     /// A slot is set once; a later call for it changes nothing.
     pub fn remember_child(&self, i: usize, view: &Arc<NodeView>) {
-        if let ViewShape::Branch { views, .. } = &self.shape {
-            if let Some(slot) = views.0.get(i) {
-                let _ = slot.set(Arc::downgrade(view));
-            }
+        if let Some(slot) = self.views.as_ref().and_then(|v| v.0.get(i)) {
+            let _ = slot.set(Remembered {
+                view: Arc::downgrade(view),
+                hint: prefetch_hint(view),
+            });
         }
     }
 
     /// Branch: every child.
-    pub fn children(&self) -> &[RunRef] {
-        match &self.shape {
-            ViewShape::Branch { children, .. } => children,
-            ViewShape::Leaf(_) => &[],
-        }
+    pub fn children(&self) -> impl Iterator<Item = RunRef> + '_ {
+        let n = if self.is_leaf() { 0 } else { self.len() };
+        (0..n).filter_map(|i| self.child(i))
     }
 
     /// The part `span` of the body, sharing it (no copy).
     fn share(&self, span: Span) -> Bytes {
-        let from = (span.off as usize).min(self.body.len());
-        let to = (from + span.len as usize).min(self.body.len());
-        self.body.slice(from..to)
+        let body = self.body_at as usize;
+        let end = self.data.len();
+        let from = (body + span.off as usize).min(end);
+        let to = (from + span.len as usize).min(end);
+        self.data.slice(from..to)
     }
 
-    /// Leaf: the slot table.
-    pub(crate) fn leaf_slots(&self) -> &[LeafSlot] {
-        match &self.shape {
-            ViewShape::Leaf(slots) => slots,
-            ViewShape::Branch { .. } => &[],
-        }
+    /// Leaf: the slots of entries `from..to`, decoded from the body.
+    pub(crate) fn leaf_slot_range(
+        &self,
+        from: usize,
+        to: usize,
+    ) -> impl Iterator<Item = LeafSlot> + '_ {
+        (from..to).filter_map(|i| self.slot(i))
     }
 
     /// Leaf: where entry `i` starts in the body (its key length's varint);
@@ -460,27 +622,24 @@ impl NodeView {
     /// one after another, so entries `a..b` are the body bytes
     /// `entry_start(a)..entry_start(b)`.
     pub(crate) fn entry_start(&self, i: usize) -> usize {
-        match self.leaf_slots().get(i) {
-            Some(s) => s.key.span.off as usize - super::varint_len(u64::from(s.key.span.len)),
-            None => self.body.len(),
+        if self.is_leaf() && i < self.len() {
+            layout::offset(&self.data, self.len(), i)
+        } else {
+            self.body().len()
         }
     }
 
     /// Leaf: the number of entries whose key is below `key`, and whether
     /// the next one's key is `key`.
     pub(crate) fn lower_bound(&self, key: &[u8]) -> (usize, bool) {
-        let prefix = key_prefix(key);
-        let slots = self.leaf_slots();
-        let i = slots.partition_point(|s| s.key.cmp_key(&self.body, key, prefix).is_lt());
-        let found = slots
-            .get(i)
-            .is_some_and(|s| s.key.span.of(&self.body) == key);
+        let i = self.keys_below(key, false);
+        let found = i < self.len() && self.is_leaf() && self.key(i) == key;
         (i, found)
     }
 
     /// Leaf: entry `i` as a write transaction edits it (sharing the body).
     pub(crate) fn entry(&self, i: usize) -> Option<Entry> {
-        self.leaf_slots().get(i).map(|s| self.slot_entry(s))
+        self.slot(i).map(|s| self.slot_entry(&s))
     }
 
     /// The entry a leaf slot describes, sharing this view's body.
@@ -490,7 +649,7 @@ impl NodeView {
             value: match s.value {
                 SlotValue::Inline(span) => Value::Inline(self.share(span)),
                 SlotValue::Overflow(at) => {
-                    let (run, len) = overflow_ref(&self.body, at);
+                    let (run, len) = overflow_ref(self.body(), at);
                     Value::Overflow { run, len }
                 }
             },
@@ -500,14 +659,13 @@ impl NodeView {
     /// The node this view describes, as a write transaction edits it: its
     /// keys and inline values share this view's body (no per-entry copy).
     pub fn to_node(&self) -> Node {
-        match &self.shape {
-            ViewShape::Leaf(slots) => {
-                Node::Leaf(slots.iter().map(|s| self.slot_entry(s)).collect())
-            }
-            ViewShape::Branch { seps, children, .. } => Node::Branch {
-                keys: seps.iter().map(|s| self.share(s.span)).collect(),
-                children: children.iter().map(|r| Child::Disk(*r)).collect(),
-            },
+        if self.is_leaf() {
+            return Node::Leaf((0..self.len()).filter_map(|i| self.entry(i)).collect());
+        }
+        let seps = (0..self.prefixes()).filter_map(|i| self.sep_span(i));
+        Node::Branch {
+            keys: seps.map(|s| self.share(s)).collect(),
+            children: self.children().map(Child::Disk).collect(),
         }
     }
 }
@@ -620,9 +778,189 @@ mod tests {
 
     #[test]
     fn a_leaf_slot_takes_32_bytes() {
-        // What the page cache charges per entry on top of the body (see
+        // What the parse and the encoders hand a view per entry (see
         // `SlotValue`): an overflow reference stays in the body.
         assert_eq!(std::mem::size_of::<LeafSlot>(), 32);
+    }
+
+    /// Keys that often share their first eight bytes (so searches fall
+    /// back to whole keys), in ascending order, no two equal.
+    fn tied_keys(rng: &mut rand::rngs::StdRng, n: usize) -> Vec<Bytes> {
+        use rand::RngExt;
+        let mut keys: Vec<Vec<u8>> = (0..n)
+            .map(|_| {
+                let len = rng.random_range(0..14usize);
+                (0..len).map(|_| rng.random_range(0..3u8) + b'a').collect()
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter().map(Bytes::from).collect()
+    }
+
+    #[test]
+    fn a_view_searches_like_a_sorted_list_of_its_keys() {
+        use rand::SeedableRng;
+        let guard =
+            kv_core::testkit::SeedGuard::new("a_view_searches_like_a_sorted_list_of_its_keys");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(guard.seed());
+        for round in 0..40 {
+            let keys = tied_keys(&mut rng, 1 + round * 3);
+            let entries: Vec<Entry> = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Entry {
+                    key: k.clone(),
+                    value: Value::Inline(Bytes::from(vec![i as u8; i % 5])),
+                })
+                .collect();
+            let view = NodeView::parse(Kind::Leaf, encode_body(&Node::Leaf(entries))).unwrap();
+            let probes = tied_keys(&mut rng, 60);
+            for probe in probes.iter().chain(&keys) {
+                let below = keys.partition_point(|k| k < probe);
+                let at_or_below = keys.partition_point(|k| k <= probe);
+                assert_eq!(view.keys_below(probe, false), below, "{probe:?}");
+                assert_eq!(view.keys_below(probe, true), at_or_below, "{probe:?}");
+                assert_eq!(view.find(probe), keys.iter().position(|k| k == probe));
+                assert_eq!(view.partition_point(|k| k < &probe[..]), below);
+            }
+            if keys.len() < 2 {
+                continue;
+            }
+            let seps = keys.get(1..).unwrap_or_default().to_vec();
+            let node = Node::Branch {
+                keys: seps.clone(),
+                children: disk_children(keys.len() as u64),
+            };
+            let branch = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
+            assert_eq!(branch.to_node(), node);
+            for probe in probes.iter().chain(&keys) {
+                assert_eq!(
+                    branch.child_index(probe),
+                    crate::txn::child_index(&seps, probe)
+                );
+                assert_eq!(
+                    branch.seps_below(probe, false),
+                    seps.partition_point(|s| s < probe)
+                );
+                assert_eq!(
+                    branch.sep_partition_point(|s| s <= &probe[..]),
+                    branch.child_index(probe)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_view_is_one_allocation_of_tables_then_body() {
+        let node = leaf();
+        let view = NodeView::parse(Kind::Leaf, encode_body(&node)).unwrap();
+        let data = view.data.as_ptr_range();
+        let body = view.body().as_ptr_range();
+        assert!(
+            data.start < body.start && body.end == data.end,
+            "body is the allocation's tail"
+        );
+        assert_eq!(
+            view.body_at as usize,
+            12 * view.len(),
+            "8 + 4 table bytes an entry"
+        );
+        for i in 0..view.len() {
+            assert!(
+                data.contains(&view.key(i).as_ptr()),
+                "keys are read in place"
+            );
+            let slot = view.slot(i).unwrap();
+            assert_eq!(slot.key.prefix, layout::prefix(&view.data, i));
+            assert_eq!(view.entry_start(i), slot.key.span.off as usize - 1);
+            assert_eq!(
+                view.key_value(i),
+                Some((view.key(i), view.value(i).unwrap()))
+            );
+        }
+        assert_eq!(view.key_value(view.len()), None);
+        assert_eq!(
+            NodeView::parse_slice(Kind::Leaf, view.body()).unwrap(),
+            view
+        );
+        assert_eq!(view.entry_start(view.len()), view.body().len());
+        // The slots a view decodes are the ones the parse found, so a
+        // patch copies the same slot table as before.
+        let slots = super::super::leaf::parse(view.body()).unwrap();
+        assert_eq!(
+            view.leaf_slot_range(0, view.len()).collect::<Vec<_>>(),
+            slots
+        );
+    }
+
+    #[test]
+    fn a_cached_view_weighs_what_it_holds() {
+        let children = 30u64;
+        let branch = Node::Branch {
+            keys: (1..children as u8)
+                .map(|i| Bytes::from(vec![b'k', i]))
+                .collect(),
+            children: disk_children(children),
+        };
+        for node in [leaf(), branch, Node::Leaf(Vec::new())] {
+            let view = NodeView::encode(&node);
+            let fixed = std::mem::size_of::<NodeView>() as u64 + 16;
+            let tables = view.data.len() - view.body().len();
+            let slots = if view.is_leaf() {
+                0
+            } else {
+                (view.len() * std::mem::size_of::<OnceLock<Remembered>>()) as u64
+            };
+            assert_eq!(
+                view.weight(),
+                (view.body().len() + tables) as u64 + fixed + slots,
+                "body, tables, the view and its counts, the child slots"
+            );
+            // A prefix and an offset an entry; a branch has one prefix
+            // fewer than children (none for child 0).
+            let prefixes = if view.is_leaf() {
+                view.len()
+            } else {
+                view.len() - 1
+            };
+            assert_eq!(tables, 8 * prefixes + 4 * view.len());
+        }
+    }
+
+    #[test]
+    fn a_remembered_slot_takes_24_bytes_and_hints_the_tables() {
+        assert_eq!(std::mem::size_of::<OnceLock<Remembered>>(), 24);
+        for view in [NodeView::encode(&leaf()), NodeView::empty_leaf()] {
+            let hint = prefetch_hint(&view);
+            let at = view.data.as_ptr() as usize;
+            assert!(
+                hint & !15 <= at && at - (hint & !15) < 16,
+                "the tables' address"
+            );
+            let lines = hint & 15;
+            assert!((1..=PREFETCH_MAX_LINES).contains(&lines));
+            assert!(lines == PREFETCH_MAX_LINES || lines * 64 >= view.body_at as usize);
+        }
+    }
+
+    #[test]
+    fn a_stale_remembered_child_is_never_read() {
+        let node = Node::Branch {
+            keys: vec![Bytes::from_static(b"b")],
+            children: disk_children(2),
+        };
+        let parent = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
+        let child = Arc::new(NodeView::parse(Kind::Leaf, encode_body(&leaf())).unwrap());
+        parent.remember_child(0, &child);
+        let got = parent.prefetch_child(0).unwrap();
+        assert!(Arc::ptr_eq(&got, &child));
+        drop((got, child));
+        // The child's memory is freed: its remembered address is only
+        // prefetched (never read) and the read goes back to the cache.
+        assert!(parent.prefetch_child(0).is_none());
+        assert!(parent.prefetch_child(1).is_none() && parent.prefetch_child(7).is_none());
+        assert!(NodeView::empty_leaf().prefetch_child(0).is_none());
     }
 
     #[test]
