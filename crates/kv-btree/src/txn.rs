@@ -22,7 +22,8 @@ use kv_core::{CorruptionKind, Error, Result};
 
 use crate::commit_slot::TreeCounts;
 use crate::node::patch::Patch;
-use crate::node::{prefix_of, Bytes, Child, Entry, Node, Shape, Value};
+use crate::node::view::key_prefix;
+use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
 use crate::split::{cut_node_as, Cut};
@@ -90,15 +91,15 @@ pub struct Txn<'p> {
 
 /// The child of a branch that holds `key`.
 pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
-    let prefix = prefix_of(key);
+    let prefix = key_prefix(key);
     keys.partition_point(|k| cmp_key(k, key, prefix).is_le())
 }
 
-/// `a` compared with `b`, whose [`prefix_of`] is `b_prefix`: one integer
+/// `a` compared with `b`, whose [`key_prefix`] is `b_prefix`: one integer
 /// comparison when the first eight bytes differ (most comparisons of a
 /// search), else the slices.
 pub(crate) fn cmp_key(a: &[u8], b: &[u8], b_prefix: u64) -> Ordering {
-    match prefix_of(a).cmp(&b_prefix) {
+    match key_prefix(a).cmp(&b_prefix) {
         Ordering::Equal => a.cmp(b),
         other => other,
     }
@@ -375,7 +376,7 @@ impl<'p> Txn<'p> {
             }
             Node::Branch { .. } => return false,
         };
-        let prefix = prefix_of(&entry.key);
+        let prefix = key_prefix(&entry.key);
         match entries.binary_search_by(|e| cmp_key(&e.key, &entry.key, prefix)) {
             Ok(pos) => {
                 let old = std::mem::replace(&mut entries[pos], entry);

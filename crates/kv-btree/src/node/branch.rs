@@ -49,7 +49,7 @@ pub(crate) fn encode_into(
             let key = keys.get(i - 1).map_or(&[][..], |k| &k[..]);
             put_varint(out, key.len() as u64);
             if let Some((seps, _)) = table.as_deref_mut() {
-                seps.push(super::key_span(out.len(), key));
+                seps.push(super::view::KeySpan::new(out.len(), key));
             }
             out.extend_from_slice(key);
         }
@@ -102,7 +102,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<(Vec<KeySpan>, Vec<RunRef>), String> 
             return Err(format!("separator {i} of {len} bytes"));
         }
         let at = r.position();
-        seps.push(super::key_span(
+        seps.push(super::view::KeySpan::new(
             at,
             r.bytes(len as usize).ok_or("separator is cut")?,
         ));

@@ -45,7 +45,7 @@ pub(crate) fn encode_into(
 /// value landed.
 pub(crate) fn encode_entry(e: &Entry, out: &mut Vec<u8>) -> LeafSlot {
     put_varint(out, e.key.len() as u64);
-    let key = super::key_span(out.len(), &e.key);
+    let key = super::view::KeySpan::new(out.len(), &e.key);
     out.extend_from_slice(&e.key);
     let value = match &e.value {
         Value::Inline(v) => {
@@ -100,7 +100,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Vec<LeafSlot>, String> {
             return Err(format!("entry {i}: key length {key_len} over the limit"));
         }
         let at = r.position();
-        let key = super::key_span(at, r.bytes(key_len as usize).ok_or("key is cut")?);
+        let key = super::view::KeySpan::new(at, r.bytes(key_len as usize).ok_or("key is cut")?);
         let value = match r.u8().ok_or("value tag is cut")? {
             0 => {
                 let len = r.varint().ok_or("value length is cut")?;

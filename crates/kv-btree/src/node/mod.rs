@@ -219,35 +219,6 @@ impl Node {
     }
 }
 
-/// [`view::key_prefix`] of `key` (its first eight bytes as a big-endian
-/// number, zero-padded), computed without a call to `memcpy`: a
-/// variable-length copy into a buffer is a library call, and write
-/// transactions and the codecs take a key's prefix at every comparison of
-/// a branch search and for every key they encode (5% of a batched fill's
-/// samples in session 8's profile). Equal to `view::key_prefix` for every
-/// key (`prefix_of_equals_key_prefix`).
-#[inline]
-pub fn prefix_of(key: &[u8]) -> u64 {
-    if let Some(head) = key.first_chunk::<8>() {
-        return u64::from_be_bytes(*head);
-    }
-    let mut v = 0u64;
-    for (i, &b) in key.iter().enumerate() {
-        v |= u64::from(b) << (56 - 8 * i);
-    }
-    v
-}
-
-/// The [`view::KeySpan`] of `key` found at `off` of a body (as
-/// `KeySpan::new`, with [`prefix_of`]).
-#[inline]
-pub(crate) fn key_span(off: usize, key: &[u8]) -> view::KeySpan {
-    view::KeySpan {
-        span: view::Span::new(off, key.len()),
-        prefix: prefix_of(key),
-    }
-}
-
 /// The shortest separator `s` with `left < s <= right` (a prefix of
 /// `right`), for `left < right`.
 pub fn shortest_separator(left: &[u8], right: &Bytes) -> Bytes {
@@ -281,7 +252,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefix_of_equals_key_prefix() {
+    fn key_prefix_is_the_zero_padded_big_endian_head() {
         let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
         for len in 1..=12usize {
             for fill in [0u8, 1, 0x7f, 0x80, 0xff] {
@@ -292,9 +263,10 @@ mod tests {
             }
         }
         for k in &keys {
-            assert_eq!(prefix_of(k), view::key_prefix(k), "{k:?}");
-            let span = key_span(7, k);
-            assert_eq!(span, view::KeySpan::new(7, k), "{k:?}");
+            let mut padded = [0u8; 8];
+            let n = k.len().min(8);
+            padded[..n].copy_from_slice(&k[..n]);
+            assert_eq!(view::key_prefix(k), u64::from_be_bytes(padded), "{k:?}");
         }
     }
 

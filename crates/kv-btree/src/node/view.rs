@@ -80,17 +80,26 @@ pub struct KeySpan {
 /// (the first byte where the padded prefixes differ is either a byte where
 /// the keys differ, or a byte past the end of the shorter key, which is
 /// then a prefix of the longer one).
+///
+/// Computed without a call to `memcpy` (a variable-length copy into a
+/// buffer is a library call, and write transactions and the codecs take a
+/// key's prefix at every comparison of a branch search and for every key
+/// they encode: 5% of a batched fill's samples in session 8's profile).
+#[inline]
 pub fn key_prefix(key: &[u8]) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    if let (Some(to), Some(from)) = (bytes.get_mut(..n), key.get(..n)) {
-        to.copy_from_slice(from);
+    if let Some(head) = key.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
     }
-    u64::from_be_bytes(bytes)
+    let mut v = 0u64;
+    for (i, &b) in key.iter().enumerate() {
+        v |= u64::from(b) << (56 - 8 * i);
+    }
+    v
 }
 
 impl KeySpan {
     /// The key `key` found at `off` of a body.
+    #[inline]
     pub fn new(off: usize, key: &[u8]) -> Self {
         Self {
             span: Span::new(off, key.len()),
