@@ -5,9 +5,27 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use kv_bench::crash::{self, child::LoadPlan, CrashSettings};
 use kv_bench::registry::{self, EngineKind, OpenConfig};
+
+/// Held by every test of this file for its whole run: they must not run
+/// side by side. Each test opens stores in this process (reading back
+/// after a kill) and spawns children that open the same directories. A
+/// directory lock is an `flock` on the store's `LOCK` file, and a child
+/// being spawned by another test's thread holds a duplicate of every open
+/// descriptor of this process until it execs (close-on-exec closes them
+/// only then). So a store one test had just closed could still be locked
+/// by another test's child in that window, and the next child of the first
+/// test failed to open it ("locked by another open handle", seen once in
+/// session 8's CI series, on a loaded machine). One test at a time, no
+/// child is spawned while another test holds a store open.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_kv-bench"))
@@ -24,6 +42,7 @@ fn persistent() -> Vec<registry::EngineInfo> {
 /// round's acknowledged writes were checked.
 #[test]
 fn acknowledged_writes_survive_sigkill() {
+    let _serial = serial();
     let guard = kv_core::testkit::SeedGuard::new("acknowledged_writes_survive_sigkill");
     let seed = guard.seed();
     let root = tempfile::tempdir().unwrap();
@@ -47,6 +66,7 @@ fn acknowledged_writes_survive_sigkill() {
 
 #[test]
 fn the_crash_command_prints_a_row_per_engine() {
+    let _serial = serial();
     let report = tempfile::tempdir().unwrap();
     let out = Command::new(exe())
         .args([
@@ -80,6 +100,7 @@ fn the_crash_command_prints_a_row_per_engine() {
 /// kill succeeds and recovers at least the synced load.
 #[test]
 fn crash_recovery_is_measured_after_a_kill() {
+    let _serial = serial();
     for info in persistent() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("store");
@@ -105,6 +126,7 @@ fn crash_recovery_is_measured_after_a_kill() {
 /// unsynced tail only overwrites loaded keys, so the key count is exact).
 #[test]
 fn batched_crash_load_leaves_every_synced_key_after_the_kill() {
+    let _serial = serial();
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
