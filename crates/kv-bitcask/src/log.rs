@@ -346,39 +346,7 @@ impl Log {
             unpublished,
             ..
         } = w;
-        let change = |delete: bool, e: Entry, expiry_unix_ms: Option<u64>| {
-            if delete {
-                Change::Delete { tombstone: e }
-            } else {
-                Change::Put {
-                    entry: e,
-                    expiry_unix_ms,
-                }
-            }
-        };
-        // (key, is a tombstone, entry, expiry): no allocation for one key.
-        type Rec<'k> = (&'k [u8], bool, Entry, Option<u64>);
-        let single: Option<Rec<'_>> = match op {
-            WriteOp::Put {
-                key,
-                expiry_unix_ms,
-                ..
-            } => pending.first().map(|e| (key, false, *e, expiry_unix_ms)),
-            WriteOp::Delete { key } => pending.first().map(|e| (key, true, *e, None)),
-            WriteOp::Batch(_) => None,
-        };
-        let batch: Vec<Rec<'_>> = match op {
-            WriteOp::Batch(batch) => batch
-                .ops()
-                .iter()
-                .zip(pending.iter())
-                .map(|(op, e)| match op {
-                    BatchOp::Put { key, .. } => (key.as_slice(), false, *e, None),
-                    BatchOp::Delete { key } => (key.as_slice(), true, *e, None),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let (single, batch) = op_records(op, pending);
         let changes: &[Rec<'_>] = match &single {
             Some(rec) => std::slice::from_ref(rec),
             None => &batch,
@@ -402,11 +370,11 @@ impl Log {
             }
         }
         if let [(key, delete, e, expiry)] = *changes {
-            let change = change(delete, e, expiry);
+            let change = change_of(delete, e, expiry);
             self.state
                 .apply(Holder::Publish, key, change, Some(&appended));
         } else {
-            let all = changes.iter().map(|&(k, d, e, x)| (k, change(d, e, x)));
+            let all = changes.iter().map(|&(k, d, e, x)| (k, change_of(d, e, x)));
             self.state.apply_all(Holder::Publish, all, Some(&appended));
         }
     }
@@ -671,5 +639,49 @@ impl Log {
         }
         w.preallocate_step_bytes = 0; // no extension for the last 23 bytes
         self.finish_active_locked(w)
+    }
+}
+
+/// One key's record of a write: (key, is a tombstone, entry, expiry).
+type Rec<'k> = (&'k [u8], bool, Entry, Option<u64>);
+
+/// The records of `op`, whose encoded entries are `pending`: a single put
+/// or delete as the first (no allocation for one key), a batch's as the
+/// second.
+fn op_records<'k>(op: WriteOp<'k>, pending: &[Entry]) -> (Option<Rec<'k>>, Vec<Rec<'k>>) {
+    match op {
+        WriteOp::Put {
+            key,
+            expiry_unix_ms,
+            ..
+        } => (
+            pending.first().map(|e| (key, false, *e, expiry_unix_ms)),
+            Vec::new(),
+        ),
+        WriteOp::Delete { key } => (pending.first().map(|e| (key, true, *e, None)), Vec::new()),
+        WriteOp::Batch(batch) => {
+            let records = batch
+                .ops()
+                .iter()
+                .zip(pending.iter())
+                .map(|(op, e)| match op {
+                    BatchOp::Put { key, .. } => (key.as_slice(), false, *e, None),
+                    BatchOp::Delete { key } => (key.as_slice(), true, *e, None),
+                })
+                .collect();
+            (None, records)
+        }
+    }
+}
+
+/// The keydir change of one record.
+fn change_of(delete: bool, entry: Entry, expiry_unix_ms: Option<u64>) -> Change {
+    if delete {
+        Change::Delete { tombstone: entry }
+    } else {
+        Change::Put {
+            entry,
+            expiry_unix_ms,
+        }
     }
 }
