@@ -107,6 +107,15 @@ impl Weighter<u64, (RunRef, Arc<NodeView>)> for RunWeight {
 /// [`Pager::load_node`]): 256 KiB.
 const READ_AROUND_PAGES: u64 = 64;
 
+/// Largest read buffer a thread keeps between node reads ([`Pager::read_node`]):
+/// node runs are one page, two for a key near 4 KiB.
+const READ_BUF_KEEP_BYTES: usize = 4 * PAGE_BYTES;
+
+thread_local! {
+    /// The buffer [`Pager::read_node`] reads runs into.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Reads and writes runs of the store file.
 pub struct Pager {
     file: Arc<dyn File>,
@@ -215,6 +224,27 @@ impl Pager {
         Ok(buf)
     }
 
+    /// Reads, verifies and parses the node run `run` from the file (no
+    /// cache), through a buffer the thread reuses: the view copies the body
+    /// into its own allocation anyway, so a miss costs one allocation.
+    ///
+    /// # Errors
+    /// As [`Pager::read_run`], and `Corruption` for a malformed node body.
+    fn read_node(&self, run: RunRef) -> Result<NodeView> {
+        READ_BUF.with_borrow_mut(|buf| {
+            buf.resize(run.bytes(), 0);
+            let read = self
+                .file
+                .read_exact_at(buf, run.offset())
+                .map_err(|e| read_error(&self.path, run, e))
+                .and_then(|()| self.decode_node(run, buf));
+            if buf.capacity() > READ_BUF_KEEP_BYTES {
+                *buf = Vec::new();
+            }
+            read
+        })
+    }
+
     /// Parses a verified node run.
     fn decode_node(&self, run: RunRef, buf: &[u8]) -> Result<NodeView> {
         let (kind, body) = open_run(buf, run, &self.path)?;
@@ -242,8 +272,7 @@ impl Pager {
             self.cache.insert(run.page, (run, Arc::clone(&node)));
             return Ok(node);
         }
-        let buf = self.read_run(run)?;
-        let node = Arc::new(self.decode_node(run, &buf)?);
+        let node = Arc::new(self.read_node(run)?);
         self.cache.insert(run.page, (run, Arc::clone(&node)));
         Ok(node)
     }
@@ -272,8 +301,7 @@ impl Pager {
             return Ok(node);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let buf = self.read_run(run)?;
-        Ok(Arc::new(self.decode_node(run, &buf)?))
+        Ok(Arc::new(self.read_node(run)?))
     }
 
     /// The root node at `run`, as [`Pager::load_node`], kept beside the

@@ -11,7 +11,7 @@
 use std::ops::Range;
 
 use crate::node::{
-    entry_bytes, key_bytes, shortest_separator, Bytes, Child, Entry, Node, REF_BYTES,
+    entry_bytes, key_bytes, shortest_separator, Bytes, Child, Entry, Node, Seps, REF_BYTES,
 };
 
 /// Cuts items of the given encoded sizes into ranges of at most
@@ -150,11 +150,13 @@ pub fn cut_node_as(node: Node, capacity: usize, how: Cut) -> (Node, Vec<(Bytes, 
                 })
                 .collect();
             let parts = parts(&sizes, 2);
-            let piece = |r: &Range<usize>| -> (Vec<Bytes>, Vec<Child>) {
+            let piece = |r: &Range<usize>| -> (Seps, Vec<Child>) {
                 let k = keys
                     .get(r.start..r.end.saturating_sub(1))
                     .unwrap_or_default()
-                    .to_vec();
+                    .iter()
+                    .cloned()
+                    .collect();
                 let c = children.get(r.clone()).unwrap_or_default().to_vec();
                 (k, c)
             };

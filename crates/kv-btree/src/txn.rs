@@ -23,7 +23,7 @@ use kv_core::{CorruptionKind, Error, Result};
 use crate::commit_slot::TreeCounts;
 use crate::node::patch::Patch;
 use crate::node::view::key_prefix;
-use crate::node::{Bytes, Child, Entry, Node, Shape, Value};
+use crate::node::{Bytes, Child, Entry, Node, Seps, Shape, Value};
 use crate::page::{Kind, RunRef};
 use crate::pager::{DirtyRun, Pager};
 use crate::split::{cut_node_as, Cut};
@@ -87,12 +87,6 @@ pub struct Txn<'p> {
     freed: Vec<(RunRef, Kind)>,
     changed: bool,
     nodes: NodeTable,
-}
-
-/// The child of a branch that holds `key`.
-pub fn child_index(keys: &[Bytes], key: &[u8]) -> usize {
-    let prefix = key_prefix(key);
-    keys.partition_point(|k| cmp_key(k, key, prefix).is_le())
 }
 
 /// `a` compared with `b`, whose [`key_prefix`] is `b_prefix`: one integer
@@ -214,7 +208,7 @@ impl<'p> Txn<'p> {
                     }
                     Node::Patched(p) => return Ok(p.contains(key)),
                     Node::Branch { keys, children } => *children
-                        .get(child_index(keys, key))
+                        .get(keys.child_index(key))
                         .ok_or_else(|| self.depth_error())?,
                 },
                 Child::Disk(run) => {
@@ -271,7 +265,7 @@ impl<'p> Txn<'p> {
     /// Makes `idx` the root, adding levels while it splits.
     fn grow_root(&mut self, mut idx: usize, mut splits: Splits) {
         while !splits.is_empty() {
-            let mut keys = Vec::with_capacity(splits.len());
+            let mut keys = Seps::with_capacity(splits.len());
             let mut children = vec![Child::Dirty(idx)];
             for (sep, i) in splits {
                 keys.push(sep);
@@ -306,7 +300,7 @@ impl<'p> Txn<'p> {
         let step = match &self.arena[idx] {
             Node::Leaf(_) | Node::Patched(_) => None,
             Node::Branch { keys, children } => {
-                let ci = child_index(keys, &entry.key);
+                let ci = keys.child_index(&entry.key);
                 let last = ci + 1 == children.len();
                 Some((
                     ci,

@@ -54,7 +54,7 @@ fn sample_bodies() -> Vec<Vec<u8>> {
         },
     ]);
     let branch_node = Node::Branch {
-        keys: vec![Bytes::from_static(b"m")],
+        keys: vec![Bytes::from_static(b"m")].into(),
         children: vec![
             node::Child::Disk(RunRef {
                 page: 4,

@@ -31,33 +31,15 @@ fn put_ref(out: &mut Vec<u8>, r: &RunRef) {
 /// Appends the encoding of a branch. Every child must be `Child::Disk`
 /// (the commit resolves dirty children first).
 pub fn encode(keys: &[Bytes], children: &[Child], out: &mut Vec<u8>) {
-    encode_into(keys, children, out, None);
-}
-
-/// As [`encode`], and pushes to `table` where each separator landed in
-/// `out` and each child reference (what [`parse`] would find, built in the
-/// same pass).
-pub(crate) fn encode_into(
-    keys: &[Bytes],
-    children: &[Child],
-    out: &mut Vec<u8>,
-    mut table: Option<&mut (Vec<KeySpan>, Vec<RunRef>)>,
-) {
     put_varint(out, children.len() as u64);
     for (i, child) in children.iter().enumerate() {
         if i > 0 {
             let key = keys.get(i - 1).map_or(&[][..], |k| &k[..]);
             put_varint(out, key.len() as u64);
-            if let Some((seps, _)) = table.as_deref_mut() {
-                seps.push(super::view::KeySpan::new(out.len(), key));
-            }
             out.extend_from_slice(key);
         }
         if let Child::Disk(r) = child {
             put_ref(out, r);
-            if let Some((_, refs)) = table.as_deref_mut() {
-                refs.push(*r);
-            }
         }
     }
 }
@@ -77,7 +59,7 @@ pub type Decoded = (Vec<Bytes>, Vec<Child>);
 /// Decodes a branch body; `Err(what)` names the first thing that is wrong.
 pub fn decode(body: &[u8]) -> Result<Decoded, String> {
     match NodeView::parse(Kind::Branch, body.to_vec())?.to_node() {
-        Node::Branch { keys, children } => Ok((keys, children)),
+        Node::Branch { keys, children } => Ok((keys.into_vec(), children)),
         Node::Leaf(_) | Node::Patched(_) => Err("a branch body parsed as a leaf".into()),
     }
 }

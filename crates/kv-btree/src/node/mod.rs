@@ -10,11 +10,13 @@
 pub mod branch;
 pub mod leaf;
 pub mod patch;
+pub mod seps;
 pub mod view;
 
 use std::sync::Arc;
 
 pub use bytes::Bytes;
+pub use seps::Seps;
 
 use crate::page::{Kind, RunRef, PAGE_BODY_BYTES};
 
@@ -133,7 +135,7 @@ pub enum Node {
     /// `keys[i-1] <= k < keys[i]`.
     Branch {
         /// Separators, ascending.
-        keys: Vec<Bytes>,
+        keys: Seps,
         /// Children.
         children: Vec<Child>,
     },
@@ -198,7 +200,7 @@ impl Node {
             Self::Branch { keys, children } => {
                 varint_len(children.len() as u64)
                     + children.len() * REF_BYTES
-                    + keys.iter().map(|k| key_bytes(k)).sum::<usize>()
+                    + keys.encoded_bytes()
             }
             Self::Patched(p) => p.body_bytes(),
         }

@@ -17,6 +17,7 @@
 //! body that decodes, and every accessor is in bounds.
 
 mod layout;
+mod pool;
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -211,20 +212,44 @@ fn prefetch_hint(view: &NodeView) -> usize {
 }
 
 /// A branch's remembered children, one slot per child, each set once.
-/// Slots are not part of a view's value: clones start empty and
-/// comparisons ignore them.
-#[derive(Default)]
-struct ChildViews(Box<[OnceLock<Remembered>]>);
+/// The slots are allocated by the first child remembered: a branch a
+/// commit encodes that no read descends through (most of those a batched
+/// fill writes) never allocates them. Slots are not part of a view's
+/// value: clones start empty and comparisons ignore them.
+struct ChildViews {
+    children: usize,
+    slots: OnceLock<Box<[OnceLock<Remembered>]>>,
+}
 
 impl ChildViews {
     fn new(children: usize) -> Self {
-        Self((0..children).map(|_| OnceLock::new()).collect())
+        Self {
+            children,
+            slots: OnceLock::new(),
+        }
+    }
+
+    /// Slot `i`, if the slots were allocated.
+    fn get(&self, i: usize) -> Option<&OnceLock<Remembered>> {
+        self.slots.get()?.get(i)
+    }
+
+    /// Slot `i`, allocating the slots first if needed (`None` past the
+    /// last child).
+    fn get_or_alloc(&self, i: usize) -> Option<&OnceLock<Remembered>> {
+        if i >= self.children {
+            return None;
+        }
+        let slots = self
+            .slots
+            .get_or_init(|| (0..self.children).map(|_| OnceLock::new()).collect());
+        slots.get(i)
     }
 }
 
 impl Clone for ChildViews {
     fn clone(&self) -> Self {
-        Self::new(self.0.len())
+        Self::new(self.children)
     }
 }
 
@@ -238,7 +263,7 @@ impl Eq for ChildViews {}
 
 impl std::fmt::Debug for ChildViews {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ChildViews({})", self.0.len())
+        write!(f, "ChildViews({})", self.children)
     }
 }
 
@@ -279,21 +304,33 @@ pub struct NodeView {
 impl NodeView {
     /// A leaf view of `body`, whose entries `slots` describes.
     fn leaf(body: &[u8], slots: &[LeafSlot]) -> Self {
+        Self::leaf_of(layout::build_leaf(body, slots), slots.len())
+    }
+
+    /// The leaf view of `count` entries whose allocation ([`layout`]) is
+    /// `data`.
+    fn leaf_of(data: Vec<u8>, count: usize) -> Self {
         Self {
-            data: Bytes::from(layout::build_leaf(body, slots)),
-            count: slots.len() as u32,
-            body_at: layout::table_bytes(slots.len(), slots.len()) as u32,
+            data: pool::into_bytes(data),
+            count: count as u32,
+            body_at: layout::table_bytes(count, count) as u32,
             views: None,
         }
     }
 
     /// A branch view of `body`, whose separators `seps` describes.
     fn branch(body: &[u8], seps: &[KeySpan]) -> Self {
-        let children = seps.len() + 1;
+        Self::branch_of(layout::build_branch(body, seps), seps.len() + 1)
+    }
+
+    /// The branch view of `children` children whose allocation
+    /// ([`layout`]) is `data`.
+    fn branch_of(data: Vec<u8>, children: usize) -> Self {
+        let seps = children.saturating_sub(1);
         Self {
-            data: Bytes::from(layout::build_branch(body, seps)),
+            data: pool::into_bytes(data),
             count: children as u32,
-            body_at: layout::table_bytes(seps.len(), children) as u32,
+            body_at: layout::table_bytes(seps, children) as u32,
             views: Some(ChildViews::new(children)),
         }
     }
@@ -320,27 +357,23 @@ impl NodeView {
     /// reference of `node` must be resolved, as for
     /// [`super::encode_body`]).
     pub fn encode(node: &Node) -> Self {
-        let mut body = Vec::with_capacity(node.body_bytes());
-        match node {
+        let leaf = match node {
             Node::Leaf(entries) => {
-                let mut slots = Vec::with_capacity(entries.len());
-                super::leaf::encode_into(entries, &mut body, Some(&mut slots));
-                Self::leaf(&body, &slots)
+                layout::encode_leaf(entries.len(), node.body_bytes(), |out, slots| {
+                    super::leaf::encode_into(entries, out, Some(slots));
+                })
             }
             Node::Patched(patch) => {
-                let mut slots = Vec::with_capacity(patch.len());
-                patch.encode_into(&mut body, &mut slots);
-                Self::leaf(&body, &slots)
+                layout::encode_leaf(patch.len(), patch.body_bytes(), |out, slots| {
+                    patch.encode_into(out, slots);
+                })
             }
             Node::Branch { keys, children } => {
-                let mut table = (
-                    Vec::with_capacity(keys.len()),
-                    Vec::with_capacity(children.len()),
-                );
-                super::branch::encode_into(keys, children, &mut body, Some(&mut table));
-                Self::branch(&body, &table.0)
+                return Self::branch_of(layout::encode_branch(keys, children), children.len());
             }
-        }
+        };
+        let (data, count) = leaf;
+        Self::leaf_of(data, count)
     }
 
     /// A leaf with no entries (what a salvaging cursor reads in place of
@@ -388,14 +421,16 @@ impl NodeView {
     }
 
     /// Bytes this view holds in memory (what the page cache weighs): the
-    /// allocation of tables and body, the view itself and its reference
-    /// counts, and a branch's remembered-child slots.
+    /// allocation of tables and body (the capacity of its [`pool`] class),
+    /// the view itself and its reference counts, and a branch's
+    /// remembered-child slots.
     pub fn weight(&self) -> u64 {
         let counts = 2 * std::mem::size_of::<usize>();
         let views = self.views.as_ref().map_or(0, |v| {
-            v.0.len() * std::mem::size_of::<OnceLock<Remembered>>()
+            v.children * std::mem::size_of::<OnceLock<Remembered>>()
         });
-        (self.data.len() + std::mem::size_of::<Self>() + counts + views) as u64
+        let data = pool::capacity_for(self.data.len());
+        (data + std::mem::size_of::<Self>() + counts + views) as u64
     }
 
     /// Where body offset `off` of this view's (validated) entry `i`
@@ -575,7 +610,7 @@ impl NodeView {
     /// Branch: the view of child `i` if a read remembered it and it is
     /// still in memory (see [`Remembered`]).
     pub fn child_view(&self, i: usize) -> Option<Arc<NodeView>> {
-        self.views.as_ref()?.0.get(i)?.get()?.view.upgrade()
+        self.views.as_ref()?.get(i)?.get()?.view.upgrade()
     }
 
     /// Branch: as [`NodeView::child_view`], after asking the CPU for the
@@ -583,7 +618,7 @@ impl NodeView {
     /// a child not touched lately then overlap instead of following one
     /// another.
     pub fn prefetch_child(&self, i: usize) -> Option<Arc<NodeView>> {
-        let remembered = self.views.as_ref()?.0.get(i)?.get()?;
+        let remembered = self.views.as_ref()?.get(i)?.get()?;
         prefetch(remembered.view.as_ptr() as usize, 64);
         let lines = remembered.hint & 15;
         prefetch(remembered.hint & !15, lines * 64);
@@ -594,7 +629,7 @@ impl NodeView {
     /// loaded it through the reference [`NodeView::child`] returned).
     /// A slot is set once; a later call for it changes nothing.
     pub fn remember_child(&self, i: usize, view: &Arc<NodeView>) {
-        if let Some(slot) = self.views.as_ref().and_then(|v| v.0.get(i)) {
+        if let Some(slot) = self.views.as_ref().and_then(|v| v.get_or_alloc(i)) {
             let _ = slot.set(Remembered {
                 view: Arc::downgrade(view),
                 hint: prefetch_hint(view),

@@ -4,7 +4,7 @@
 
 use kv_core::Result;
 
-use super::{child_index, Splits, Txn};
+use super::{Splits, Txn};
 use crate::node::{Child, Node};
 use crate::split::{cut_node, Cut};
 
@@ -62,7 +62,7 @@ impl Txn<'_> {
                 None
             }
             Node::Branch { keys, children } => {
-                let ci = child_index(keys, key);
+                let ci = keys.child_index(key);
                 Some((ci, children.get(ci).copied()))
             }
             // `own` merged every patch on the way here.
@@ -123,7 +123,7 @@ impl Txn<'_> {
                 },
             ) => {
                 ka.push(sep);
-                ka.extend(kb);
+                ka.extend(kb.into_vec());
                 ca.extend(cb);
                 Node::Branch {
                     keys: ka,

@@ -26,8 +26,8 @@
 //! bounds for a built layout; they still return empty values instead of
 //! panicking on anything else.
 
-use super::{KeySpan, LeafSlot};
-use crate::node::varint_len;
+use super::{KeySpan, LeafSlot, REF_BYTES};
+use crate::node::{key_bytes, varint_len, Child, Seps};
 
 /// Bytes of one prefix in the table.
 pub(super) const PREFIX_BYTES: usize = 8;
@@ -47,27 +47,78 @@ pub(super) fn table_bytes(prefixes: usize, offsets: usize) -> usize {
 }
 
 /// The allocation of a leaf: its tables from `slots` (what
-/// `node::leaf::parse` or `encode_into` found), then `body`.
+/// `node::leaf::parse` found in `body`), then `body`.
 pub(super) fn build_leaf(body: &[u8], slots: &[LeafSlot]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(table_bytes(slots.len(), slots.len()) + body.len());
-    for s in slots {
-        data.extend_from_slice(&s.key.prefix.to_le_bytes());
-    }
-    for s in slots {
-        let start = s.key.span.off as usize - varint_len(u64::from(s.key.span.len));
-        data.extend_from_slice(&(start as u32).to_le_bytes());
-    }
+    let table = table_bytes(slots.len(), slots.len());
+    let mut data = super::pool::take(table + body.len());
+    data.resize(table, 0);
     data.extend_from_slice(body);
+    fill_leaf_table(&mut data, slots, 0);
     data
 }
 
+thread_local! {
+    /// The slot table of the leaf being encoded ([`encode_leaf`]): one
+    /// buffer a thread reuses, instead of an allocation per leaf a commit
+    /// writes.
+    static SLOTS: std::cell::RefCell<Vec<LeafSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The allocation of a leaf of `count` entries and `body_bytes` body
+/// bytes that `write` encodes (appending the body to the buffer it is
+/// given and each entry's slot to the table, as the encoders of
+/// `node::leaf` do), with its entry count: the body is encoded in place
+/// after room left for the tables, which are filled from the slots
+/// afterwards, so a commit's leaf costs one allocation and no copy of its
+/// body. Should `write` produce another number of slots than `count` (a
+/// wrong count from the caller), the tables are built for the slots it
+/// produced.
+pub(super) fn encode_leaf(
+    count: usize,
+    body_bytes: usize,
+    write: impl FnOnce(&mut Vec<u8>, &mut Vec<LeafSlot>),
+) -> (Vec<u8>, usize) {
+    let table = table_bytes(count, count);
+    let mut data = super::pool::take(table + body_bytes);
+    data.resize(table, 0);
+    SLOTS.with_borrow_mut(|slots| {
+        slots.clear();
+        write(&mut data, slots);
+        if slots.len() != count {
+            let body = data.get(table..).unwrap_or_default();
+            let moved: Vec<LeafSlot> = slots.iter().map(|s| s.moved(table, 0)).collect();
+            return (build_leaf(body, &moved), moved.len());
+        }
+        fill_leaf_table(&mut data, slots, table);
+        (data, count)
+    })
+}
+
+/// Writes the prefix and offset tables of a leaf at the start of `data`,
+/// from `slots`, whose offsets are `base` more than the body offsets the
+/// table records.
+fn fill_leaf_table(data: &mut [u8], slots: &[LeafSlot], base: usize) {
+    let (prefixes, rest) = data.split_at_mut(slots.len() * PREFIX_BYTES);
+    for (s, out) in slots.iter().zip(prefixes.chunks_exact_mut(PREFIX_BYTES)) {
+        out.copy_from_slice(&s.key.prefix.to_le_bytes());
+    }
+    let offsets = rest
+        .get_mut(..slots.len() * OFFSET_BYTES)
+        .unwrap_or_default();
+    for (s, out) in slots.iter().zip(offsets.chunks_exact_mut(OFFSET_BYTES)) {
+        let start =
+            (s.key.span.off as usize).saturating_sub(base + varint_len(u64::from(s.key.span.len)));
+        out.copy_from_slice(&(start as u32).to_le_bytes());
+    }
+}
+
 /// The allocation of a branch with separators `seps` (what
-/// `node::branch::parse` or `encode_into` found): its tables, then `body`.
+/// `node::branch::parse` found): its tables, then `body`.
 /// Child 0's reference follows the count; child `i + 1`'s follows
 /// separator `i`.
 pub(super) fn build_branch(body: &[u8], seps: &[KeySpan]) -> Vec<u8> {
     let children = seps.len() + 1;
-    let mut data = Vec::with_capacity(table_bytes(seps.len(), children) + body.len());
+    let mut data = super::pool::take(table_bytes(seps.len(), children) + body.len());
     for s in seps {
         data.extend_from_slice(&s.prefix.to_le_bytes());
     }
@@ -77,6 +128,30 @@ pub(super) fn build_branch(body: &[u8], seps: &[KeySpan]) -> Vec<u8> {
         data.extend_from_slice(&(s.span.off + s.span.len).to_le_bytes());
     }
     data.extend_from_slice(body);
+    data
+}
+
+/// The allocation of the branch `keys`, `children` encoded (every child
+/// resolved): the tables computed from the separators (their prefixes are
+/// kept by [`Seps`], and child `i + 1`'s reference starts where separator
+/// `i` ends), then the body encoded in place after them. One allocation
+/// and no pass over an encoded body.
+pub(super) fn encode_branch(keys: &Seps, children: &[Child]) -> Vec<u8> {
+    let n = children.len();
+    let seps = n.saturating_sub(1);
+    let body_bytes = varint_len(n as u64) + n * REF_BYTES + keys.encoded_bytes();
+    let mut data = super::pool::take(table_bytes(seps, n) + body_bytes);
+    for i in 0..seps {
+        let prefix = keys.prefixes().get(i).copied().unwrap_or_default();
+        data.extend_from_slice(&prefix.to_le_bytes());
+    }
+    let mut at = varint_len(n as u64);
+    data.extend_from_slice(&(at as u32).to_le_bytes());
+    for i in 0..seps {
+        at += REF_BYTES + keys.get(i).map_or(1, |k| key_bytes(k));
+        data.extend_from_slice(&(at as u32).to_le_bytes());
+    }
+    crate::node::branch::encode(keys, children, &mut data);
     data
 }
 

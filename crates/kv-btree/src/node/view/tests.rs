@@ -80,7 +80,7 @@ fn disk_children(count: u64) -> Vec<Child> {
 fn a_remembered_child_lives_only_as_long_as_its_cache_entry() {
     let children = disk_children(3);
     let node = Node::Branch {
-        keys: vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")],
+        keys: vec![Bytes::from_static(b"b"), Bytes::from_static(b"c")].into(),
         children,
     };
     let parent = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
@@ -156,7 +156,7 @@ fn a_view_searches_like_a_sorted_list_of_its_keys() {
         }
         let seps = keys.get(1..).unwrap_or_default().to_vec();
         let node = Node::Branch {
-            keys: seps.clone(),
+            keys: seps.clone().into(),
             children: disk_children(keys.len() as u64),
         };
         let branch = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
@@ -164,7 +164,7 @@ fn a_view_searches_like_a_sorted_list_of_its_keys() {
         for probe in probes.iter().chain(&keys) {
             assert_eq!(
                 branch.child_index(probe),
-                crate::txn::child_index(&seps, probe)
+                crate::node::Seps::from(seps.clone()).child_index(probe)
             );
             assert_eq!(
                 branch.seps_below(probe, false),
@@ -239,10 +239,12 @@ fn a_cached_view_weighs_what_it_holds() {
         } else {
             (view.len() * std::mem::size_of::<OnceLock<Remembered>>()) as u64
         };
+        let allocation = super::pool::capacity_for(view.body().len() + tables);
+        assert!(allocation >= view.body().len() + tables);
         assert_eq!(
             view.weight(),
-            (view.body().len() + tables) as u64 + fixed + slots,
-            "body, tables, the view and its counts, the child slots"
+            allocation as u64 + fixed + slots,
+            "body and tables (their pool class), the view and its counts, the child slots"
         );
         // A prefix and an offset an entry; a branch has one prefix
         // fewer than children (none for child 0).
@@ -274,7 +276,7 @@ fn a_remembered_slot_takes_24_bytes_and_hints_the_tables() {
 #[test]
 fn a_stale_remembered_child_is_never_read() {
     let node = Node::Branch {
-        keys: vec![Bytes::from_static(b"b")],
+        keys: vec![Bytes::from_static(b"b")].into(),
         children: disk_children(2),
     };
     let parent = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
@@ -327,13 +329,16 @@ fn a_branch_view_routes_like_the_node() {
     let keys: Vec<Bytes> = (1..30u8).map(|i| Bytes::from(vec![b'a', i * 3])).collect();
     let children = disk_children(30);
     let node = Node::Branch {
-        keys: keys.clone(),
+        keys: keys.clone().into(),
         children,
     };
     let view = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
     assert_eq!(view.to_node(), node);
     for probe in 0..100u8 {
         let key = [b'a', probe];
-        assert_eq!(view.child_index(&key), crate::txn::child_index(&keys, &key));
+        assert_eq!(
+            view.child_index(&key),
+            crate::node::Seps::from(keys.clone()).child_index(&key)
+        );
     }
 }
