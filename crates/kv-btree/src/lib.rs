@@ -35,6 +35,15 @@
 //!   [`node::view::NodeView`]s searched in place) and the runs
 //!   committed in memory; [`cursor`]: snapshot scans; `check()` and vacuum.
 //!
+//! # Memory
+//!
+//! The node cache holds at most `cache_bytes` (each view weighed at the
+//! capacity of its buffer); the runs committed but not yet written hold
+//! about three times [`BtreeOptions::dirty_budget_bytes`] at most (see
+//! there). View buffers of up to 8 KiB are recycled through one pool per
+//! process, which keeps at most 16 MiB of idle buffers for all the stores
+//! of the process (`node/view/pool.rs`).
+//!
 //! `docs/btree.md` is the chapter on the design; `docs/format-btree.md`
 //! the on-disk format with a worked example.
 //!

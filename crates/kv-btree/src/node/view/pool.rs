@@ -38,7 +38,8 @@ pub(super) const LARGEST_POOLED_BYTES: usize = 8 << 10;
 /// The most bytes of idle buffers the pool holds.
 pub const IDLE_MAX_BYTES: usize = 16 << 20;
 
-/// Buffers each class holds at most.
+/// Buffers each class holds at most (the queues' slots take 32 bytes each,
+/// 1 MiB for the whole pool, allocated when the first view is built).
 const SLOTS_PER_CLASS: usize = 1024;
 
 const CLASSES: usize = LARGEST_POOLED_BYTES / CLASS_BYTES;

@@ -161,11 +161,12 @@ fn a_view_searches_like_a_sorted_list_of_its_keys() {
         };
         let branch = NodeView::parse(Kind::Branch, encode_body(&node)).unwrap();
         assert_eq!(branch.to_node(), node);
+        assert_eq!(NodeView::encode(&node), branch, "encoded as parsed");
+        let owned = crate::node::Seps::from(seps.clone());
         for probe in probes.iter().chain(&keys) {
-            assert_eq!(
-                branch.child_index(probe),
-                crate::node::Seps::from(seps.clone()).child_index(probe)
-            );
+            let want = seps.partition_point(|s| s <= probe);
+            assert_eq!(branch.child_index(probe), want, "{probe:?}");
+            assert_eq!(owned.child_index(probe), want, "{probe:?}");
             assert_eq!(
                 branch.seps_below(probe, false),
                 seps.partition_point(|s| s < probe)
