@@ -226,7 +226,7 @@ impl Pager {
 
     /// Reads, verifies and parses the node run `run` from the file (no
     /// cache), through a buffer the thread reuses: the view copies the body
-    /// into its own allocation anyway, so a miss costs one allocation.
+    /// into its own buffer anyway, so a miss allocates no read buffer.
     ///
     /// # Errors
     /// As [`Pager::read_run`], and `Corruption` for a malformed node body.

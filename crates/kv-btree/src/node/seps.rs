@@ -87,14 +87,14 @@ impl Seps {
     /// `sep[i-1] <= k < sep[i]`).
     pub fn child_index(&self, key: &[u8]) -> usize {
         let prefix = key_prefix(key);
-        let mut i = self.prefixes.partition_point(|&p| p < prefix);
-        while self.prefixes.get(i) == Some(&prefix) {
-            match self.keys.get(i) {
-                Some(k) if k[..] <= *key => i += 1,
-                _ => break,
-            }
-        }
-        i
+        let from = self.prefixes.partition_point(|&p| p < prefix);
+        let tied = self
+            .prefixes
+            .get(from..)
+            .unwrap_or_default()
+            .partition_point(|&p| p == prefix);
+        let run = self.keys.get(from..from + tied).unwrap_or_default();
+        from + run.partition_point(|k| k[..] <= *key)
     }
 }
 
@@ -205,6 +205,41 @@ mod tests {
         for probe in probes {
             let want = s.partition_point(|k| k[..] <= *probe);
             assert_eq!(s.child_index(probe), want, "{probe:?}");
+        }
+    }
+
+    #[test]
+    fn random_edits_leave_the_table_as_a_rebuild_from_the_keys_would() {
+        use rand::{RngExt, SeedableRng};
+        let guard = kv_core::testkit::SeedGuard::new(
+            "random_edits_leave_the_table_as_a_rebuild_from_the_keys_would",
+        );
+        let mut rng = rand::rngs::StdRng::seed_from_u64(guard.seed());
+        let key = |rng: &mut rand::rngs::StdRng| {
+            let len = rng.random_range(0..12usize);
+            Bytes::from(
+                (0..len)
+                    .map(|_| rng.random_range(b'a'..b'd'))
+                    .collect::<Vec<u8>>(),
+            )
+        };
+        let mut s = Seps::default();
+        for _ in 0..400 {
+            let len = s.len();
+            match rng.random_range(0..4u8) {
+                0 => s.push(key(&mut rng)),
+                1 => s.insert(rng.random_range(0..=len), key(&mut rng)),
+                2 if len > 0 => {
+                    // A merge's splice: more separators out than in.
+                    let from = rng.random_range(0..len);
+                    let to = rng.random_range(from..=len);
+                    let with: Vec<Bytes> =
+                        (0..rng.random_range(0..3)).map(|_| key(&mut rng)).collect();
+                    s.splice(from..to, with);
+                }
+                _ => s.extend((0..rng.random_range(0..3)).map(|_| key(&mut rng))),
+            }
+            assert_eq!(s, Seps::from(s.to_vec()));
         }
     }
 }

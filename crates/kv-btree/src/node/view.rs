@@ -518,7 +518,9 @@ impl NodeView {
     /// The number of table keys (leaf keys or branch separators) below
     /// `key` (`or_equal`: at or below it), found by prefix: one linear pass
     /// over the prefixes (see [`layout`]), then whole keys compared only
-    /// where a prefix equals `key`'s.
+    /// among those whose prefix equals `key`'s: the one at the match when
+    /// keys differ in their first eight bytes, a binary search of the run
+    /// when many share them (keys such as `user:000001`).
     fn count_below<'a>(
         &'a self,
         key: &[u8],
@@ -527,15 +529,23 @@ impl NodeView {
     ) -> usize {
         let prefix = key_prefix(key);
         let n = self.prefixes();
-        let mut i = layout::prefixes_below(&self.data, n, prefix);
-        while i < n && layout::prefix(&self.data, i) == prefix {
-            match at(i).cmp(key) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Equal => return i + usize::from(or_equal),
-                std::cmp::Ordering::Greater => break,
-            }
+        let from = layout::prefixes_below(&self.data, n, prefix);
+        let ties = |i: usize| i < n && layout::prefix(&self.data, i) == prefix;
+        if !ties(from) {
+            return from;
         }
-        i
+        let to = if !ties(from + 1) {
+            from + 1
+        } else {
+            prefix
+                .checked_add(1)
+                .map_or(n, |next| layout::prefixes_below(&self.data, n, next))
+        };
+        from + Self::first_not(to - from, |m| match at(from + m).cmp(key) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => or_equal,
+            std::cmp::Ordering::Greater => false,
+        })
     }
 
     /// Leaf: the number of entries whose key is below `key` (`or_equal`:

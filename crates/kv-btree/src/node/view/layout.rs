@@ -69,8 +69,8 @@ thread_local! {
 /// given and each entry's slot to the table, as the encoders of
 /// `node::leaf` do), with its entry count: the body is encoded in place
 /// after room left for the tables, which are filled from the slots
-/// afterwards, so a commit's leaf costs one allocation and no copy of its
-/// body. Should `write` produce another number of slots than `count` (a
+/// afterwards, so a commit's leaf costs one buffer (from the pool) and no
+/// copy of its body. Should `write` produce another number of slots than `count` (a
 /// wrong count from the caller), the tables are built for the slots it
 /// produced.
 pub(super) fn encode_leaf(
@@ -134,8 +134,8 @@ pub(super) fn build_branch(body: &[u8], seps: &[KeySpan]) -> Vec<u8> {
 /// The allocation of the branch `keys`, `children` encoded (every child
 /// resolved): the tables computed from the separators (their prefixes are
 /// kept by [`Seps`], and child `i + 1`'s reference starts where separator
-/// `i` ends), then the body encoded in place after them. One allocation
-/// and no pass over an encoded body.
+/// `i` ends), then the body encoded in place after them: one buffer and no
+/// pass over an encoded body.
 pub(super) fn encode_branch(keys: &Seps, children: &[Child]) -> Vec<u8> {
     let n = children.len();
     let seps = n.saturating_sub(1);
@@ -146,7 +146,9 @@ pub(super) fn encode_branch(keys: &Seps, children: &[Child]) -> Vec<u8> {
         data.extend_from_slice(&prefix.to_le_bytes());
     }
     let mut at = varint_len(n as u64);
-    data.extend_from_slice(&(at as u32).to_le_bytes());
+    if n > 0 {
+        data.extend_from_slice(&(at as u32).to_le_bytes());
+    }
     for i in 0..seps {
         at += REF_BYTES + keys.get(i).map_or(1, |k| key_bytes(k));
         data.extend_from_slice(&(at as u32).to_le_bytes());

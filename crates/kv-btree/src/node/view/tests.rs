@@ -343,3 +343,95 @@ fn a_branch_view_routes_like_the_node() {
         );
     }
 }
+
+#[test]
+fn keys_that_share_their_first_eight_bytes_are_searched_like_a_sorted_list() {
+    // One long run of tied prefixes (`user:000` then a number), between
+    // keys that sort before and after it.
+    let mut keys: Vec<Bytes> = vec![Bytes::from_static(b"a")];
+    keys.extend((0..150u32).map(|i| Bytes::from(format!("user:000{:05}", i * 2).into_bytes())));
+    keys.push(Bytes::from_static(b"zz"));
+    let entries: Vec<Entry> = keys
+        .iter()
+        .map(|k| Entry {
+            key: k.clone(),
+            value: Value::Inline(Bytes::new()),
+        })
+        .collect();
+    let leaf = NodeView::encode(&Node::Leaf(entries));
+    let seps = keys.clone();
+    let node = Node::Branch {
+        keys: seps.clone().into(),
+        children: disk_children(seps.len() as u64 + 1),
+    };
+    let branch = NodeView::encode(&node);
+    let owned = crate::node::Seps::from(seps.clone());
+    let mut probes: Vec<Vec<u8>> = (0..310u32)
+        .map(|i| format!("user:000{i:05}").into_bytes())
+        .collect();
+    probes.extend([b"user:000".to_vec(), b"user:0001".to_vec(), b"".to_vec()]);
+    for probe in &probes {
+        let below = keys.partition_point(|k| k[..] < probe[..]);
+        let at_or_below = keys.partition_point(|k| k[..] <= probe[..]);
+        assert_eq!(leaf.keys_below(probe, false), below, "{probe:?}");
+        assert_eq!(leaf.keys_below(probe, true), at_or_below, "{probe:?}");
+        assert_eq!(branch.child_index(probe), at_or_below, "{probe:?}");
+        assert_eq!(owned.child_index(probe), at_or_below, "{probe:?}");
+    }
+}
+
+#[test]
+fn encoded_views_fill_exactly_their_pool_class() {
+    // What a commit encodes: plain leaves, patched leaves, branches. Each
+    // buffer must be what the pool hands out for its length (else it
+    // grew past its estimate, left its class, and the cache under-weighs
+    // it).
+    let plain = leaf();
+    let Node::Leaf(entries) = &plain else {
+        unreachable!()
+    };
+    let (data, count) = layout::encode_leaf(entries.len(), plain.body_bytes(), |out, slots| {
+        crate::node::leaf::encode_into(entries, out, Some(slots));
+    });
+    assert_eq!(count, entries.len());
+    assert_eq!(data.capacity(), pool::capacity_for(data.len()));
+    let mut patch = crate::node::patch::Patch::new(Arc::new(NodeView::encode(&plain)));
+    for key in ["key0003", "key0003x", "key9999", "aaa"] {
+        patch.put(Entry {
+            key: Bytes::from(key.as_bytes().to_vec()),
+            value: Value::Inline(Bytes::from(vec![1; 33])),
+        });
+    }
+    let (data, count) = layout::encode_leaf(patch.len(), patch.body_bytes(), |out, slots| {
+        patch.encode_into(out, slots);
+    });
+    assert_eq!(count, patch.len());
+    assert_eq!(data.capacity(), pool::capacity_for(data.len()));
+    for children in [2u64, 30, 170] {
+        let keys: crate::node::Seps = (1..children)
+            .map(|i| Bytes::from(format!("sep{i:03}").into_bytes()))
+            .collect();
+        let data = layout::encode_branch(&keys, &disk_children(children));
+        assert_eq!(
+            data.capacity(),
+            pool::capacity_for(data.len()),
+            "{children}"
+        );
+    }
+}
+
+#[test]
+fn a_leaf_encoded_with_a_wrong_count_gets_tables_for_what_was_written() {
+    let plain = leaf();
+    let Node::Leaf(entries) = &plain else {
+        unreachable!()
+    };
+    let parsed = NodeView::parse(Kind::Leaf, encode_body(&plain)).unwrap();
+    for wrong in [0, entries.len() - 1, entries.len() + 5] {
+        let (data, count) = layout::encode_leaf(wrong, plain.body_bytes(), |out, slots| {
+            crate::node::leaf::encode_into(entries, out, Some(slots));
+        });
+        assert_eq!(count, entries.len(), "claimed {wrong}");
+        assert_eq!(NodeView::leaf_of(data, count), parsed, "claimed {wrong}");
+    }
+}
