@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use common::{key, options, read_all, small_shape, value, DIR};
 use kv_btree::Btree;
-use kv_core::testkit::{CrashMode, SimFs, UnsyncedData};
+use kv_core::testkit::{CrashMode, SimFs};
 use kv_core::{KvPair, Store, SyncPolicy, WriteBatch};
 
 /// Opens the store on `sim` with the one-fsync (`two == false`) or the
@@ -72,23 +72,11 @@ fn crash_at_every_operation(two: bool) {
         "a durable commit takes at least two writes and one sync"
     );
     let modes = [
-        CrashMode::default(),
-        CrashMode {
-            unsynced: UnsyncedData::Kept,
-            forget_unsynced_dir_entries: true,
-        },
-        CrashMode {
-            unsynced: UnsyncedData::TornLastWrite { keep_bytes: 100 },
-            forget_unsynced_dir_entries: true,
-        },
-        CrashMode {
-            unsynced: UnsyncedData::Random,
-            forget_unsynced_dir_entries: true,
-        },
-        CrashMode {
-            unsynced: UnsyncedData::Reordered { tear_sectors: true },
-            forget_unsynced_dir_entries: true,
-        },
+        CrashMode::power_loss(),
+        CrashMode::kept_data_lost_entries(),
+        CrashMode::torn_last_write(100),
+        CrashMode::random_prefix(),
+        CrashMode::reordered_writeback_torn_sectors(),
     ];
     for n in 0..=total + 1 {
         for mode in modes {

@@ -14,7 +14,7 @@
 mod common;
 
 use common::{figure, key, open, read_all, small_shape, value};
-use kv_core::testkit::{CrashMode, Model, SeedGuard, SimFs, UnsyncedData};
+use kv_core::testkit::{CrashMode, Model, SeedGuard, SimFs};
 use kv_core::{Direction, KeyRange, Store, SyncPolicy};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -83,19 +83,10 @@ fn written_digest_covers_exactly_the_runs_open_walks() {
     assert_eq!(figure(&reopened, "torn_commit_fell_back"), 0);
     assert!(reopened.check().unwrap().is_clean());
     let modes = [
-        CrashMode::default(),
-        CrashMode {
-            unsynced: UnsyncedData::Kept,
-            forget_unsynced_dir_entries: true,
-        },
-        CrashMode {
-            unsynced: UnsyncedData::Random,
-            forget_unsynced_dir_entries: true,
-        },
-        CrashMode {
-            unsynced: UnsyncedData::Reordered { tear_sectors: true },
-            forget_unsynced_dir_entries: true,
-        },
+        CrashMode::power_loss(),
+        CrashMode::kept_data_lost_entries(),
+        CrashMode::random_prefix(),
+        CrashMode::reordered_writeback_torn_sectors(),
     ];
     let mut cut = 0;
     loop {

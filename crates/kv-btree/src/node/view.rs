@@ -357,7 +357,7 @@ impl NodeView {
     /// reference of `node` must be resolved, as for
     /// [`super::encode_body`]).
     pub fn encode(node: &Node) -> Self {
-        let leaf = match node {
+        let (data, count) = match node {
             Node::Leaf(entries) => {
                 layout::encode_leaf(entries.len(), node.body_bytes(), |out, slots| {
                     super::leaf::encode_into(entries, out, Some(slots));
@@ -372,7 +372,6 @@ impl NodeView {
                 return Self::branch_of(layout::encode_branch(keys, children), children.len());
             }
         };
-        let (data, count) = leaf;
         Self::leaf_of(data, count)
     }
 
